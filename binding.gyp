@@ -1,0 +1,15 @@
+{
+  "targets": [
+    {
+      "target_name": "stylegan_torch",
+      "sources": ["native/addon.cc", "native/ops.cc", "native/autograd.cc"],
+      "include_dirs": ["<!@(node -p \"require('node-addon-api').include_dir\")", "<!@(node native/find-libtorch.cjs include)"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "<!@(node native/find-libtorch.cjs defines)"],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "ldflags": ["<!@(node native/find-libtorch.cjs ldflags)"],
+      "libraries": ["<!@(node native/find-libtorch.cjs libs)"]
+    }
+  ]
+}

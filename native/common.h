@@ -1,0 +1,79 @@
+// Shared helpers of the stylegan-ts libtorch binding.
+// The binding is mechanical: each exported function mirrors one libtorch call. Tensors travel to JavaScript as
+// type-tagged externals owning an at::Tensor; JavaScript frees them deterministically with `dispose`.
+#pragma once
+
+#include <napi.h>
+#include <torch/torch.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+namespace sgt {
+
+// A tensor owned by JavaScript. `bytes` is what was reported to V8 for it (0 for views, which share storage).
+struct TensorBox {
+  at::Tensor t;
+  int64_t bytes = 0;
+};
+
+struct Stats {
+  std::atomic<int64_t> live{0};
+  std::atomic<int64_t> bytes{0};
+};
+Stats& stats();
+
+// Wraps / unwraps tensors. `wrap` takes ownership of `t` (an undefined tensor becomes JS null).
+Napi::Value wrap(Napi::Env env, at::Tensor t);
+at::Tensor& unwrap(const Napi::Value& v, const char* what = "tensor");
+bool isTensor(const Napi::Value& v);
+void release(Napi::Env env, TensorBox* box);
+
+// Argument conversion.
+at::ScalarType toDtype(const Napi::Value& v);
+const char* dtypeName(at::ScalarType t);
+at::Device toDevice(const Napi::Value& v);
+std::vector<int64_t> toInts(const Napi::Value& v, const char* what = "shape");
+at::Scalar toScalar(const Napi::Value& v);
+std::vector<at::Tensor> toTensors(const Napi::Value& v);
+Napi::Array fromTensors(Napi::Env env, const std::vector<at::Tensor>& ts);
+c10::optional<at::Tensor> optTensor(const Napi::Value& v);
+at::Generator* toGenerator(const Napi::Value& v);  // nullptr for undefined / null
+Napi::Array fromInts(Napi::Env env, at::IntArrayRef v);
+
+// Turns any libtorch / std exception inside `body` into a JavaScript Error carrying libtorch's message.
+template <typename F>
+Napi::Value guarded(const Napi::CallbackInfo& info, F&& body) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw Napi::Error::New(info.Env(), e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+using Exports = Napi::Object;
+void registerCore(Napi::Env env, Exports exports);
+void registerOps(Napi::Env env, Exports exports);
+void registerAutograd(Napi::Env env, Exports exports);
+
+}  // namespace sgt
+
+// Declares an exported function `name` whose body runs inside `guarded` with `info` and `env` in scope.
+#define SGT_FN(name)                                                                    \
+  static Napi::Value name##_impl(const Napi::CallbackInfo& info, Napi::Env env);        \
+  static Napi::Value name(const Napi::CallbackInfo& info) {                             \
+    return sgt::guarded(info, [&]() { return name##_impl(info, info.Env()); });         \
+  }                                                                                     \
+  static Napi::Value name##_impl(const Napi::CallbackInfo& info, Napi::Env env)
+
+#define SGT_EXPORT(name) exports.Set(#name, Napi::Function::New(env, name, #name))
+#define T(i) sgt::unwrap(info[i])
+#define NUM(i) info[i].As<Napi::Number>().DoubleValue()
+#define INT(i) info[i].As<Napi::Number>().Int64Value()
+#define BOOL(i) info[i].ToBoolean().Value()
+#define WRAP(expr) sgt::wrap(env, (expr))

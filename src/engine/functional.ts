@@ -1,0 +1,149 @@
+/**
+ * Tensor creation and the functional operations (convolution, pooling, resampling, concatenation) in libtorch's
+ * argument order with PyTorch's defaults.
+ */
+import { native, type DType } from './native.js';
+import { Tensor, wrap, itemSize } from './tensor.js';
+import type { Generator } from './random.js';
+
+export interface CreateOptions {
+  dtype?: DType;
+  device?: string;
+  /** Random stream; the global generator when omitted. */
+  generator?: Generator;
+  requiresGrad?: boolean;
+}
+
+function finish(t: Tensor, o: CreateOptions): Tensor {
+  return o.requiresGrad ? t.requiresGrad_(true) : t;
+}
+const gen = (o: CreateOptions) => o.generator?.handle ?? null;
+
+export const zeros = (shape: readonly number[], o: CreateOptions = {}) => finish(wrap(native.zeros([...shape], o.dtype, o.device)), o);
+export const ones = (shape: readonly number[], o: CreateOptions = {}) => finish(wrap(native.ones([...shape], o.dtype, o.device)), o);
+export const empty = (shape: readonly number[], o: CreateOptions = {}) => finish(wrap(native.empty([...shape], o.dtype, o.device)), o);
+export const full = (shape: readonly number[], value: number, o: CreateOptions = {}) =>
+  finish(wrap(native.full([...shape], value, o.dtype, o.device)), o);
+export const scalar = (value: number, o: CreateOptions = {}) => full([], value, o);
+export function arange(start: number, end?: number, step = 1, o: CreateOptions = {}): Tensor {
+  if (end === undefined) [start, end] = [0, start];
+  return finish(wrap(native.arange(start, end, step, o.dtype ?? (Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step) ? 'int64' : 'float32'), o.device)), o);
+}
+export const linspace = (start: number, end: number, steps: number, o: CreateOptions = {}) =>
+  finish(wrap(native.linspace(start, end, steps, o.dtype, o.device)), o);
+/** Standard normal samples. */
+export const randn = (shape: readonly number[], o: CreateOptions = {}) =>
+  finish(wrap(native.randn([...shape], o.dtype, o.device, gen(o))), o);
+/** Uniform samples in [0, 1). */
+export const rand = (shape: readonly number[], o: CreateOptions = {}) =>
+  finish(wrap(native.rand([...shape], o.dtype, o.device, gen(o))), o);
+export const randint = (low: number, high: number, shape: readonly number[], o: CreateOptions = {}) =>
+  wrap(native.randint(low, high, [...shape], o.dtype ?? 'int64', o.device, gen(o)));
+export const randperm = (n: number, o: CreateOptions = {}) => wrap(native.randperm(n, o.dtype ?? 'int64', o.device, gen(o)));
+/** Fills `t` in place with N(mean, std²) samples. */
+export function normal_(t: Tensor, mean = 0, std = 1, generator?: Generator): Tensor {
+  native.normal_(t.handle, mean, std, generator?.handle ?? null);
+  return t;
+}
+export function uniform_(t: Tensor, from = 0, to = 1, generator?: Generator): Tensor {
+  native.uniform_(t.handle, from, to, generator?.handle ?? null);
+  return t;
+}
+export const bernoulli = (p: Tensor, generator?: Generator) => wrap(native.bernoulli(p.handle, generator?.handle ?? null));
+
+const typedDtype = (a: ArrayBufferView): DType | undefined => {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof BigInt64Array) return 'int64';
+  if (a instanceof Int32Array) return 'int32';
+  if (a instanceof Int16Array) return 'int16';
+  if (a instanceof Int8Array) return 'int8';
+  if (a instanceof Uint8Array || a instanceof Uint8ClampedArray) return 'uint8';
+  return undefined;
+};
+
+/**
+ * A CPU tensor holding a copy of `data` (one memcpy). The dtype defaults to the typed array's; raw bytes
+ * (Uint8Array / Uint16Array) can be reinterpreted as any dtype of matching size, e.g. float16 bits.
+ */
+export function fromTypedArray(data: ArrayBufferView, shape: readonly number[], dtype?: DType): Tensor {
+  const d = dtype ?? typedDtype(data);
+  if (!d) throw new Error(`fromTypedArray: cannot infer a dtype from ${data.constructor.name}; pass one`);
+  const numel = shape.reduce((a, b) => a * b, 1);
+  if (numel * itemSize[d] !== data.byteLength) {
+    throw new Error(`fromTypedArray: ${data.byteLength} bytes cannot hold shape [${shape.join(', ')}] of ${d} (${numel * itemSize[d]} bytes)`);
+  }
+  return wrap(native.fromBuffer(data, d, [...shape]));
+}
+
+/** A float32 tensor from nested number arrays or a flat array with a shape. */
+export function tensor(values: number[] | number[][] | number[][][] | number[][][][], shape?: readonly number[], dtype: DType = 'float32'): Tensor {
+  const inferred: number[] = [];
+  let v: unknown = values;
+  while (Array.isArray(v)) {
+    inferred.push(v.length);
+    v = v[0];
+  }
+  const flat = (values as unknown[]).flat(Infinity) as number[];
+  const f32 = fromTypedArray(Float32Array.from(flat), shape ?? inferred);
+  if (dtype === 'float32') return f32;
+  const out = f32.to(dtype);
+  f32.dispose();
+  return out;
+}
+
+export const cat = (ts: readonly Tensor[], dim = 0) => wrap(native.cat(ts.map((t) => t.handle), dim));
+export const stack = (ts: readonly Tensor[], dim = 0) => wrap(native.stack(ts.map((t) => t.handle), dim));
+export const where = (cond: Tensor, a: Tensor | number, b: Tensor | number) =>
+  wrap(native.where(cond.handle, typeof a === 'number' ? a : a.handle, typeof b === 'number' ? b : b.handle));
+
+export interface Conv2dOptions {
+  stride?: number | number[];
+  padding?: number | number[];
+  dilation?: number | number[];
+  groups?: number;
+}
+const pair = (v: number | number[] | undefined, d: number): number[] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v);
+
+/** 2-D convolution; weight [Cout, Cin/groups, kh, kw]. */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, o: Conv2dOptions = {}): Tensor {
+  return wrap(native.conv2d(x.handle, weight.handle, bias?.handle ?? null, pair(o.stride, 1), pair(o.padding, 0), pair(o.dilation, 1), o.groups ?? 1));
+}
+/** Transposed 2-D convolution; weight [Cin, Cout/groups, kh, kw]. */
+export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, o: Conv2dOptions & { outputPadding?: number | number[] } = {}): Tensor {
+  return wrap(native.convTranspose2d(x.handle, weight.handle, bias?.handle ?? null, pair(o.stride, 1), pair(o.padding, 0), pair(o.outputPadding, 0), o.groups ?? 1, pair(o.dilation, 1)));
+}
+/** x·Wᵀ + b with W [out, in]. */
+export const linear = (x: Tensor, weight: Tensor, bias: Tensor | null = null) => wrap(native.linear(x.handle, weight.handle, bias?.handle ?? null));
+export const matmul = (a: Tensor, b: Tensor) => a.matmul(b);
+export function avgPool2d(x: Tensor, kernel: number | number[], o: { stride?: number | number[]; padding?: number | number[]; ceilMode?: boolean; countIncludePad?: boolean } = {}): Tensor {
+  const k = pair(kernel, 1);
+  return wrap(native.avgPool2d(x.handle, k, o.stride === undefined ? k : pair(o.stride, 1), pair(o.padding, 0), o.ceilMode ?? false, o.countIncludePad ?? true));
+}
+export function maxPool2d(x: Tensor, kernel: number | number[], o: { stride?: number | number[]; padding?: number | number[] } = {}): Tensor {
+  const k = pair(kernel, 1);
+  return wrap(native.maxPool2d(x.handle, k, o.stride === undefined ? k : pair(o.stride, 1), pair(o.padding, 0)));
+}
+export const adaptiveAvgPool2d = (x: Tensor, size: number | number[]) => wrap(native.adaptiveAvgPool2d(x.handle, pair(size, 1)));
+/** Nearest-neighbour upsampling by an integer factor (or to an explicit [h, w]). */
+export function upsampleNearest2d(x: Tensor, factorOrSize: number | [number, number]): Tensor {
+  const [, , hh, ww] = x.shape as [number, number, number, number];
+  const size = typeof factorOrSize === 'number' ? [hh * factorOrSize, ww * factorOrSize] : factorOrSize;
+  return wrap(native.upsampleNearest2d(x.handle, size));
+}
+export const upsampleBilinear2d = (x: Tensor, size: [number, number], alignCorners = false) =>
+  wrap(native.upsampleBilinear2d(x.handle, size, alignCorners));
+/** Constant padding; `pad` lists (before, after) pairs starting from the last dim, as torch.nn.functional.pad. */
+export const pad = (x: Tensor, padding: number[], mode: 'constant' | 'reflect' | 'replicate' = 'constant', value = 0): Tensor =>
+  mode === 'constant'
+    ? wrap(native.constantPad(x.handle, padding, value))
+    : wrap(mode === 'reflect' ? native.reflectionPad2d(x.handle, padding) : native.replicationPad2d(x.handle, padding));
+export const softmax = (x: Tensor, dim: number) => wrap(native.softmax(x.handle, dim));
+export const logSoftmax = (x: Tensor, dim: number) => wrap(native.logSoftmax(x.handle, dim));
+/** Mean negative log-likelihood of int64 class targets under log-probabilities [N, C]. */
+export const nllLoss = (logp: Tensor, target: Tensor) => wrap(native.nllLoss(logp.handle, target.handle));
+/** Eigen-decomposition of a symmetric matrix: [eigenvalues ascending, eigenvectors as columns]. */
+export function eigh(a: Tensor): [Tensor, Tensor] {
+  const [l, q] = native.linalgEigh(a.handle);
+  return [wrap(l), wrap(q)];
+}

@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StyleGANGenerator, Discriminator, ProGANGenerator, styleganConfig, proganConfig } from '../src/nets/index.js';
+
+const docs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'docs');
+const shapes = (m: Map<string, { shape: number[] }>) => [...m].map(([k, v]) => `${k} [${v.shape.join(', ')}]`);
+
+test('parameter counts at 1024 match the official networks', () => {
+  const sg = styleganConfig({ resolution: 1024 });
+  const G = new StyleGANGenerator(sg);
+  const D = new Discriminator(sg);
+  const PG = new ProGANGenerator(proganConfig({ resolution: 1024 }));
+  const PD = new Discriminator(proganConfig({ resolution: 1024 }));
+  try {
+    assert.equal(G.numParams(), 26_219_627);
+    assert.equal(G.mapping.numParams(), 2_101_248);
+    assert.equal(G.synthesis.numParams(), 24_118_379);
+    assert.equal(D.numParams(), 23_087_249);
+    assert.equal(PG.numParams(), 23_079_115);
+    assert.equal(PD.numParams(), 23_087_249);
+
+    // Official variable names, shapes and creation order (the lists in shared/docs).
+    const sgList = path.join(docs, 'variables-stylegan1-1024.txt');
+    const pgList = path.join(docs, 'variables-progan-1024.txt');
+    if (existsSync(sgList)) {
+      const lines = readFileSync(sgList, 'utf8').split('\n').filter((l) => /^\S+ \[/.test(l));
+      const split = lines.indexOf('lod []');
+      const gLines = lines.slice(0, split);
+      const dLines = lines.slice(split);
+      assert.deepEqual(shapes(G.stateDict()).slice(2), gLines);
+      assert.deepEqual(shapes(G.stateDict()).slice(0, 2), ['lod []', 'dlatent_avg [512]']);
+      assert.deepEqual(shapes(D.stateDict()), dLines);
+    }
+    if (existsSync(pgList)) {
+      const lines = readFileSync(pgList, 'utf8').split('\n');
+      const of = (p: string) => lines.filter((l) => l.startsWith(p)).map((l) => l.slice(2));
+      assert.deepEqual(shapes(PG.stateDict()), of('G '));
+      assert.deepEqual(shapes(PD.stateDict()), of('D '));
+    }
+  } finally {
+    for (const n of [G, D, PG, PD]) n.dispose();
+  }
+});
+
+test('every power-of-two resolution 4…1024 builds with consistent channels; 1 or 3 channels; labels', () => {
+  for (const resolution of [4, 8, 16, 32, 64, 128, 256]) {
+    const cfg = styleganConfig({ resolution, fmapBase: 256, fmapMax: 32, latentSize: 16, dlatentSize: 16, mappingFmaps: 16, mappingLayers: 2 });
+    const G = new StyleGANGenerator(cfg);
+    assert.equal(G.numLayers, 2 * Math.log2(resolution) - 2);
+    G.dispose();
+  }
+  assert.throws(() => styleganConfig({ resolution: 48 }), /power of two in 4…1024, got 48/);
+  assert.throws(() => styleganConfig({ resolution: 2048 }), /power of two/);
+  const c = styleganConfig({ resolution: 16, numChannels: 1, labelSize: 10, fmapBase: 64, fmapMax: 16, latentSize: 8, dlatentSize: 8, mappingFmaps: 8 });
+  const G = new StyleGANGenerator(c);
+  assert.deepEqual(G.mapping.vars.info.get('LabelConcat/weight')!.shape, [10, 8]);
+  assert.deepEqual(G.mapping.vars.info.get('Dense0/weight')!.shape, [16, 8]);
+  assert.deepEqual(G.synthesis.vars.info.get('ToRGB_lod0/weight')!.shape, [1, 1, 8, 1], 'nf(3) = 64 / 8');
+  const D = new Discriminator(c);
+  assert.deepEqual(D.vars.info.get('4x4/Dense1/weight')!.shape, [16, 10]);
+  const PD = new Discriminator(proganConfig({ resolution: 16, labelSize: 10, fmapBase: 64, fmapMax: 16 }));
+  assert.deepEqual(PD.vars.info.get('4x4/Dense1/weight')!.shape, [16, 11]);
+  const legacy = new ProGANGenerator(proganConfig({ resolution: 16, fusedScale: false, fmapBase: 64, fmapMax: 16 }));
+  assert.ok(legacy.vars.has('8x8/Conv0/weight') && !legacy.vars.has('8x8/Conv0_up/weight'));
+  const fused = new ProGANGenerator(proganConfig({ resolution: 16, fmapBase: 64, fmapMax: 32 }));
+  assert.deepEqual(fused.vars.info.get('16x16/Conv0_up/weight')!.shape, [3, 3, 8, 16], 'ProGAN fused up-conv is [k, k, Cout, Cin]');
+  for (const n of [G, D, PD, legacy, fused]) n.dispose();
+});

@@ -1,0 +1,45 @@
+/**
+ * Minibatches of real images for training, as plain uint8 arrays (the trainer turns them into tensors and maps
+ * [0, 255] to [−1, 1]).
+ */
+import type { ImageOrder } from './order.js';
+import type { ImageStore } from './store.js';
+
+export interface Batch {
+  /** [batchSize, channels, resolution, resolution], uint8. */
+  images: Uint8Array;
+  /** Class label per image, or null for an unlabelled dataset. */
+  labels: Int32Array | null;
+  resolution: number;
+  channels: number;
+  batchSize: number;
+  /** Dataset index of each image. */
+  indices: Int32Array;
+  /** 1 where the image was mirrored. */
+  flipped: Uint8Array;
+  /** Stream position of the first image (images shown before this batch). */
+  position: number;
+}
+
+/** The batch of `batchSize` images at stream `position`, at `resolution`. */
+export async function assembleBatch(
+  store: ImageStore, order: ImageOrder, position: number, batchSize: number, resolution: number,
+): Promise<Batch> {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
+  const { channels, labels } = store.dataset;
+  const indices = new Int32Array(batchSize);
+  const flipped = new Uint8Array(batchSize);
+  order.fill(position, batchSize, indices, flipped);
+  const images = new Uint8Array(batchSize * channels * resolution * resolution);
+  await store.gather(indices, flipped, resolution, images);
+  return {
+    images,
+    labels: labels ? Int32Array.from(indices, (i) => labels[i]) : null,
+    resolution,
+    channels,
+    batchSize,
+    indices,
+    flipped,
+    position,
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Network output → pictures: float NCHW in a dynamic range (≈[−1, 1]) → uint8 (x·127.5 + 127.5, rounded and
+ * clipped, as the official `convert_images_to_uint8`), grids, and PNG files written atomically with sharp.
+ */
+import sharp from 'sharp';
+import * as E from '../engine/index.js';
+import type { Tensor } from '../engine/index.js';
+import { writeFileAtomic } from './atomic.js';
+
+/** uint8 images laid out [N, H, W, C]. */
+export interface ImageBatch {
+  data: Uint8Array;
+  count: number;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+/** Converts [N, C, H, W] floats in `drange` to uint8 NHWC. */
+export function toUint8(images: Tensor, drange: [number, number] = [-1, 1]): ImageBatch {
+  const [n, c, h, w] = images.shape as [number, number, number, number];
+  if (images.ndim !== 4) throw new Error(`expected images [N, C, H, W], got [${images.shape.join(', ')}]`);
+  const scale = 255 / (drange[1] - drange[0]);
+  const data = E.tidy(() =>
+    images.detach().to('float32').sub(drange[0]).mul(scale).add(0.5).floor().clamp(0, 255).to('uint8').permute(0, 2, 3, 1).contiguous().toTypedArray() as Uint8Array,
+  );
+  return { data, count: n, height: h, width: w, channels: c };
+}
+
+/** Tiles images into a grid of `cols` columns (row-major), with `pad` pixels of `padValue` between cells. */
+export function makeGrid(b: ImageBatch, cols: number, pad = 0, padValue = 0): ImageBatch {
+  const rows = Math.ceil(b.count / cols);
+  const W = cols * b.width + (cols - 1) * pad;
+  const H = rows * b.height + (rows - 1) * pad;
+  const out = new Uint8Array(W * H * b.channels).fill(padValue);
+  const rowBytes = b.width * b.channels;
+  for (let i = 0; i < b.count; i++) {
+    const gx = (i % cols) * (b.width + pad);
+    const gy = Math.floor(i / cols) * (b.height + pad);
+    for (let y = 0; y < b.height; y++) {
+      const src = (i * b.height + y) * rowBytes;
+      out.set(b.data.subarray(src, src + rowBytes), ((gy + y) * W + gx) * b.channels);
+    }
+  }
+  return { data: out, count: 1, height: H, width: W, channels: b.channels };
+}
+
+/** Image `i` of a batch as its own single-image batch (a view). */
+export function pick(b: ImageBatch, i: number): ImageBatch {
+  const size = b.height * b.width * b.channels;
+  return { ...b, data: b.data.subarray(i * size, (i + 1) * size), count: 1 };
+}
+
+/** Encodes the first image of a batch as PNG. */
+export async function encodePng(b: ImageBatch): Promise<Uint8Array> {
+  const size = b.height * b.width * b.channels;
+  const raw = Buffer.from(b.data.buffer, b.data.byteOffset, size);
+  const buf = await sharp(raw, { raw: { width: b.width, height: b.height, channels: b.channels as 1 | 3 | 4 } }).png().toBuffer();
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** Writes the first image of a batch as a PNG file (atomically). */
+export async function writePng(path: string, b: ImageBatch): Promise<void> {
+  await writeFileAtomic(path, await encodePng(b));
+}
+
+/** Reads a PNG/JPEG/WebP file into a single-image batch. */
+export async function readImage(path: string): Promise<ImageBatch> {
+  const { data, info } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), count: 1, height: info.height, width: info.width, channels: info.channels };
+}

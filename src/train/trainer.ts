@@ -1,0 +1,494 @@
+/**
+ * The progressive training loop of ProGAN and StyleGAN, read top to bottom: config → data → networks → optimizers →
+ * loop (schedule, D step + Gs update, G step, repeated `minibatchRepeats` times per schedule evaluation) → ticks
+ * (log, image grid, snapshot). Snapshots hold G, D, Gs, both optimizers, the random stream and the loop state, so a
+ * resumed run continues exactly where the snapshot was taken.
+ */
+import { mkdirSync, existsSync, readdirSync, appendFileSync } from 'node:fs';
+import path from 'node:path';
+import * as E from '../engine/index.js';
+import type { Tensor } from '../engine/index.js';
+import {
+  buildGenerator, buildDiscriminator, styleganConfig, proganConfig, mixStyles, StyleGANGenerator, ProGANGenerator,
+  type NetworkConfig, type Generator, type Discriminator,
+} from '../nets/index.js';
+import { upscale2d, downscale2d } from '../nn/ops.js';
+import { BatchLoader } from '../data/loader.js';
+import type { Batch } from '../data/batches.js';
+import { RandomState } from '../engine/numpy-random.js';
+import { saveCheckpoint, loadCheckpoint, recordToTensor } from '../io/checkpoint.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { toUint8, makeGrid, writePng } from '../io/images.js';
+import { trainingSchedule, lodBoundaryCrossed, type ScheduleState } from './schedule.js';
+import { gLogisticNonsaturating, dLogisticR1, gWgan, dWganGp, type DiscriminatorOut } from './losses.js';
+import { updateEma, emaBetaForHalfLife } from './ema.js';
+import { getPreset, type Preset } from './presets.js';
+
+export interface TrainOptions {
+  /** Dataset (zip or folder of PNGs + dataset.json). */
+  data: string;
+  /** Run directory (created; an existing one is resumed with `resume: true`). */
+  runDir: string;
+  preset: string | Preset;
+  /** Architecture overrides on top of the preset. */
+  net?: Record<string, unknown>;
+  /** Stop after this many thousand images (default: the preset's). */
+  totalKimg?: number;
+  /** Use the dataset's labels (class-conditional networks); default: when the dataset has labels. */
+  conditional?: boolean;
+  mirror?: boolean;
+  seed?: number;
+  /** Continue from a snapshot file, or from the newest snapshot of `runDir` when true. */
+  resume?: string | boolean;
+  /** Image grid every N ticks (default 1) and snapshot every N ticks (default: the preset's). */
+  imageSnapshotTicks?: number;
+  networkSnapshotTicks?: number;
+  /** Grid of fixed latents [columns, rows]. */
+  gridSize?: [number, number];
+  device?: string;
+  /** Stop after this many ticks of this invocation (for tests and time-boxed runs). */
+  maxTicks?: number;
+  /** Stop (after the current tick, with a snapshot) once this many seconds have passed. */
+  maxSeconds?: number;
+  /** Memory budget of the loader's decoded-image cache. */
+  memoryBudget?: number;
+  /** Called after every round of minibatch repeats and after every tick. */
+  onProgress?: (p: ProgressInfo) => void;
+  onTick?: (t: TickInfo) => void;
+}
+
+export interface ProgressInfo {
+  kimg: number;
+  totalKimg: number;
+  lod: number;
+  resolution: number;
+  minibatch: number;
+}
+
+export interface TickInfo extends ProgressInfo {
+  tick: number;
+  lossG: number;
+  lossD: number;
+  penalty: number;
+  secPerTick: number;
+  secPerKimg: number;
+  imagesPerSec: number;
+  totalSec: number;
+  rss: number;
+  liveTensors: number;
+  snapshot: string | null;
+  grid: string | null;
+}
+
+/** Everything needed to continue a run exactly. */
+interface LoopState {
+  curNimg: number;
+  tick: number;
+  tickStartNimg: number;
+  prevLod: number;
+  loaderPosition: number;
+  totalSec: number;
+}
+
+interface Nets {
+  G: Generator;
+  D: Discriminator;
+  Gs: Generator;
+  config: NetworkConfig;
+}
+
+export interface TrainResult {
+  runDir: string;
+  kimg: number;
+  ticks: number;
+  lastSnapshot: string | null;
+}
+
+const snapshotName = (nimg: number) => `network-snapshot-${String(Math.floor(nimg / 1000)).padStart(6, '0')}.safetensors`;
+
+/** The newest snapshot of a run directory, or null. */
+export function latestSnapshot(runDir: string): string | null {
+  if (!existsSync(runDir)) return null;
+  const snaps = readdirSync(runDir).filter((f) => /^network-snapshot-\d+\.safetensors$/.test(f)).sort();
+  return snaps.length ? path.join(runDir, snaps[snaps.length - 1]!) : null;
+}
+
+function oneHot(classes: Int32Array, numClasses: number): Tensor {
+  const a = new Float32Array(classes.length * numClasses);
+  classes.forEach((c, i) => (a[i * numClasses + c] = 1));
+  return E.fromTypedArray(a, [classes.length, numClasses]);
+}
+
+export class Trainer {
+  readonly preset: Preset;
+  readonly gen: E.Generator;
+  private nets!: Nets;
+  private gOpt!: E.Adam;
+  private dOpt!: E.Adam;
+  private loader!: BatchLoader;
+  private state: LoopState = { curNimg: 0, tick: 0, tickStartNimg: 0, prevLod: -1, loaderPosition: 0, totalSec: 0 };
+  private numClasses = 0;
+  private classCdf: number[] = [];
+  private gridLatents!: Tensor;
+  private gridLabels: Tensor | null = null;
+  private readonly totalKimg: number;
+  private lastLosses = { g: 0, d: 0, penalty: 0 };
+
+  constructor(readonly o: TrainOptions) {
+    this.preset = typeof o.preset === 'string' ? getPreset(o.preset) : o.preset;
+    this.totalKimg = o.totalKimg ?? this.preset.totalKimg;
+    this.gen = new E.Generator(o.seed ?? 0);
+  }
+
+  private get device(): string {
+    return this.o.device ?? 'cpu';
+  }
+
+  /** Opens the data, builds (or restores) networks and optimizers. */
+  async setup(): Promise<void> {
+    const o = this.o;
+    mkdirSync(o.runDir, { recursive: true });
+    const resumeFrom = typeof o.resume === 'string' ? o.resume : o.resume ? latestSnapshot(o.runDir) : null;
+    if (o.resume === true && !resumeFrom) throw new Error(`--resume: no network-snapshot-*.safetensors in ${o.runDir}`);
+    const probe = await BatchLoader.open(o.data, { resolution: 4, batchSize: 1, validate: 'first', memoryBudget: 0, prefetch: 1 });
+    const info = probe.info;
+    await probe.close();
+    const conditional = o.conditional ?? info.labelled;
+    if (conditional && !info.labelled) throw new Error(`${o.data}: --cond needs a labelled dataset (dataset.json has no labels)`);
+    this.numClasses = conditional ? info.numClasses : 0;
+    const total = info.classCounts.reduce((a, b) => a + b, 0);
+    let acc = 0;
+    this.classCdf = info.classCounts.map((c) => (acc += c) / Math.max(total, 1));
+
+    if (resumeFrom) {
+      const ck = await loadCheckpoint(resumeFrom, { device: this.device });
+      if (!ck.G || !ck.D || !ck.Gs) throw new Error(`${resumeFrom}: a training snapshot needs G, D and Gs`);
+      this.nets = { G: ck.G, D: ck.D, Gs: ck.Gs, config: ck.config };
+      this.state = JSON.parse(ck.metadata.train_state ?? 'null') as LoopState;
+      if (!this.state) throw new Error(`${resumeFrom}: no train_state in metadata (not a training snapshot)`);
+      this.makeOptimizers();
+      const restore = (opt: E.Adam, tag: string) => {
+        const step = Number(ck.metadata[`opt_${tag}_step`] ?? 0);
+        const get = (k: string) => {
+          const r = ck.extra.get(k);
+          if (!r) throw new Error(`${resumeFrom}: missing optimizer tensor '${k}'`);
+          return recordToTensor(r, `${resumeFrom}: ${k}`);
+        };
+        E.tidy(() => opt.loadState({ step, expAvg: opt.params.map((_, i) => get(`opt/${tag}/m/${i}`)), expAvgSq: opt.params.map((_, i) => get(`opt/${tag}/v/${i}`)) }));
+      };
+      restore(this.gOpt, 'G');
+      restore(this.dOpt, 'D');
+      const rng = ck.extra.get('rng/train');
+      if (!rng) throw new Error(`${resumeFrom}: missing 'rng/train'`);
+      E.tidy(() => this.gen.setState(recordToTensor(rng)));
+    } else {
+      const base: Record<string, unknown> = { resolution: info.resolution, numChannels: info.channels, labelSize: this.numClasses, ...this.preset.net, ...(o.net ?? {}) };
+      const config = this.preset.arch === 'stylegan' ? styleganConfig(base) : proganConfig(base);
+      const seed = o.seed ?? 0;
+      const G = buildGenerator(config, seed * 3 + 1, this.device);
+      const Gs = buildGenerator(config, seed * 3 + 1, this.device);
+      const D = buildDiscriminator(config, seed * 3 + 2, this.device);
+      this.nets = { G, D, Gs, config };
+      this.makeOptimizers();
+    }
+    if (this.nets.config.resolution !== info.resolution || this.nets.config.numChannels !== info.channels) {
+      throw new Error(`${o.data}: dataset is ${info.resolution}² × ${info.channels} but the networks are ${this.nets.config.resolution}² × ${this.nets.config.numChannels}`);
+    }
+    // Fixed grid latents, drawn as the official loop does (numpy RandomState), and cycling class labels.
+    const [cols, rows] = o.gridSize ?? [8, 4];
+    const latent = this.nets.config.latentSize;
+    const rs = new RandomState(o.seed ?? 0);
+    this.gridLatents = E.keep(E.fromTypedArray(Float32Array.from(rs.randn(cols * rows, latent)), [cols * rows, latent]).to(this.device));
+    if (this.numClasses) this.gridLabels = E.keep(oneHot(Int32Array.from({ length: cols * rows }, (_, i) => Math.floor(i / cols) % this.numClasses), this.numClasses).to(this.device));
+    const sched = this.schedule();
+    this.loader = await BatchLoader.open(o.data, {
+      resolution: sched.resolution, batchSize: sched.minibatch, seed: o.seed ?? 0, xflip: o.mirror ?? false,
+      position: this.state.loaderPosition, memoryBudget: o.memoryBudget,
+    });
+  }
+
+  private makeOptimizers(): void {
+    const a = this.preset.adam;
+    this.gOpt = new E.Adam(this.nets.G.parameters(), { lr: 0.001, ...a });
+    this.dOpt = new E.Adam(this.nets.D.parameters(), { lr: 0.001, ...a });
+  }
+
+  private schedule(): ScheduleState {
+    return trainingSchedule(this.state.curNimg, this.nets.config.resolution, this.preset.schedule);
+  }
+
+  /** Random class indices following the dataset's class frequencies. */
+  private randomClasses(n: number): Int32Array | null {
+    if (!this.numClasses) return null;
+    const u = E.tidy(() => E.rand([n], { generator: this.gen }).toFloat32Array());
+    return Int32Array.from(u, (x) => {
+      const i = this.classCdf.findIndex((c) => x < c);
+      return i < 0 ? this.numClasses - 1 : i;
+    });
+  }
+
+  private classesTensor(c: Int32Array | null): Tensor | null {
+    return c ? E.fromTypedArray(BigInt64Array.from(c, (v) => BigInt(v)), [c.length]).to(this.device) : null;
+  }
+
+  /** uint8 batch → [−1, 1] at the working resolution, with the fade of the official process_reals. */
+  private processReals(batch: Batch, lod: number): Tensor {
+    return E.tidy(() => {
+      const x = E.fromTypedArray(batch.images, [batch.batchSize, batch.channels, batch.resolution, batch.resolution], 'uint8')
+        .to(this.device).to('float32').div(127.5).sub(1);
+      const frac = lod - Math.floor(lod);
+      return frac > 0 && batch.resolution > 4 ? x.lerp(upscale2d(downscale2d(x)), frac) : x;
+    });
+  }
+
+  /** G in training mode: w-average tracking and style mixing (StyleGAN), random noise, working resolution. */
+  private generate(z: Tensor, labels: Tensor | null, lod: number): Tensor {
+    const G = this.nets.G;
+    if (G instanceof ProGANGenerator) return G.forward(z, { labels, lod, native: true });
+    const cfg = G.cfg;
+    return E.tidy(() => {
+      const w = G.mapping.forward(z, labels);
+      E.noGrad(() => G.dlatentAvg.copy_(w.detach().mean(0).lerp(G.dlatentAvg, cfg.dlatentAvgBeta)));
+      let d = w.unsqueeze(1).expand(-1, G.numLayers, -1);
+      if (cfg.styleMixingProb > 0) {
+        const curLayers = G.numLayers - 2 * Math.floor(lod);
+        const [u, v] = E.tidy(() => Array.from(E.rand([2], { generator: this.gen }).toFloat32Array()));
+        if (u! < cfg.styleMixingProb && curLayers > 1) {
+          const crossover = 1 + Math.min(Math.floor(v! * (curLayers - 1)), curLayers - 2);
+          const z2 = E.randn(z.shape, { generator: this.gen, device: this.device });
+          const d2 = G.mapping.forward(z2, labels).unsqueeze(1).expand(-1, G.numLayers, -1);
+          d = mixStyles(d, d2, crossover);
+        }
+      }
+      return G.synthesis.forward(d, { lod, native: true, noise: 'random', generator: this.gen });
+    });
+  }
+
+  private discriminate(images: Tensor, labels: Tensor | null, lod: number): DiscriminatorOut {
+    return this.nets.D.forwardFull(images, { labels, lod });
+  }
+
+  /** One D step (and the Gs update that the official loop runs with it). */
+  private dStep(batch: Batch, s: ScheduleState): void {
+    const { config } = this.nets;
+    const n = batch.batchSize;
+    const gradScale = 2 ** -(Math.log2(config.resolution) - Math.log2(s.resolution));
+    E.tidy(() => {
+      const reals = this.processReals(batch, s.lod);
+      const realClasses = this.numClasses && batch.labels ? batch.labels : null;
+      const realLabels = realClasses ? oneHot(realClasses, this.numClasses).to(this.device) : null;
+      const fakeClassesArr = this.randomClasses(n);
+      const fakeLabels = fakeClassesArr ? oneHot(fakeClassesArr, this.numClasses).to(this.device) : null;
+      const z = E.randn([n, config.latentSize], { generator: this.gen, device: this.device });
+      const fakes = E.noGrad(() => this.generate(z, fakeLabels, s.lod));
+      let loss: Tensor;
+      let penalty: Tensor;
+      if (config.arch === 'stylegan') {
+        reals.requiresGrad_(true);
+        ({ loss, penalty } = dLogisticR1(this.discriminate(reals, realLabels, s.lod), this.discriminate(fakes, fakeLabels, s.lod), reals, this.preset.loss.r1Gamma, gradScale));
+      } else {
+        const u = E.rand([n, 1, 1, 1], { generator: this.gen, device: this.device });
+        const mixed = reals.lerp(fakes, u).detach().requiresGrad_(true);
+        const L = this.preset.loss;
+        ({ loss, penalty } = dWganGp(
+          this.discriminate(reals, realLabels, s.lod), this.discriminate(fakes, fakeLabels, s.lod), mixed, this.discriminate(mixed, fakeLabels, s.lod),
+          this.classesTensor(realClasses), this.classesTensor(fakeClassesArr),
+          { lambda: L.wganLambda, target: L.wganTarget, epsDrift: L.epsDrift, condWeight: L.condWeight, gradScale },
+        ));
+      }
+      const grads = E.grad(loss, this.dOpt.params, { allowUnused: true }); // layers above the working resolution are unused
+      this.dOpt.params.forEach((p, i) => (p.grad = grads[i] ?? null));
+      this.dOpt.lr = s.dLrate;
+      this.dOpt.step();
+      this.dOpt.zeroGrad();
+      this.lastLosses.d = loss.item();
+      this.lastLosses.penalty = penalty.item();
+    });
+    const beta = this.preset.gSmoothingKimg !== undefined ? emaBetaForHalfLife(s.minibatch, this.preset.gSmoothingKimg) : this.preset.gSmoothingBeta ?? 0.999;
+    updateEma(this.nets.Gs, this.nets.G, beta);
+  }
+
+  private gStep(s: ScheduleState): void {
+    const { config } = this.nets;
+    const n = s.minibatch;
+    E.tidy(() => {
+      const classes = this.randomClasses(n);
+      const labels = classes ? oneHot(classes, this.numClasses).to(this.device) : null;
+      const z = E.randn([n, config.latentSize], { generator: this.gen, device: this.device });
+      const out = this.discriminate(this.generate(z, labels, s.lod), labels, s.lod);
+      const loss = config.arch === 'stylegan' ? gLogisticNonsaturating(out) : gWgan(out, this.classesTensor(classes), this.preset.loss.condWeight);
+      const grads = E.grad(loss, this.gOpt.params, { allowUnused: true });
+      this.gOpt.params.forEach((p, i) => (p.grad = grads[i] ?? null));
+      this.gOpt.lr = s.gLrate;
+      this.gOpt.step();
+      this.gOpt.zeroGrad();
+      this.lastLosses.g = loss.item();
+    });
+  }
+
+  private setLod(lod: number): void {
+    const nets = [this.nets.G, this.nets.Gs];
+    E.noGrad(() => {
+      for (const g of nets) (g instanceof StyleGANGenerator ? [g.own.vars.get('lod'), g.synthesis.vars.get('lod')] : [g.vars.get('lod')]).forEach((t) => t.fill_(lod));
+      this.nets.D.vars.get('lod').fill_(lod);
+    });
+  }
+
+  /** The fixed-latent grid from Gs at the current lod (const noise, no truncation), as a PNG. */
+  async writeGrid(file: string): Promise<void> {
+    const Gs = this.nets.Gs;
+    const [cols] = this.o.gridSize ?? [8, 4];
+    const imgs = E.tidy(() => E.noGrad(() => {
+      const lod = this.schedule().lod;
+      return toUint8(Gs instanceof StyleGANGenerator
+        ? Gs.forward(this.gridLatents, { labels: this.gridLabels, noise: 'const', lod })
+        : Gs.forward(this.gridLatents, { labels: this.gridLabels, lod }));
+    }));
+    await writePng(file, makeGrid(imgs, cols));
+  }
+
+  async writeReals(file: string): Promise<void> {
+    const [cols, rows] = this.o.gridSize ?? [8, 4];
+    const r = this.nets.config.resolution;
+    const l = await BatchLoader.open(this.o.data, { resolution: r, batchSize: cols * rows, seed: 1, shuffle: true, validate: 'first', prefetch: 1 });
+    try {
+      const b = await l.next();
+      const imgs = E.tidy(() => toUint8(E.fromTypedArray(b.images, [b.batchSize, b.channels, r, r], 'uint8').to('float32'), [0, 255]));
+      await writePng(file, makeGrid(imgs, cols));
+    } finally {
+      await l.close();
+    }
+  }
+
+  /** Writes G, D, Gs, optimizer moments, RNG and loop state atomically. */
+  async snapshot(file: string): Promise<void> {
+    const extra = new Map<string, Tensor>();
+    const add = (opt: E.Adam, tag: string) => {
+      const st = opt.state();
+      st.expAvg.forEach((t, i) => extra.set(`opt/${tag}/m/${i}`, t));
+      st.expAvgSq.forEach((t, i) => extra.set(`opt/${tag}/v/${i}`, t));
+    };
+    add(this.gOpt, 'G');
+    add(this.dOpt, 'D');
+    const rng = this.gen.getState();
+    extra.set('rng/train', rng);
+    try {
+      await saveCheckpoint(file, {
+        config: this.nets.config, nets: { G: this.nets.G, D: this.nets.D, Gs: this.nets.Gs }, extra,
+        metadata: {
+          train_state: JSON.stringify({ ...this.state, loaderPosition: this.loader.position }),
+          opt_G_step: String(this.gOpt.stepCount), opt_D_step: String(this.dOpt.stepCount),
+          preset: JSON.stringify(this.preset), kimg: (this.state.curNimg / 1000).toFixed(3),
+        },
+      });
+    } finally {
+      rng.dispose();
+    }
+  }
+
+  private log(entry: Record<string, unknown>): void {
+    appendFileSync(path.join(this.o.runDir, 'log.jsonl'), JSON.stringify(entry) + '\n');
+  }
+
+  /** Runs until totalKimg (or maxTicks / maxSeconds). */
+  async run(): Promise<TrainResult> {
+    const o = this.o;
+    const resumed = this.state.curNimg > 0;
+    if (!resumed) {
+      await writeFileAtomic(path.join(o.runDir, 'training_options.json'), JSON.stringify({
+        data: o.data, preset: this.preset.name, net: this.nets.config, totalKimg: this.totalKimg, mirror: o.mirror ?? false,
+        seed: o.seed ?? 0, conditional: this.numClasses > 0, schedule: this.preset.schedule, loss: this.preset.loss,
+      }, null, 2));
+      await this.writeReals(path.join(o.runDir, 'reals.png'));
+      await this.writeGrid(path.join(o.runDir, 'fakes_init.png'));
+    }
+    let lastSnapshot: string | null = null;
+    let ticksThisRun = 0;
+    const start = Date.now();
+    let tickStart = Date.now();
+    const secondsBefore = this.state.totalSec;
+    const totalNimg = Math.round(this.totalKimg * 1000);
+    try {
+      while (this.state.curNimg < totalNimg) {
+        const s = this.schedule();
+        const cur = this.loader.settings;
+        if (cur.resolution !== s.resolution || cur.batchSize !== s.minibatch) this.loader.configure({ resolution: s.resolution, batchSize: s.minibatch });
+        if (this.state.prevLod >= 0 && lodBoundaryCrossed(this.state.prevLod, s.lod)) {
+          this.gOpt.reset();
+          this.dOpt.reset();
+        }
+        this.state.prevLod = s.lod;
+        this.setLod(s.lod);
+        for (let r = 0; r < this.preset.minibatchRepeats; r++) {
+          const batch = await this.loader.next();
+          this.dStep(batch, s);
+          this.state.curNimg += s.minibatch;
+          this.gStep(s);
+        }
+        this.state.loaderPosition = this.loader.position;
+        o.onProgress?.({ kimg: this.state.curNimg / 1000, totalKimg: this.totalKimg, lod: s.lod, resolution: s.resolution, minibatch: s.minibatch });
+        const done = this.state.curNimg >= totalNimg;
+        if (this.state.curNimg < this.state.tickStartNimg + s.tickKimg * 1000 && !done) continue;
+        // ---- tick ----
+        this.state.tick += 1;
+        ticksThisRun += 1;
+        const now = Date.now();
+        const secPerTick = (now - tickStart) / 1000;
+        const tickKimg = (this.state.curNimg - this.state.tickStartNimg) / 1000;
+        this.state.tickStartNimg = this.state.curNimg;
+        this.state.totalSec = secondsBefore + (now - start) / 1000;
+        tickStart = now;
+        const outOfTime = o.maxSeconds !== undefined && (now - start) / 1000 >= o.maxSeconds;
+        const stopping = done || (o.maxTicks !== undefined && ticksThisRun >= o.maxTicks) || outOfTime;
+        let grid: string | null = null;
+        if (this.state.tick % (o.imageSnapshotTicks ?? 1) === 0 || stopping) {
+          grid = path.join(o.runDir, `fakes${String(Math.floor(this.state.curNimg / 1000)).padStart(6, '0')}.png`);
+          await this.writeGrid(grid);
+        }
+        let snap: string | null = null;
+        if (this.state.tick % (o.networkSnapshotTicks ?? this.preset.networkSnapshotTicks) === 0 || stopping) {
+          snap = path.join(o.runDir, snapshotName(this.state.curNimg));
+          await this.snapshot(snap);
+          lastSnapshot = snap;
+        }
+        const mem = E.memoryStats();
+        const info: TickInfo = {
+          tick: this.state.tick, kimg: this.state.curNimg / 1000, totalKimg: this.totalKimg, lod: s.lod, resolution: s.resolution,
+          minibatch: s.minibatch, lossG: this.lastLosses.g, lossD: this.lastLosses.d, penalty: this.lastLosses.penalty,
+          secPerTick, secPerKimg: secPerTick / Math.max(tickKimg, 1e-9), imagesPerSec: (tickKimg * 1000) / Math.max(secPerTick, 1e-9),
+          totalSec: this.state.totalSec, rss: mem.rss, liveTensors: mem.liveTensors, snapshot: snap ? path.basename(snap) : null,
+          grid: grid ? path.basename(grid) : null,
+        };
+        this.log({ ...info, time: new Date().toISOString() });
+        o.onTick?.(info);
+        if (stopping) break;
+      }
+    } finally {
+      await this.loader.close();
+    }
+    return { runDir: o.runDir, kimg: this.state.curNimg / 1000, ticks: this.state.tick, lastSnapshot };
+  }
+
+  get networks(): Nets {
+    return this.nets;
+  }
+
+  dispose(): void {
+    for (const n of [this.nets.G, this.nets.D, this.nets.Gs]) n.dispose();
+    this.gOpt.dispose();
+    this.dOpt.dispose();
+    this.gridLatents.dispose();
+    this.gridLabels?.dispose();
+  }
+}
+
+/** Sets up and runs a training run; returns where it ended. */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const t = new Trainer(o);
+  await t.setup();
+  try {
+    return await t.run();
+  } finally {
+    t.dispose();
+  }
+}

@@ -22,6 +22,30 @@ export const ITEM_SIZE: Readonly<Record<DType, number>> = {
   bool: 1,
 };
 
+/** numpy's type codes of our dtypes (kind + item size, as in `dtype.str` without the byte order); bfloat16 has none. */
+export const NUMPY_TYPE_CODE: Readonly<Partial<Record<DType, string>>> = {
+  float16: 'f2', float32: 'f4', float64: 'f8',
+  int8: 'i1', int16: 'i2', int32: 'i4', int64: 'i8',
+  uint8: 'u1', uint16: 'u2', uint32: 'u4', uint64: 'u8',
+  bool: 'b1',
+};
+
+const DTYPE_OF_NUMPY_CODE = new Map(Object.entries(NUMPY_TYPE_CODE).map(([dtype, code]) => [code, dtype as DType]));
+
+/** The dtype of a numpy type code such as 'f4' (no byte-order character), or undefined when unsupported. */
+export function dtypeOfNumpyCode(code: string): DType | undefined {
+  return DTYPE_OF_NUMPY_CODE.get(code);
+}
+
+/** Reverses the bytes of every element (big-endian data to little-endian or back); returns a copy. */
+export function byteSwapped(data: Uint8Array, itemSize: number): Uint8Array {
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i + itemSize <= data.length; i += itemSize) {
+    for (let b = 0; b < itemSize; b++) out[i + b] = data[i + itemSize - 1 - b];
+  }
+  return out;
+}
+
 /** A numpy ndarray (or numpy scalar, which has `shape: []` and `isScalar: true`). */
 export interface NdArray {
   kind: 'ndarray';

@@ -302,8 +302,10 @@ test('create → info → read: a folder of PNG / WebP images (box filter) becom
   await writeImage(join(src, 'b.png'), b);
   await writeImage(join(src, 'c.webp'), c, 'webp');
   await writeImage(join(src, 'sub/d.png'), d);
+  await writeImage(join(src, 'sub/e.JPG'), noiseImage(8, 8, 3, 5), 'jpeg');
   writeFileSync(join(src, 'notes.txt'), 'not an image');
-  const expected = [a, blockMean(b, 2), c, grayToRgb(d)];
+  const e = await decodeWithSharp(readFileSync(join(src, 'sub/e.JPG')));
+  const expected = [a, blockMean(b, 2), c, grayToRgb(d), e];
 
   const progress: string[] = [];
   const dest = join(dir, 'plain.zip');
@@ -312,28 +314,28 @@ test('create → info → read: a folder of PNG / WebP images (box filter) becom
     onProgress: (p) => progress.push(`${p.done}/${p.total} ${p.written} ${p.name}`),
   });
   assert.deepEqual(result, {
-    dest, kind: 'zip', count: 4, resolution: 8, channels: 3, labelled: false, classNames: null, skipped: [],
+    dest, kind: 'zip', count: 5, resolution: 8, channels: 3, labelled: false, classNames: null, skipped: [],
   });
-  assert.deepEqual(progress, ['1/4 1 a.png', '2/4 2 b.png', '3/4 3 c.webp', '4/4 4 sub/d.png']);
+  assert.deepEqual(progress, ['1/5 1 a.png', '2/5 2 b.png', '3/5 3 c.webp', '4/5 4 sub/d.png', '5/5 5 sub/e.JPG']);
   const entries = unzip(dest);
-  assert.deepEqual(Object.keys(entries), [0, 1, 2, 3].map(datasetImageName).concat('dataset.json'));
+  assert.deepEqual(Object.keys(entries), [0, 1, 2, 3, 4].map(datasetImageName).concat('dataset.json'));
   assert.equal(new TextDecoder().decode(entries['dataset.json']), '{"labels": null}');
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 5; i++) {
     const png = await decodeWithSharp(entries[datasetImageName(i)]);
     assert.deepEqual([png.width, png.height, png.channels], [8, 8, 3]);
     assert.deepEqual([...png.data], [...expected[i].data], `image ${i}`);
   }
 
   const info = await datasetInfo(dest);
-  assert.deepEqual(info, { path: dest, kind: 'zip', count: 4, resolution: 8, channels: 3, labelled: false, numClasses: 0, classCounts: [] });
+  assert.deepEqual(info, { path: dest, kind: 'zip', count: 5, resolution: 8, channels: 3, labelled: false, numClasses: 0, classCounts: [] });
   const folderDest = join(dir, 'plain-folder');
   await createDataset({ source: src, dest: folderDest, resolution: 8, resizeFilter: 'box' });
-  assert.ok(existsSync(join(folderDest, '00000', 'img00000003.png')));
+  assert.ok(existsSync(join(folderDest, '00000', 'img00000004.png')));
   for (const path of [dest, folderDest]) {
     const dataset = await openDataset(path);
     assert.equal(dataset.info.kind, path === dest ? 'zip' : 'folder');
     assert.equal(dataset.labels, null);
-    for (let i = 0; i < 4; i++) assert.deepEqual([...(await dataset.readImage(i))], [...toChw(expected[i])], `${path} image ${i}`);
+    for (let i = 0; i < 5; i++) assert.deepEqual([...(await dataset.readImage(i))], [...toChw(expected[i])], `${path} image ${i}`);
     await dataset.close();
   }
   assert.equal(datasetImageName(123456), '00123/img00123456.png');
@@ -592,6 +594,39 @@ assert z.testzip() is None and z.read('x/y.bin') == bytes([5, 6, 7]), 'zip64 arc
     assert.deepEqual([...lanczosResize(noise, w, h).data], [...readFileSync(join(out, `lanczos${w}x${h}.bin`))], `lanczos ${w}x${h}`);
   }
   assert.deepEqual([...convertChannels(noise, 1).data], [...readFileSync(join(out, 'luma.bin'))]);
+});
+
+test('IDX sources: labels from a given label file, checked against the image count', async () => {
+  const idx = (type: number, shape: number[], values: number[]) => {
+    const out = Buffer.alloc(4 + 4 * shape.length + values.length);
+    out[2] = type;
+    out[3] = shape.length;
+    shape.forEach((d, i) => out.writeUInt32BE(d, 4 + 4 * i));
+    Buffer.from(values).copy(out, 4 + 4 * shape.length);
+    return out;
+  };
+  const images = noiseImage(4, 12, 1, 80).data; // three 4x4 images
+  const imagesPath = join(dir, 'tiny-images.idx');
+  writeFileSync(imagesPath, idx(0x08, [3, 4, 4], [...images]));
+  const short = join(dir, 'short-labels.idx');
+  writeFileSync(short, idx(0x08, [2], [1, 0]));
+  await assert.rejects(createDataset({ source: imagesPath, dest: join(dir, 'tiny.zip'), idxLabels: short }), {
+    message: `${short}: has 2 labels but ${imagesPath} has 3 images`,
+  });
+  const labelsPath = join(dir, 'tiny-labels.idx');
+  writeFileSync(labelsPath, idx(0x08, [3], [4, 0, 4]));
+  const dest = join(dir, 'tiny.zip');
+  const result = await createDataset({ source: imagesPath, dest, idxLabels: labelsPath });
+  assert.deepEqual([result.count, result.resolution, result.channels, result.labelled], [3, 4, 1, true]);
+  const entries = unzip(dest);
+  assert.equal(
+    new TextDecoder().decode(entries['dataset.json']),
+    '{"labels": [["00000/img00000000.png", 4], ["00000/img00000001.png", 0], ["00000/img00000002.png", 4]]}',
+  );
+  assert.deepEqual([...(await decodeWithSharp(entries[datasetImageName(2)])).data], [...images.subarray(32, 48)]);
+  await assert.rejects(createDataset({ source: imagesPath, dest: join(dir, 'tiny2.zip'), labels: 'folders' }), {
+    message: `${imagesPath}: labels from folder names need a folder or ZIP source`,
+  });
 });
 
 test('Fashion-MNIST: 200 images from the gzip IDX files, resized 28 → 32 with Lanczos, labels from the IDX label file', { skip: !existsSync(FASHION) && `${FASHION} is not installed` }, async () => {

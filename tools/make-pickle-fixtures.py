@@ -2,6 +2,7 @@
 """Builds the pickle fixtures in test/fixtures/pickles/ (run with Debian's /usr/bin/python3: numpy + torch).
 
     /usr/bin/python3 tools/make-pickle-fixtures.py [output-dir]
+    /usr/bin/python3 tools/make-pickle-fixtures.py --ffhq1024 OUT.pkl   # full-size benchmark input (~325 MB)
 
 NVIDIA's real networks are far too big for the repository (and cannot be downloaded here), so this script
 writes small stand-ins with the same byte-level structure:
@@ -10,6 +11,10 @@ writes small stand-ins with the same byte-level structure:
   `__getstate__` key order), G/Gs with 'synthesis' and 'mapping' components; 32x32 with small feature maps.
 - progan-32.p{2,4}.pkl: tuple(G, D, Gs) of `tfutil.Network` (version 2), G_paper / D_paper with
   fused_scale=True (Conv0_up weights stored [k, k, out, in], D Conv1_down).
+- stylegan1-cond-8.p4.pkl: a conditional 8x8 StyleGAN1 (3 classes) with non-default latent, dlatent and
+  mapping sizes, fused_scale=True and minibatch-stddev group 2.
+- progan-theano-32.p4.pkl: ProGAN as the official CelebA-HQ file (trained with Theano, converted): networks
+  named G_paper / D_paper, fused_scale=False (G `Conv0`, D `Conv1`), mbstd group 16, no `lod` variable.
 - stylegan2ada-8.p{2,4}.pkl: dict(training_set_kwargs, G, D, G_ema, augment_pipe) of
   `torch_utils.persistence` objects wrapping real torch 1.13 nn.Modules named as in stylegan2-ada-pytorch
   (8x8 so that the files stay small); parameters are real torch Parameters, reduced by torch itself.
@@ -39,7 +44,7 @@ import types
 import numpy as np
 import torch
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'pickles')
+OUT = sys.argv[1] if len(sys.argv) == 2 else os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'pickles')
 
 
 # --------------------------------------------------------------------------------------------------
@@ -114,10 +119,11 @@ def nf_func(fmap_base, fmap_max):
     return lambda stage: min(int(fmap_base / 2.0 ** stage), fmap_max)
 
 
-def stylegan_mapping_layout(latent, dlatent, mapping_fmaps, layers):
-    out = []
+def stylegan_mapping_layout(latent, dlatent, mapping_fmaps, layers, label_size=0):
+    """G_mapping; with labels, the label embedding [label_size, latent] is concatenated to z first."""
+    out = [('LabelConcat/weight', [label_size, latent])] if label_size else []
     for i in range(layers):
-        fin = latent if i == 0 else mapping_fmaps
+        fin = (2 * latent if label_size else latent) if i == 0 else mapping_fmaps
         fout = dlatent if i == layers - 1 else mapping_fmaps
         out += [(f'Dense{i}/weight', [fin, fout]), (f'Dense{i}/bias', [fout])]
     return out
@@ -148,32 +154,40 @@ def stylegan_synthesis_layout(res_log2, nf, dlatent):
     return out
 
 
-def discriminator_layout(res_log2, nf, lod_as_array):
-    """D_basic (StyleGAN) and fused D_paper (ProGAN) share names and shapes."""
+def discriminator_layout(res_log2, nf, lod_as_array, down='Conv1_down', outputs=1):
+    """D_basic (StyleGAN) and fused D_paper (ProGAN) share names and shapes; unfused D_paper names its
+    downscaling conv `Conv1`. `outputs` is 1 + label_size (ProGAN) or max(label_size, 1) (StyleGAN)."""
     out = [('lod', 'array' if lod_as_array else None),
            ('FromRGB_lod0/weight', [1, 1, 3, nf(res_log2 - 1)]), ('FromRGB_lod0/bias', [nf(res_log2 - 1)])]
     for res in range(res_log2, 2, -1):
         r, lod = 2 ** res, res_log2 - res + 1
         out += [(f'{r}x{r}/Conv0/weight', [3, 3, nf(res - 1), nf(res - 1)]), (f'{r}x{r}/Conv0/bias', [nf(res - 1)]),
-                (f'{r}x{r}/Conv1_down/weight', [3, 3, nf(res - 1), nf(res - 2)]), (f'{r}x{r}/Conv1_down/bias', [nf(res - 2)]),
+                (f'{r}x{r}/{down}/weight', [3, 3, nf(res - 1), nf(res - 2)]), (f'{r}x{r}/{down}/bias', [nf(res - 2)]),
                 (f'FromRGB_lod{lod}/weight', [1, 1, 3, nf(res - 2)]), (f'FromRGB_lod{lod}/bias', [nf(res - 2)])]
     out += [('4x4/Conv/weight', [3, 3, nf(1) + 1, nf(1)]), ('4x4/Conv/bias', [nf(1)]),
             ('4x4/Dense0/weight', [nf(1) * 16, nf(0)]), ('4x4/Dense0/bias', [nf(0)]),
-            ('4x4/Dense1/weight', [nf(0), 1]), ('4x4/Dense1/bias', [1])]
+            ('4x4/Dense1/weight', [nf(0), outputs]), ('4x4/Dense1/bias', [outputs])]
     return out
 
 
-def progan_generator_layout(res_log2, nf, latent):
-    """G_paper with fused_scale=True: Conv0_up weights are [k, k, out, in]."""
+def progan_generator_layout(res_log2, nf, latent, fused=True):
+    """G_paper. fused_scale=True: Conv0_up weights are [k, k, out, in]; False: Conv0 weights [k, k, in, out]."""
     out = [('lod', None), ('4x4/Dense/weight', [latent, nf(1) * 16]), ('4x4/Dense/bias', [nf(1)]),
            ('4x4/Conv/weight', [3, 3, nf(1), nf(1)]), ('4x4/Conv/bias', [nf(1)]),
            (f'ToRGB_lod{res_log2 - 2}/weight', [1, 1, nf(1), 3]), (f'ToRGB_lod{res_log2 - 2}/bias', [3])]
     for res in range(3, res_log2 + 1):
         r, cin, c = 2 ** res, nf(res - 2), nf(res - 1)
-        out += [(f'{r}x{r}/Conv0_up/weight', [3, 3, c, cin]), (f'{r}x{r}/Conv0_up/bias', [c]),
+        up, shape = ('Conv0_up', [3, 3, c, cin]) if fused else ('Conv0', [3, 3, cin, c])
+        out += [(f'{r}x{r}/{up}/weight', shape), (f'{r}x{r}/{up}/bias', [c]),
                 (f'{r}x{r}/Conv1/weight', [3, 3, c, c]), (f'{r}x{r}/Conv1/bias', [c]),
                 (f'ToRGB_lod{res_log2 - res}/weight', [1, 1, c, 3]), (f'ToRGB_lod{res_log2 - res}/bias', [3])]
     return out
+
+
+def theano_order(layout):
+    """Variables as ProGAN's legacy.patch_theano_gan lists them: no `lod`, and G's ToRGB layers last (lod 0 first)."""
+    torgb = sorted((v for v in layout if v[0].startswith('ToRGB_lod')), key=lambda v: int(v[0].split('/')[0][9:]))
+    return [v for v in layout if v[0] != 'lod' and not v[0].startswith('ToRGB_lod')] + torgb
 
 
 def fill(layout, rng):
@@ -301,6 +315,92 @@ def progan_fixture(manifest):
         tf_manifest(path, net, arrays, networks)
     files = {str(p): write(f'progan-32.p{p}.pkl', pickle.dumps((g, d, gs), protocol=p)) for p in (2, 4)}
     manifest['progan-32'] = dict(kind='tf', top=['G', 'D', 'Gs'], files=files, networks=networks, arrays=arrays)
+
+
+def stylegan1_conditional_fixture(manifest):
+    """A conditional 8x8 StyleGAN1 with non-default sizes everywhere an importer has to infer them: latent 4,
+    dlatent 6, 3 mapping layers of 5, 3 classes, fused_scale=True, minibatch-stddev group 2 (protocol 4 only)."""
+    rng = np.random.RandomState(3)
+    res_log2, latent, dlatent, fmaps, layers, labels, fmap_base, fmap_max = 3, 4, 6, 5, 3, 3, 16, 8
+    nf = nf_func(fmap_base, fmap_max)
+    common = dict(num_channels=3, resolution=8, label_size=labels)
+    g_kwargs = dict(common, latent_size=latent, dlatent_size=dlatent, mapping_fmaps=fmaps, mapping_layers=layers,
+                    fmap_base=fmap_base, fmap_max=fmap_max, fused_scale=True, truncation_psi=0.5, truncation_cutoff=4)
+
+    def generator(name):
+        synthesis = StyleGANNetwork('G_synthesis', 'G_synthesis', g_kwargs,
+                                    fill(stylegan_synthesis_layout(res_log2, nf, dlatent), rng))
+        mapping = StyleGANNetwork('G_mapping', 'G_mapping', dict(g_kwargs, dlatent_broadcast=2 * res_log2 - 2),
+                                  fill(stylegan_mapping_layout(latent, dlatent, fmaps, layers, labels), rng))
+        own = fill([('lod', None), ('dlatent_avg', [dlatent])], rng)
+        return StyleGANNetwork(name, 'G_style', g_kwargs, own, {'synthesis': synthesis, 'mapping': mapping})
+
+    g = generator('G')
+    d = StyleGANNetwork('D', 'D_basic', dict(common, fmap_base=fmap_base, fmap_max=fmap_max, fused_scale=True,
+                                             mbstd_group_size=2),
+                        fill(discriminator_layout(res_log2, nf, False, outputs=labels), rng))
+    gs = generator('Gs')
+    arrays, networks = [], []
+    for path, net in (('G', g), ('D', d), ('Gs', gs)):
+        tf_manifest(path, net, arrays, networks)
+    files = {'4': write('stylegan1-cond-8.p4.pkl', pickle.dumps((g, d, gs), protocol=4))}
+    manifest['stylegan1-cond-8'] = dict(kind='tf', top=['G', 'D', 'Gs'], files=files, networks=networks, arrays=arrays)
+
+
+def progan_theano_fixture(manifest):
+    """Like the official CelebA-HQ ProGAN, which was trained with Theano and converted: networks named G_paper /
+    D_paper / G_paper, fused_scale=False (G `Conv0`, D `Conv1`), minibatch-stddev group 16, the variables in
+    patch_theano_gan's order without `lod` (protocol 4 only)."""
+    rng = np.random.RandomState(4)
+    res_log2, latent, fmap_base, fmap_max = 5, 8, 32, 8
+    nf = nf_func(fmap_base, fmap_max)
+    kwargs = dict(num_channels=3, resolution=32, fmap_base=fmap_base, fmap_decay=1.0, fmap_max=fmap_max,
+                  use_wscale=True, fused_scale=False, mbstd_group_size=16)
+    g_kwargs = dict(kwargs, latent_size=latent, normalize_latents=True, use_pixelnorm=True, use_leakyrelu=True)
+
+    def generator():
+        return ProGANNetwork('G_paper', 'G_paper', g_kwargs,
+                             fill(theano_order(progan_generator_layout(res_log2, nf, latent, fused=False)), rng))
+
+    g = generator()
+    d = ProGANNetwork('D_paper', 'D_paper', kwargs,
+                      fill(theano_order(discriminator_layout(res_log2, nf, False, down='Conv1')), rng))
+    gs = generator()
+    arrays, networks = [], []
+    for path, net in (('G', g), ('D', d), ('Gs', gs)):
+        tf_manifest(path, net, arrays, networks)
+    files = {'4': write('progan-theano-32.p4.pkl', pickle.dumps((g, d, gs), protocol=4))}
+    manifest['progan-theano-32'] = dict(kind='tf', top=['G', 'D', 'Gs'], files=files, networks=networks, arrays=arrays)
+
+
+# --------------------------------------------------------------------------------------------------
+# A full-size synthetic FFHQ-1024 StyleGAN1 pickle (for the import benchmark; never committed)
+
+def ffhq1024_pickle(path):
+    """tuple(G, D, Gs) with every variable name and shape of karras2019stylegan-ffhq-1024x1024.pkl (protocol 4,
+    as the official file), filled with seeded float32 noise; about 325 MB."""
+    res_log2, latent = 10, 512
+    nf = nf_func(8192, 512)
+    rng = np.random.default_rng(1024)
+
+    def fast_fill(layout):
+        return [(n, np.float32(0) if s is None else rng.standard_normal(s, dtype=np.float32)) for n, s in layout]
+
+    common = dict(num_channels=3, resolution=1024, label_size=0)
+
+    def generator(name):
+        synthesis = StyleGANNetwork('G_synthesis', 'G_synthesis', common,
+                                    fast_fill(stylegan_synthesis_layout(res_log2, nf, latent)))
+        mapping = StyleGANNetwork('G_mapping', 'G_mapping', dict(common, dlatent_broadcast=18),
+                                  fast_fill(stylegan_mapping_layout(latent, latent, latent, 8)))
+        own = fast_fill([('lod', None), ('dlatent_avg', [latent])])
+        return StyleGANNetwork(name, 'G_style', common, own, {'synthesis': synthesis, 'mapping': mapping})
+
+    nets = (generator('G'), StyleGANNetwork('D', 'D_basic', common, fast_fill(discriminator_layout(res_log2, nf, False))),
+            generator('Gs'))
+    with open(path, 'wb') as f:
+        pickle.dump(nets, f, protocol=4)
+    print(f'wrote {os.path.getsize(path)} bytes to {path}')
 
 
 # --------------------------------------------------------------------------------------------------
@@ -686,7 +786,9 @@ def main():
     check_legacy_writer()
     manifest = {}
     stylegan1_fixture(manifest)
+    stylegan1_conditional_fixture(manifest)
     progan_fixture(manifest)
+    progan_theano_fixture(manifest)
     stylegan2ada_fixture(manifest)
     torch_save_fixture(manifest)
     misc_fixture(manifest)
@@ -697,4 +799,7 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == '--ffhq1024':
+        ffhq1024_pickle(sys.argv[2])
+    else:
+        main()

@@ -124,7 +124,7 @@ function cropFor(image: Pixels, transform: CropTransform): Pixels {
 }
 
 /** Steps 1–4 of the module comment. Throws a message (without the name) for a problem. */
-async function prepareImage(decoded: Pixels, geometry: Geometry, settings: Settings): Promise<Pixels> {
+function prepareImage(decoded: Pixels, geometry: Geometry, settings: Settings): Pixels {
   let image = compositeAlpha(decoded, settings.background);
   if (geometry.channels === 1 && image.channels === 3 && geometry.channelsInferred && !isGrayContent(image)) {
     throw new Error(
@@ -180,7 +180,7 @@ async function resolveGeometry(source: ImageSource, total: number, options: Crea
     };
   }
   // Nothing decodes: any geometry will do, the run fails with the per-image problems.
-  return { resolution: options.resolution ?? 4, channels: options.channels ?? 3, channelsInferred: false, firstName: '' };
+  return { resolution: options.resolution ?? MIN_RESOLUTION, channels: options.channels ?? 3, channelsInferred: false, firstName: '' };
 }
 
 /** Where images go: a ZIP or a folder, written under a temporary name and renamed when complete. */
@@ -274,36 +274,37 @@ export async function createDataset(options: CreateDatasetOptions): Promise<Crea
   const source = await openSource(options.source, options);
   let output: DatasetOutput | undefined;
   try {
+    const sink = (output = await createOutput(options.dest, kind));
     const total = Math.min(source.items.length, options.maxImages ?? Infinity);
     const geometry = await resolveGeometry(source, total, options, settings);
-    output = await createOutput(options.dest, kind);
     const level = options.compressionLevel ?? 6;
     const problems: ImageProblem[] = [];
     const labels: [string, number][] = [];
     let written = 0;
+    /** Once an image failed under onError 'fail', the rest are only checked, not encoded or written. */
+    const doomed = (): boolean => problems.length > 0 && onError === 'fail';
     await forEachInOrder(
       total,
       options.concurrency ?? 4,
       async (index) => {
         const item = source.items[index];
         if (item.problem) throw new Error(item.problem);
-        const image = await prepareImage(await source.load(index), geometry, settings);
-        // Once the run is bound to fail, images are only checked, not encoded.
-        return problems.length > 0 && onError === 'fail' ? null : encodePng(image, level);
+        const image = prepareImage(await source.load(index), geometry, settings);
+        return doomed() ? null : encodePng(image, level);
       },
       async (index, outcome) => {
         const item = source.items[index];
         if (!outcome.ok) {
           problems.push(problemFromError(item.name, outcome.error));
-        } else if (outcome.value && !(problems.length > 0 && onError === 'fail')) {
+        } else if (outcome.value && !doomed()) {
           const name = datasetImageName(written++);
-          await output!.add(name, outcome.value);
+          await sink.add(name, outcome.value);
           if (item.label !== null) labels.push([name, item.label]);
         }
         options.onProgress?.({ done: index + 1, total, written, failed: problems.length, name: item.name });
       },
     );
-    if (problems.length > 0 && onError === 'fail') {
+    if (doomed()) {
       throw new DatasetError(
         `createDataset: ${problems.length} of ${total} images in ${options.source} cannot be used ` +
           `(nothing was written; pass onError: 'skip' to leave them out):\n${listProblems(problems)}`,
@@ -314,8 +315,8 @@ export async function createDataset(options: CreateDatasetOptions): Promise<Crea
       throw new DatasetError(`createDataset: none of the ${total} images in ${options.source} can be used:\n${listProblems(problems)}`, problems);
     }
     const labelled = source.labelSource !== 'none';
-    await output.add(DATASET_JSON, new TextEncoder().encode(formatDatasetJson(labelled ? labels : null)));
-    await output.finish();
+    await sink.add(DATASET_JSON, new TextEncoder().encode(formatDatasetJson(labelled ? labels : null)));
+    await sink.finish();
     output = undefined;
     return {
       dest: options.dest,

@@ -11,7 +11,6 @@
  * The worker is unref'd while nobody waits for it, so a forgotten loader does not keep the process alive; still,
  * call `close()`, which ends the worker and waits for it to exit.
  */
-import 'sharp'; // sharp must be loaded by the main thread before a worker loads it (its documented requirement).
 import { Worker } from 'node:worker_threads';
 import type { Batch } from './batches.js';
 import type { DatasetInfo } from './dataset.js';
@@ -108,6 +107,9 @@ export class BatchLoader {
       prefetch: Math.max(1, options.prefetch ?? 3),
       validate: options.validate ?? 'all',
     };
+    // sharp documents that on glibc Linux the main thread must load it before any worker thread does; the worker
+    // needs it for datasets of JPEG / WebP / non-8-bit PNG images.
+    await import('sharp');
     const worker = new Worker(new URL('./loader-worker.js', import.meta.url), { workerData: settings });
     const info = await new Promise<DatasetInfo>((resolve, reject) => {
       const onMessage = (message: FromWorker): void => {
@@ -145,9 +147,9 @@ export class BatchLoader {
   /** The next batch. */
   next(): Promise<Batch> {
     if (this.closed) return Promise.reject(new Error('BatchLoader is closed'));
-    if (this.failure) return Promise.reject(this.failure);
-    const batch = this.ready.shift();
+    const batch = this.ready.shift(); // batches prepared before a failure are still good
     if (batch) return Promise.resolve(this.hand(batch));
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       this.worker.ref();

@@ -5,6 +5,7 @@
 import { native, type DType } from './native.js';
 import { Tensor, wrap, itemSize } from './tensor.js';
 import type { Generator } from './random.js';
+import { noteMutation } from './mutation.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -43,10 +44,12 @@ export const randperm = (n: number, o: CreateOptions = {}) => wrap(native.randpe
 /** Fills `t` in place with N(mean, std²) samples. */
 export function normal_(t: Tensor, mean = 0, std = 1, generator?: Generator): Tensor {
   native.normal_(t.handle, mean, std, generator?.handle ?? null);
+  noteMutation();
   return t;
 }
 export function uniform_(t: Tensor, from = 0, to = 1, generator?: Generator): Tensor {
   native.uniform_(t.handle, from, to, generator?.handle ?? null);
+  noteMutation();
   return t;
 }
 export const bernoulli = (p: Tensor, generator?: Generator) => wrap(native.bernoulli(p.handle, generator?.handle ?? null));

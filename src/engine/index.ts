@@ -8,6 +8,7 @@ export { grad, noGrad, isGradEnabled, type GradOptions } from './autograd.js';
 export { Adam, type AdamOptions, type AdamState } from './optim.js';
 export { Generator, manualSeed } from './random.js';
 export { TensorDict } from './params.js';
+export { mutationEpoch } from './mutation.js';
 export * from './device.js';
 
 initRuntime();

@@ -8,6 +8,7 @@ import type { Tensor } from './tensor.js';
 import { zeros } from './functional.js';
 import { keep } from './scope.js';
 import { noGrad } from './autograd.js';
+import { noteMutation } from './mutation.js';
 
 export interface AdamOptions {
   lr: number;
@@ -55,6 +56,7 @@ export class Adam {
     this.#step += 1;
     native.adamStep(this.params.map((p) => p.handle), this.#m.map((t) => t.handle), this.#v.map((t) => t.handle),
       this.#step, this.lr, this.beta1, this.beta2, this.eps);
+    noteMutation();
   }
 
   /** Drops accumulated gradients. */

@@ -5,6 +5,7 @@
  */
 import { native, type DType, type Handle } from './native.js';
 import { track, type Disposable } from './scope.js';
+import { noteMutation } from './mutation.js';
 
 export type { DType } from './native.js';
 export type Shape = readonly number[];
@@ -253,13 +254,13 @@ export class Tensor implements Disposable {
   matmul(o: Tensor): Tensor { return wrap(native.matmul(this.handle, o.handle)); }
 
   // ---- in place (return this) ----
-  add_(o: TensorLike, alpha?: number): this { native.add_(this.handle, h(o), alpha); return this; }
-  mul_(o: TensorLike): this { native.mul_(this.handle, h(o)); return this; }
-  copy_(src: Tensor): this { native.copy_(this.handle, src.handle); return this; }
-  zero_(): this { native.zero_(this.handle); return this; }
-  fill_(v: number): this { native.fill_(this.handle, v); return this; }
-  lerp_(end: Tensor, w: TensorLike): this { native.lerp_(this.handle, end.handle, h(w)); return this; }
-  clamp_(min?: number | null, max?: number | null): this { native.clamp_(this.handle, min, max); return this; }
+  add_(o: TensorLike, alpha?: number): this { native.add_(this.handle, h(o), alpha); noteMutation(); return this; }
+  mul_(o: TensorLike): this { native.mul_(this.handle, h(o)); noteMutation(); return this; }
+  copy_(src: Tensor): this { native.copy_(this.handle, src.handle); noteMutation(); return this; }
+  zero_(): this { native.zero_(this.handle); noteMutation(); return this; }
+  fill_(v: number): this { native.fill_(this.handle, v); noteMutation(); return this; }
+  lerp_(end: Tensor, w: TensorLike): this { native.lerp_(this.handle, end.handle, h(w)); noteMutation(); return this; }
+  clamp_(min?: number | null, max?: number | null): this { native.clamp_(this.handle, min, max); noteMutation(); return this; }
 }
 
 /** Wraps a native result into a tracked Tensor. */

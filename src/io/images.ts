@@ -55,7 +55,9 @@ export function pick(b: ImageBatch, i: number): ImageBatch {
 export async function encodePng(b: ImageBatch): Promise<Uint8Array> {
   const size = b.height * b.width * b.channels;
   const raw = Buffer.from(b.data.buffer, b.data.byteOffset, size);
-  const buf = await sharp(raw, { raw: { width: b.width, height: b.height, channels: b.channels as 1 | 3 | 4 } }).png().toBuffer();
+  let img = sharp(raw, { raw: { width: b.width, height: b.height, channels: b.channels as 1 | 2 | 3 | 4 } });
+  if (b.channels <= 2) img = img.toColourspace('b-w'); // keep gray images gray (sharp would write sRGB)
+  const buf = await img.png().toBuffer();
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
@@ -66,6 +68,8 @@ export async function writePng(path: string, b: ImageBatch): Promise<void> {
 
 /** Reads a PNG/JPEG/WebP file into a single-image batch. */
 export async function readImage(path: string): Promise<ImageBatch> {
-  const { data, info } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
+  const meta = await sharp(path).metadata();
+  const gray = meta.space === 'b-w' || meta.channels === 1 || meta.channels === 2;
+  const { data, info } = await (gray ? sharp(path).toColourspace('b-w') : sharp(path)).raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), count: 1, height: info.height, width: info.width, channels: info.channels };
 }

@@ -161,15 +161,18 @@ export function latin1Decode(bytes: Uint8Array): string {
   return s;
 }
 
-/** A latin-1 string back to bytes; fails on characters above U+00FF. */
+/** A character above U+00FF. */
+const BEYOND_LATIN1 = /[\u0100-\uffff]/;
+
+/**
+ * A latin-1 string back to bytes; fails on characters above U+00FF. (Protocol 2 stores every numpy array this way,
+ * so this runs over the whole weight data: the check and the conversion are native.)
+ */
 export function latin1Encode(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0xff) throw new PickleError(`character U+${c.toString(16).padStart(4, '0')} does not fit in latin-1`);
-    out[i] = c;
-  }
-  return out;
+  const bad = BEYOND_LATIN1.exec(s);
+  if (bad) throw new PickleError(`character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')} does not fit in latin-1`);
+  const b = Buffer.from(s, 'latin1');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** A Python int: a number when it is a safe integer, else a bigint. */

@@ -87,10 +87,16 @@ export class ProGANGenerator extends Network {
       let prev: Tensor | null = null;
       for (let res = 3; res <= workRes; res++) {
         const s = `${2 ** res}x${2 ** res}`;
-        x = this.block(cfg.fusedScale !== false ? `${s}/Conv0_up` : `${s}/Conv0`, x);
-        x = this.block(`${s}/Conv1`, x);
+        const input = x;
+        // One scope per resolution: only its features and image outlive it.
+        const next = E.tidy(() => {
+          const y = this.block(`${s}/Conv1`, this.block(cfg.fusedScale !== false ? `${s}/Conv0_up` : `${s}/Conv0`, input));
+          return { x: y, img: this.toRgbAt(res, y) };
+        });
+        input.dispose();
+        prev?.dispose();
         prev = img;
-        img = this.toRgbAt(res, x);
+        ({ x, img } = next);
       }
       return fadeOutput(img, prev, lod, R, workRes, o.native ?? false);
     });

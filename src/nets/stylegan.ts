@@ -162,18 +162,26 @@ export class SynthesisNetwork extends Network {
     const spec = o.noise ?? 'random';
     const R = this.resolutionLog2;
     const { lod, workRes } = resolveLod(o.lod ?? this.vars.get('lod').item(), R);
+    const layer = (x: Tensor, i: number) => this.epilogue(x, i, dlatents, this.noiseFor(i, n, spec, o.generator));
     return E.tidy(() => {
-      const layer = (x: Tensor, i: number) => this.epilogue(x, i, dlatents, this.noiseFor(i, n, spec, o.generator));
-      let x = layer(this.vars.get('4x4/Const/const').expand(n, -1, 4, 4), 0);
-      x = layer(this.convs.get('4x4/Conv')!.forward(x), 1);
+      // Each resolution runs in its own scope; only its features and image survive it, so memory holds one block's
+      // activations at a time (plus what autograd keeps for backward).
+      let { x, img } = E.tidy(() => {
+        const x4 = layer(this.convs.get('4x4/Conv')!.forward(layer(this.vars.get('4x4/Const/const').expand(n, -1, 4, 4), 0)), 1);
+        return { x: x4, img: this.toRgbAt(2, x4) };
+      });
       let prev: Tensor | null = null;
-      let img = this.toRgbAt(2, x);
       for (let res = 3; res <= workRes; res++) {
         const size = 2 ** res;
-        x = layer(blur2d(this.convs.get(`${size}x${size}/Conv0_up`)!.forward(x)), 2 * res - 4);
-        x = layer(this.convs.get(`${size}x${size}/Conv1`)!.forward(x), 2 * res - 3);
+        const next = E.tidy(() => {
+          const x0 = layer(blur2d(this.convs.get(`${size}x${size}/Conv0_up`)!.forward(x)), 2 * res - 4);
+          const x1 = layer(this.convs.get(`${size}x${size}/Conv1`)!.forward(x0), 2 * res - 3);
+          return { x: x1, img: this.toRgbAt(res, x1) };
+        });
+        x.dispose();
+        prev?.dispose();
         prev = img;
-        img = this.toRgbAt(res, x);
+        ({ x, img } = next);
       }
       return fadeOutput(img, prev, lod, R, workRes, o.native ?? false);
     });
@@ -375,9 +383,12 @@ export class Discriminator extends Network {
       let x = this.fromRgbAt(workRes, img);
       for (let res = workRes; res >= 3; res--) {
         const b = this.blocks.get(res)!;
-        x = this.conv(b.conv0, x);
-        x = this.conv(b.conv1, this.blur ? blur2d(x) : x);
-        if (res === workRes && frac > 0) x = lerpClip(x, this.fromRgbAt(res - 1, downscale2d(img)), frac);
+        const input = x;
+        x = E.tidy(() => {
+          const y = this.conv(b.conv1, this.blur ? blur2d(this.conv(b.conv0, input)) : this.conv(b.conv0, input));
+          return res === workRes && frac > 0 ? lerpClip(y, this.fromRgbAt(res - 1, downscale2d(img)), frac) : y;
+        });
+        input.dispose();
       }
       if (this.cfg.mbstdGroupSize > 1) x = minibatchStddev(x, this.cfg.mbstdGroupSize, this.cfg.mbstdNumFeatures);
       x = this.conv(this.conv4, x);

@@ -63,8 +63,9 @@ export class Conv2d {
   constructor(readonly vars: Variables, readonly scope: string, readonly cin: number, readonly cout: number, readonly kernel: number, spec: WeightSpec = {}) {
     createWeight(vars, `${scope}/weight`, [kernel, kernel, cin, cout], spec);
   }
+  /** The runtime kernel in OIHW (cached in inference, see `Variables.prepared`). */
   weightOIHW(): Tensor {
-    return E.tidy(() => hwioToOihw(this.vars.runtime(`${this.scope}/weight`)).contiguous());
+    return this.vars.prepared(`${this.scope}/weight`, 'oihw', (w) => hwioToOihw(w).contiguous());
   }
   forward(x: Tensor): Tensor {
     return E.tidy(() => E.conv2d(x, this.weightOIHW(), null, { padding: (this.kernel - 1) >> 1 }));
@@ -85,13 +86,17 @@ export class UpConv2d {
     const shape = layout === 'progan' && fused ? [kernel, kernel, cout, cin] : [kernel, kernel, cin, cout];
     createWeight(vars, `${scope}/weight`, shape, { ...spec, fanIn: kernel * kernel * cin });
   }
+  /** The runtime kernel as the convolution takes it: OIHW, or the fused 4×4 kernel in IOHW (conv_transpose2d's layout). */
+  kernelForConv(): Tensor {
+    const name = `${this.scope}/weight`;
+    if (!this.fused) return this.vars.prepared(name, 'oihw', (w) => hwioToOihw(w).contiguous());
+    return this.vars.prepared(name, 'fused-iohw', (w) => fusedKernel(this.layout === 'progan' ? w.permute(3, 2, 0, 1) : w.permute(2, 3, 0, 1)).contiguous());
+  }
   forward(x: Tensor): Tensor {
     return E.tidy(() => {
-      const w = this.vars.runtime(`${this.scope}/weight`);
-      if (!this.fused) return E.conv2d(upscale2d(x), hwioToOihw(w).contiguous(), null, { padding: (this.kernel - 1) >> 1 });
-      // conv_transpose2d wants [Cin, Cout, kh, kw].
-      const iohw = this.layout === 'progan' ? w.permute(3, 2, 0, 1) : w.permute(2, 3, 0, 1);
-      return E.convTranspose2d(x, fusedKernel(iohw).contiguous(), null, { stride: 2, padding: 1 });
+      const k = this.kernelForConv();
+      if (!this.fused) return E.conv2d(upscale2d(x), k, null, { padding: (this.kernel - 1) >> 1 });
+      return E.convTranspose2d(x, k, null, { stride: 2, padding: 1 });
     });
   }
 }
@@ -101,11 +106,17 @@ export class DownConv2d {
   constructor(readonly vars: Variables, readonly scope: string, readonly cin: number, readonly cout: number, readonly kernel: number, readonly fused: boolean, spec: WeightSpec = {}) {
     createWeight(vars, `${scope}/weight`, [kernel, kernel, cin, cout], spec);
   }
+  /** The runtime kernel as the convolution takes it: OIHW, or the fused 4×4 kernel × 0.25. */
+  kernelForConv(): Tensor {
+    const name = `${this.scope}/weight`;
+    if (!this.fused) return this.vars.prepared(name, 'oihw', (w) => hwioToOihw(w).contiguous());
+    return this.vars.prepared(name, 'fused-oihw', (w) => fusedKernel(hwioToOihw(w)).mul(0.25).contiguous());
+  }
   forward(x: Tensor): Tensor {
     return E.tidy(() => {
-      const w = hwioToOihw(this.vars.runtime(`${this.scope}/weight`));
-      if (!this.fused) return downscale2d(E.conv2d(x, w.contiguous(), null, { padding: (this.kernel - 1) >> 1 }));
-      return E.conv2d(x, fusedKernel(w).mul(0.25).contiguous(), null, { stride: 2, padding: 1 });
+      const k = this.kernelForConv();
+      if (!this.fused) return downscale2d(E.conv2d(x, k, null, { padding: (this.kernel - 1) >> 1 }));
+      return E.conv2d(x, k, null, { stride: 2, padding: 1 });
     });
   }
 }

@@ -4,7 +4,7 @@
  * [in, out]), and a per-variable runtime multiplier for the equalized learning rate. Non-trainable variables (lod,
  * dlatent_avg, stored noise) are buffers: saved, imported and copied, but not optimized.
  */
-import { TensorDict, Generator, noGrad, type Tensor, type DType } from '../engine/index.js';
+import { TensorDict, Generator, noGrad, isGradEnabled, mutationEpoch, keep, tidy, type Tensor, type DType } from '../engine/index.js';
 
 export interface VariableInfo {
   shape: number[];
@@ -13,8 +13,17 @@ export interface VariableInfo {
   coef: number;
 }
 
+/** A prepared form of a variable and what it was computed from. */
+interface Prepared {
+  form: string;
+  source: Tensor;
+  epoch: number;
+  value: Tensor;
+}
+
 export class Variables {
   readonly tensors = new TensorDict();
+  readonly #prepared = new Map<string, Prepared>();
   readonly info = new Map<string, VariableInfo>();
   readonly generator: Generator;
   /** Weights are created on this device. */
@@ -47,6 +56,32 @@ export class Variables {
     const v = this.tensors.get(name);
     const coef = this.info.get(name)!.coef;
     return coef === 1 ? v : v.mul(coef);
+  }
+
+  /**
+   * `prepare(runtime value)` of variable `name`: the form a layer computes with (e.g. a conv kernel in PyTorch's
+   * layout). With gradients off it is computed once and reused until any tensor is written in place (the engine's
+   * mutation epoch advances on optimizer steps, EMA updates, loads) or the variable is replaced, so inference does not
+   * redo the scaling and layout copy on every call; with gradients on it is computed every call (it belongs to the
+   * graph). `form` names what `prepare` computes (one cached form per variable). The cache owns the returned tensor:
+   * do not dispose it or keep it past the next in-place write.
+   */
+  prepared(name: string, form: string, prepare: (runtime: Tensor) => Tensor): Tensor {
+    if (isGradEnabled()) return tidy(() => prepare(this.runtime(name)));
+    const source = this.tensors.get(name);
+    const epoch = mutationEpoch();
+    const hit = this.#prepared.get(name);
+    if (hit && hit.form === form && hit.source === source && hit.epoch === epoch && !hit.value.disposed) return hit.value;
+    hit?.value.dispose();
+    const value = keep(tidy(() => prepare(this.runtime(name))));
+    this.#prepared.set(name, { form, source, epoch, value });
+    return value;
+  }
+
+  /** Frees every cached prepared form (they are recomputed on demand). */
+  clearPrepared(): void {
+    for (const p of this.#prepared.values()) p.value.dispose();
+    this.#prepared.clear();
   }
 
   names(): string[] {
@@ -101,6 +136,7 @@ export class Variables {
   }
 
   dispose(): void {
+    this.clearPrepared();
     this.tensors.dispose();
   }
 }

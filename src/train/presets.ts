@@ -65,11 +65,12 @@ export const PRESETS: Record<string, Preset> = {
     loss: proganLoss, totalKimg: 12000, minibatchRepeats: 4, gSmoothingBeta: 0.999, adam, networkSnapshotTicks: 10,
   },
   'stylegan-cpu': {
-    name: 'stylegan-cpu', description: 'StyleGAN with small widths for 2 CPU cores (32² datasets): fmap 128, latent 128, mapping 4',
+    name: 'stylegan-cpu',
+    description: 'StyleGAN with small widths for 2 CPU cores (32² datasets): fmaps 128→32, latent 128, mapping 4, R1 γ=1',
     arch: 'stylegan',
-    net: { fmapBase: 1024, fmapMax: 128, latentSize: 128, dlatentSize: 128, mappingFmaps: 128, mappingLayers: 4 },
-    schedule: schedule({ lodInitialResolution: 8, lodTrainingKimg: 30, lodTransitionKimg: 30, minibatchBase: 32, gLrateBase: 0.002, dLrateBase: 0.002, tickKimgBase: 4 }),
-    loss: styleganLoss, totalKimg: 400, minibatchRepeats: 4, gSmoothingKimg: 2, adam, networkSnapshotTicks: 5,
+    net: { fmapBase: 512, fmapMax: 128, latentSize: 128, dlatentSize: 128, mappingFmaps: 128, mappingLayers: 4 },
+    schedule: schedule({ lodInitialResolution: 8, lodTrainingKimg: 40, lodTransitionKimg: 40, minibatchBase: 32, gLrateBase: 0.002, dLrateBase: 0.002, tickKimgBase: 4 }),
+    loss: { ...styleganLoss, r1Gamma: 1 }, totalKimg: 400, minibatchRepeats: 4, gSmoothingKimg: 5, adam, networkSnapshotTicks: 5,
   },
   'progan-cpu': {
     name: 'progan-cpu', description: 'Progressive GAN with small widths for 2 CPU cores (32² datasets): fmap 128, latent 128',

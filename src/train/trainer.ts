@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import {
-  buildGenerator, buildDiscriminator, styleganConfig, proganConfig, mixStyles, StyleGANGenerator, ProGANGenerator,
+  buildGenerator, buildDiscriminator, styleganConfig, proganConfig, StyleGANGenerator,
   type NetworkConfig, type Generator, type Discriminator,
 } from '../nets/index.js';
 import { upscale2d, downscale2d } from '../nn/ops.js';
@@ -20,8 +20,8 @@ import { saveCheckpoint, loadCheckpoint, recordToTensor } from '../io/checkpoint
 import { writeFileAtomic } from '../io/atomic.js';
 import { toUint8, makeGrid, writePng } from '../io/images.js';
 import { trainingSchedule, lodBoundaryCrossed, type ScheduleState } from './schedule.js';
-import { gLogisticNonsaturating, dLogisticR1, gWgan, dWganGp, type DiscriminatorOut } from './losses.js';
-import { updateEma, emaBetaForHalfLife } from './ema.js';
+import { presetEmaBeta } from './ema.js';
+import { discriminatorStep, generatorStep, oneHot, type StepContext } from './step.js';
 import { getPreset, type Preset } from './presets.js';
 
 export interface TrainOptions {
@@ -111,12 +111,6 @@ export function latestSnapshot(runDir: string): string | null {
   if (!existsSync(runDir)) return null;
   const snaps = readdirSync(runDir).filter((f) => /^network-snapshot-\d+\.safetensors$/.test(f)).sort();
   return snaps.length ? path.join(runDir, snaps[snaps.length - 1]!) : null;
-}
-
-function oneHot(classes: Int32Array, numClasses: number): Tensor {
-  const a = new Float32Array(classes.length * numClasses);
-  classes.forEach((c, i) => (a[i * numClasses + c] = 1));
-  return E.fromTypedArray(a, [classes.length, numClasses]);
 }
 
 export class Trainer {
@@ -217,20 +211,6 @@ export class Trainer {
     return trainingSchedule(this.state.curNimg, this.nets.config.resolution, this.preset.schedule);
   }
 
-  /** Random class indices following the dataset's class frequencies. */
-  private randomClasses(n: number): Int32Array | null {
-    if (!this.numClasses) return null;
-    const u = E.tidy(() => E.rand([n], { generator: this.gen }).toFloat32Array());
-    return Int32Array.from(u, (x) => {
-      const i = this.classCdf.findIndex((c) => x < c);
-      return i < 0 ? this.numClasses - 1 : i;
-    });
-  }
-
-  private classesTensor(c: Int32Array | null): Tensor | null {
-    return c ? E.fromTypedArray(BigInt64Array.from(c, (v) => BigInt(v)), [c.length]).to(this.device) : null;
-  }
-
   /** uint8 batch → [−1, 1] at the working resolution, with the fade of the official process_reals. */
   private processReals(batch: Batch, lod: number): Tensor {
     return E.tidy(() => {
@@ -241,89 +221,23 @@ export class Trainer {
     });
   }
 
-  /** G in training mode: w-average tracking and style mixing (StyleGAN), random noise, working resolution. */
-  private generate(z: Tensor, labels: Tensor | null, lod: number): Tensor {
-    const G = this.nets.G;
-    if (G instanceof ProGANGenerator) return G.forward(z, { labels, lod, native: true });
-    const cfg = G.cfg;
-    return E.tidy(() => {
-      const w = G.mapping.forward(z, labels);
-      E.noGrad(() => G.dlatentAvg.copy_(w.detach().mean(0).lerp(G.dlatentAvg, cfg.dlatentAvgBeta)));
-      let d = w.unsqueeze(1).expand(-1, G.numLayers, -1);
-      if (cfg.styleMixingProb > 0) {
-        const curLayers = G.numLayers - 2 * Math.floor(lod);
-        const [u, v] = E.tidy(() => Array.from(E.rand([2], { generator: this.gen }).toFloat32Array()));
-        if (u! < cfg.styleMixingProb && curLayers > 1) {
-          const crossover = 1 + Math.min(Math.floor(v! * (curLayers - 1)), curLayers - 2);
-          const z2 = E.randn(z.shape, { generator: this.gen, device: this.device });
-          const d2 = G.mapping.forward(z2, labels).unsqueeze(1).expand(-1, G.numLayers, -1);
-          d = mixStyles(d, d2, crossover);
-        }
-      }
-      return G.synthesis.forward(d, { lod, native: true, noise: 'random', generator: this.gen });
-    });
-  }
-
-  private discriminate(images: Tensor, labels: Tensor | null, lod: number): DiscriminatorOut {
-    return this.nets.D.forwardFull(images, { labels, lod });
+  /** What the step functions work on. */
+  private get stepContext(): StepContext {
+    return {
+      nets: this.nets, gOpt: this.gOpt, dOpt: this.dOpt, gen: this.gen, device: this.device, loss: this.preset.loss,
+      emaBeta: (minibatch) => presetEmaBeta(this.preset, minibatch), numClasses: this.numClasses, classCdf: this.classCdf,
+    };
   }
 
   /** One D step (and the Gs update that the official loop runs with it). */
   private dStep(batch: Batch, s: ScheduleState): void {
-    const { config } = this.nets;
-    const n = batch.batchSize;
-    const gradScale = 2 ** -(Math.log2(config.resolution) - Math.log2(s.resolution));
-    E.tidy(() => {
-      const reals = this.processReals(batch, s.lod);
-      const realClasses = this.numClasses && batch.labels ? batch.labels : null;
-      const realLabels = realClasses ? oneHot(realClasses, this.numClasses).to(this.device) : null;
-      const fakeClassesArr = this.randomClasses(n);
-      const fakeLabels = fakeClassesArr ? oneHot(fakeClassesArr, this.numClasses).to(this.device) : null;
-      const z = E.randn([n, config.latentSize], { generator: this.gen, device: this.device });
-      const fakes = E.noGrad(() => this.generate(z, fakeLabels, s.lod));
-      let loss: Tensor;
-      let penalty: Tensor;
-      if (config.arch === 'stylegan') {
-        reals.requiresGrad_(true);
-        ({ loss, penalty } = dLogisticR1(this.discriminate(reals, realLabels, s.lod), this.discriminate(fakes, fakeLabels, s.lod), reals, this.preset.loss.r1Gamma, gradScale));
-      } else {
-        const u = E.rand([n, 1, 1, 1], { generator: this.gen, device: this.device });
-        const mixed = reals.lerp(fakes, u).detach().requiresGrad_(true);
-        const L = this.preset.loss;
-        ({ loss, penalty } = dWganGp(
-          this.discriminate(reals, realLabels, s.lod), this.discriminate(fakes, fakeLabels, s.lod), mixed, this.discriminate(mixed, fakeLabels, s.lod),
-          this.classesTensor(realClasses), this.classesTensor(fakeClassesArr),
-          { lambda: L.wganLambda, target: L.wganTarget, epsDrift: L.epsDrift, condWeight: L.condWeight, gradScale },
-        ));
-      }
-      const grads = E.grad(loss, this.dOpt.params, { allowUnused: true }); // layers above the working resolution are unused
-      this.dOpt.params.forEach((p, i) => (p.grad = grads[i] ?? null));
-      this.dOpt.lr = s.dLrate;
-      this.dOpt.step();
-      this.dOpt.zeroGrad();
-      this.lastLosses.d = loss.item();
-      this.lastLosses.penalty = penalty.item();
-    });
-    const beta = this.preset.gSmoothingKimg !== undefined ? emaBetaForHalfLife(s.minibatch, this.preset.gSmoothingKimg) : this.preset.gSmoothingBeta ?? 0.999;
-    updateEma(this.nets.Gs, this.nets.G, beta);
+    const { loss, penalty } = E.tidy(() => discriminatorStep(this.stepContext, this.processReals(batch, s.lod), batch.labels ?? null, s));
+    this.lastLosses.d = loss;
+    this.lastLosses.penalty = penalty;
   }
 
   private gStep(s: ScheduleState): void {
-    const { config } = this.nets;
-    const n = s.minibatch;
-    E.tidy(() => {
-      const classes = this.randomClasses(n);
-      const labels = classes ? oneHot(classes, this.numClasses).to(this.device) : null;
-      const z = E.randn([n, config.latentSize], { generator: this.gen, device: this.device });
-      const out = this.discriminate(this.generate(z, labels, s.lod), labels, s.lod);
-      const loss = config.arch === 'stylegan' ? gLogisticNonsaturating(out) : gWgan(out, this.classesTensor(classes), this.preset.loss.condWeight);
-      const grads = E.grad(loss, this.gOpt.params, { allowUnused: true });
-      this.gOpt.params.forEach((p, i) => (p.grad = grads[i] ?? null));
-      this.gOpt.lr = s.gLrate;
-      this.gOpt.step();
-      this.gOpt.zeroGrad();
-      this.lastLosses.g = loss.item();
-    });
+    this.lastLosses.g = generatorStep(this.stepContext, s);
   }
 
   private setLod(lod: number): void {

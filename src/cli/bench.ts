@@ -1,0 +1,139 @@
+/**
+ * `stylegan bench engine|nets|train|generate`: benchmarks against the PyTorch peers (same work, same threads, one run). The
+ * benchmarks live in bench/ (repository only) and are loaded when a command runs.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { integerAtLeast, integerList, nameList, runtime } from './options.js';
+
+/** The flags every bench shares. */
+interface BenchFlags {
+  iters: number;
+  warmup: number;
+  seed: number;
+  python: string;
+  peer: boolean;
+  json: boolean;
+}
+
+/** Refuses to run from the package (the benchmarks are not part of it). */
+function checkBenchModule(name: string): void {
+  const module = new URL(`../../bench/${name}.js`, import.meta.url);
+  if (!existsSync(module)) {
+    throw new Error(`bench ${name}: ${fileURLToPath(module)} is missing (the benchmarks ship with the repository, not the package)`);
+  }
+}
+
+/** The options of both sides from the shared flags; `quick` replaces the iteration counts. */
+function compareOptions(flags: BenchFlags, command: Command, quick?: { warmup: number; iters: number } | null) {
+  const { device, threads } = runtime(command);
+  return {
+    device, threads, iters: quick?.iters ?? flags.iters, warmup: quick?.warmup ?? flags.warmup, seed: flags.seed,
+    python: flags.python, peer: flags.peer, json: flags.json,
+    progress: process.stderr.isTTY ? (line: string) => void process.stderr.write(`${line}\n`) : undefined,
+  };
+}
+
+interface EngineFlags extends BenchFlags {
+  cases?: string[];
+}
+
+async function benchEngine(flags: EngineFlags, command: Command): Promise<void> {
+  checkBenchModule('engine');
+  const bench: typeof import('../../bench/engine.js') = await import('../../bench/engine.js');
+  bench.engineBench({ ...compareOptions(flags, command), cases: flags.cases ?? bench.CASES, config: bench.DEFAULT_CONFIG });
+}
+
+interface NetsFlags extends BenchFlags {
+  quick: boolean;
+  nets?: string[];
+  gRes?: number[];
+  gBatch?: number[];
+  dRes?: number[];
+  dBatch?: number[];
+}
+
+async function benchNets(flags: NetsFlags, command: Command): Promise<void> {
+  checkBenchModule('nets');
+  const bench: typeof import('../../bench/nets.js') = await import('../../bench/nets.js');
+  const d = bench.DEFAULT_CONFIG;
+  bench.netsBench({
+    ...compareOptions(flags, command, flags.quick ? bench.QUICK : null),
+    config: {
+      nets: flags.nets ?? d.nets, gRes: flags.gRes ?? d.gRes, gBatch: flags.gBatch ?? d.gBatch, dRes: flags.dRes ?? d.dRes,
+      dBatch: flags.dBatch ?? d.dBatch, quick: flags.quick,
+    },
+  });
+}
+
+interface TrainFlags extends BenchFlags {
+  quick: boolean;
+  res?: number[];
+  widths?: string[];
+  batch?: number;
+  ema: boolean;
+}
+
+async function benchTrain(flags: TrainFlags, command: Command): Promise<void> {
+  checkBenchModule('train');
+  const bench: typeof import('../../bench/train.js') = await import('../../bench/train.js');
+  const d = bench.DEFAULT_CONFIG;
+  bench.trainBench({
+    ...compareOptions(flags, command, flags.quick ? bench.QUICK : null),
+    config: { res: flags.res ?? d.res, widths: flags.widths ?? d.widths, batch: flags.batch ?? null, ema: flags.ema, quick: flags.quick },
+  });
+}
+
+interface GenerateFlags extends BenchFlags {
+  res?: number[];
+  batch?: number[];
+}
+
+async function benchGenerate(flags: GenerateFlags, command: Command): Promise<void> {
+  checkBenchModule('generate');
+  const bench: typeof import('../../bench/generate.js') = await import('../../bench/generate.js');
+  const d = bench.DEFAULT_CONFIG;
+  bench.generateBench({ ...compareOptions(flags, command), config: { res: flags.res ?? d.res, batch: flags.batch ?? d.batch } });
+}
+
+/** Adds the shared flags, with the bench's default iteration counts. */
+function sharedFlags(command: Command, iters: number, warmup: number): Command {
+  return command
+    .option('--iters <n>', 'timed iterations per case (median reported)', integerAtLeast(1), iters)
+    .option('--warmup <n>', 'untimed iterations first', integerAtLeast(0), warmup)
+    .option('--seed <n>', 'random seed of both sides', integerAtLeast(0), 0)
+    .option('--python <path>', 'interpreter of the PyTorch peer', '/usr/bin/python3')
+    .option('--no-peer', 'time stylegan-ts only')
+    .option('--json', 'also print the whole report as one JSON line', false);
+}
+
+export function register(program: Command): void {
+  const bench = program.command('bench').description('benchmarks against PyTorch (same work, same threads, one run)');
+  sharedFlags(bench.command('engine'), 20, 3)
+    .description('conv 3×3 forward / forward+backward, 8-layer MLP, R1 step, per-call overhead: stylegan-ts vs PyTorch')
+    .option('--cases <list>', 'comma-separated subset: conv3x3_fwd,conv3x3_fwd_bwd,mlp_fwd_bwd,r1_step,tiny_add', nameList)
+    .action((flags: EngineFlags, command: Command) => benchEngine(flags, command));
+  sharedFlags(bench.command('nets'), 5, 1)
+    .description('G forward images/s (official 1024² and 256² networks) and D forward+backward at 64²: stylegan-ts vs PyTorch')
+    .option('--quick', '1 warm-up and 1 timed iteration per case', false)
+    .option('--nets <list>', 'subset of: stylegan,progan', nameList)
+    .option('--g-res <list>', 'G resolutions (default 1024,256)', integerList(4))
+    .option('--g-batch <list>', 'G batch sizes (default 1,8)', integerList(1))
+    .option('--d-res <list>', 'D resolutions (default 64)', integerList(4))
+    .option('--d-batch <list>', 'D batch sizes (default 16)', integerList(1))
+    .action((flags: NetsFlags, command: Command) => benchNets(flags, command));
+  sharedFlags(bench.command('train'), 5, 2)
+    .description('one StyleGAN training step (D: logistic + R1, Gs EMA; G: non-saturating; Adam) at 32² and 64²: stylegan-ts vs PyTorch')
+    .option('--quick', '1 warm-up and 2 timed steps per case', false)
+    .option('--res <list>', 'resolutions (default 32,64)', integerList(4))
+    .option('--widths <list>', 'subset of: official,small', nameList)
+    .option('--batch <n>', 'minibatch of every case (default: 4 official / 16 small on CPU, the official 1-GPU minibatch on CUDA)', integerAtLeast(1))
+    .option('--no-ema', 'skip the Gs moving-average update')
+    .action((flags: TrainFlags, command: Command) => benchTrain(flags, command));
+  sharedFlags(bench.command('generate'), 1, 1)
+    .description('generateImages images/s and peak memory (official StyleGAN at 1024² and 256², random weights): stylegan-ts vs PyTorch Gs')
+    .option('--res <list>', 'resolutions (default 1024,256)', integerList(4))
+    .option('--batch <list>', 'batch sizes (default 1,8)', integerList(1))
+    .action((flags: GenerateFlags, command: Command) => benchGenerate(flags, command));
+}

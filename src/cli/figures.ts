@@ -1,0 +1,118 @@
+/**
+ * The paper's figures from a network: `stylegan mix` (style mixing, Figure 3), `stylegan noise` (noise detail and
+ * noise components, Figures 4–5), `stylegan truncation` (Figure 8) and `stylegan figures` (all of them, small, for
+ * the documentation).
+ */
+import type { Command } from 'commander';
+import {
+  styleMixingFigure, noiseDetailFigure, noiseComponentsFigure, truncationFigure, renderFigures, DEFAULT_PSIS, DEFAULT_NETWORK, type StyleLayers,
+} from '../gen/index.js';
+import { integerAtLeast } from './options.js';
+import { renderOptions, openFromFlags, renderFrom, seedList, numberList, savePng, cutoffValue, cutoffOf, type RenderFlags } from './gen-options.js';
+
+interface MixFlags extends RenderFlags {
+  rows: number[];
+  cols: number[];
+  styles: string;
+  output: string;
+}
+
+interface NoiseFlags extends Omit<RenderFlags, 'noiseMode'> {
+  seeds: number[];
+  samples: number;
+  noiseSeed: number;
+  split?: number;
+  output: string;
+}
+
+interface TruncationFlags extends Omit<RenderFlags, 'trunc'> {
+  seeds: number[];
+  psi: number[];
+  output: string;
+}
+
+interface FiguresFlags {
+  network?: string;
+  outdir: string;
+  maxCell: number;
+  zoom: number;
+  samples: number;
+  frames: number;
+  fps: number;
+  run?: string;
+  batch: number;
+}
+
+/** `FILE.png` → `FILE-<suffix>.png`. */
+const suffixed = (file: string, suffix: string) => file.replace(/(\.png)?$/i, `-${suffix}.png`);
+
+export function register(program: Command): void {
+  const mix = program
+    .command('mix')
+    .description('style-mixing figure: rows = destination seeds, columns = source seeds; cells copy the chosen styles from the source')
+    .requiredOption('--rows <list>', "destination seeds, e.g. '85,100,75'", seedList)
+    .requiredOption('--cols <list>', "source seeds, e.g. '55,821,1789'", seedList)
+    .option('--styles <spec>', "layers taken from the source: coarse, middle, fine or ranges like '0-3,8'; one per row with '/' (coarse/middle/fine)", 'coarse')
+    .requiredOption('-o, --output <file.png>', 'output PNG');
+  renderOptions(mix).action(async (f: MixFlags, cmd: Command) => {
+    const net = await openFromFlags(f, cmd);
+    const specs = f.styles.split('/') as StyleLayers[];
+    const fig = styleMixingFigure(net.G, { ...renderFrom(net, f), rowSeeds: f.rows, colSeeds: f.cols, styles: specs.length === 1 ? specs[0]! : specs });
+    const rows = fig.layers.map((l, i) => `row ${f.rows[i]}: layers ${l.join(',')}`).join('; ');
+    process.stdout.write(`wrote ${await savePng(f.output, fig.grid)}; ${rows}\n`);
+  });
+
+  const noise = program
+    .command('noise')
+    .description('noise figures: detail (one latent under many noise samples, zoomed crops, per-pixel std) and components (all/none/fine/coarse)')
+    .option('--seeds <list>', 'latent seeds, one row each', seedList, [1157, 1012])
+    .option('--samples <n>', 'noise samples per seed in the detail figure', integerAtLeast(2), 100)
+    .option('--noise-seed <n>', 'noise sample k is drawn from seed noise-seed + k', integerAtLeast(0), 0)
+    .option('--split <n>', 'first "fine" layer in the components figure (default min(8, layers/2))', integerAtLeast(1))
+    .requiredOption('-o, --output <file.png>', 'output: writes FILE-detail.png and FILE-components.png');
+  // The noise figures draw their own noise: no --noise-mode.
+  renderOptions(noise, { noise: false }).action(async (f: NoiseFlags, cmd: Command) => {
+    const net = await openFromFlags(f, cmd);
+    const o = { ...renderFrom(net, f), seeds: f.seeds, samples: f.samples, noiseSeed: f.noiseSeed, split: f.split };
+    const a = await savePng(suffixed(f.output, 'detail'), noiseDetailFigure(net.G, o));
+    const b = noiseComponentsFigure(net.G, o);
+    const bLine = await savePng(suffixed(f.output, 'components'), b.grid);
+    process.stdout.write(`wrote ${a} and ${bLine}; columns: ${b.columns.map((c) => c.title).join(' | ')}\n`);
+  });
+
+  const trunc = program
+    .command('truncation')
+    .description('truncation-trick figure: one row per seed, one column per ψ')
+    .option('--seeds <list>', 'seeds, one row each', seedList, [91, 388])
+    .option('--psi <list>', 'ψ values, one column each', numberList, [...DEFAULT_PSIS])
+    .option('--trunc-cutoff <n>', "layers ψ applies to, or 'all' (default all, as the paper's figure)", cutoffValue)
+    .requiredOption('-o, --output <file.png>', 'output PNG');
+  renderOptions(trunc, { trunc: false }).action(async (f: TruncationFlags, cmd: Command) => {
+    const net = await openFromFlags(f, cmd);
+    const grid = truncationFigure(net.G, { ...renderFrom(net, f), seeds: f.seeds, psis: f.psi, truncationCutoff: cutoffOf(f.truncCutoff) ?? null });
+    process.stdout.write(`wrote ${await savePng(f.output, grid)}; columns ψ = ${f.psi.join(', ')}\n`);
+  });
+
+  program
+    .command('figures')
+    .description('render every figure of a network into small PNG/WebP files for the documentation')
+    .option('--network <path>', `official .pkl or stylegan-ts .safetensors (default: the packaged ${DEFAULT_NETWORK})`)
+    .option('--outdir <dir>', 'output folder', 'docs/figures')
+    .option('--max-cell <px>', 'downscale cells larger than this (power-of-two factor)', integerAtLeast(4), 128)
+    .option('--zoom <n>', 'then enlarge every figure n times, nearest neighbour (2 suits 32² networks)', integerAtLeast(1), 1)
+    .option('--samples <n>', 'noise samples in the noise-detail figure', integerAtLeast(2), 100)
+    .option('--frames <n>', 'frames of the interpolation videos', integerAtLeast(2), 60)
+    .option('--fps <n>', 'frames per second of the videos', integerAtLeast(1), 15)
+    .option('--run <dir>', 'a training run directory: also render its timelapse')
+    .option('--batch <n>', 'images per forward pass', integerAtLeast(1), 8)
+    .action(async (f: FiguresFlags, cmd: Command) => {
+      const net = await openFromFlags(f, cmd);
+      const files = await renderFigures(net.G, {
+        outdir: f.outdir, maxCell: f.maxCell, zoom: f.zoom, samples: f.samples, frames: f.frames, fps: f.fps, runDir: f.run, batch: f.batch,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      for (const x of files) {
+        process.stdout.write(`${x.file}  ${(x.bytes / 1024).toFixed(1)} KiB${x.bytes > 200 * 1024 ? '  (over 200 KiB: lower --max-cell or --frames)' : ''}\n`);
+      }
+    });
+}

@@ -1,0 +1,98 @@
+/**
+ * `stylegan generate`: images from seeds (z = RandomState(seed).randn, as NVIDIA's scripts), from saved z, or from
+ * saved dlatents; one PNG per image (--outdir) and/or one grid (--grid), optionally the images as .npy and the
+ * latents used. A progress bar shows on a terminal when there is more than one batch.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import {
+  generateBatches, readLatents, writeLatents, concatImages, concatLatents, isStyleGAN, type LatentArray, type LatentSource,
+} from '../gen/index.js';
+import { makeGrid, pick, writePng, type ImageBatch } from '../io/images.js';
+import { writeNpyFile } from '../io/npy.js';
+import { integerAtLeast } from './options.js';
+import { renderOptions, openFromFlags, renderFrom, seedList, savePng, type RenderFlags } from './gen-options.js';
+
+interface GenerateFlags extends RenderFlags {
+  seeds?: number[];
+  z?: string;
+  dlatents?: string;
+  outdir?: string;
+  grid?: string;
+  cols?: number;
+  npy: boolean;
+  saveZ?: string;
+  saveDlatents?: string;
+}
+
+async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
+  const sources = [f.seeds && '--seeds', f.z && '--z', f.dlatents && '--dlatents'].filter(Boolean);
+  if (sources.length !== 1) throw new Error(`generate: give exactly one of --seeds, --z or --dlatents${sources.length ? ` (got ${sources.join(' and ')})` : ''}`);
+  if (!f.outdir && !f.grid) throw new Error('generate: give --outdir DIR (one PNG per image) and/or --grid FILE.png');
+  const net = await openFromFlags(f, cmd);
+  const G = net.G;
+  const source: LatentSource = f.seeds ? { seeds: f.seeds }
+    : f.z ? { z: await readLatents(f.z, 'z', G) } : { dlatents: await readLatents(f.dlatents!, 'dlatents', G) };
+  const o = renderFrom(net, f, { classes: !f.dlatents });
+  if (f.saveDlatents && !isStyleGAN(G)) throw new Error('--save-dlatents needs a StyleGAN generator; this network is a Progressive GAN');
+  if (f.outdir) mkdirSync(f.outdir, { recursive: true });
+
+  const total = 'seeds' in source ? source.seeds.length : 'z' in source ? source.z.shape[0]! : source.dlatents.shape[0]!;
+  const bar = new cliProgress.SingleBar({ format: ' {bar} {value}/{total} images | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic);
+  const showBar = process.stderr.isTTY && total > f.batch;
+  if (showBar) bar.start(total, 0);
+  const images: ImageBatch[] = [];
+  const zs: LatentArray[] = [];
+  const ds: LatentArray[] = [];
+  try {
+    for (const b of generateBatches(G, source, { ...o, onProgress: (done) => showBar && bar.update(done) })) {
+      if (f.outdir) {
+        for (let i = 0; i < b.images.count; i++) {
+          const name = b.seeds ? `seed${String(b.seeds[i]).padStart(4, '0')}.png` : `image${String(b.start + i).padStart(4, '0')}.png`;
+          await writePng(join(f.outdir, name), pick(b.images, i));
+        }
+      }
+      if (f.grid || f.npy) images.push(b.images);
+      if (b.z && f.saveZ) zs.push(b.z);
+      if (b.dlatents && f.saveDlatents) ds.push(b.dlatents);
+    }
+  } finally {
+    if (showBar) bar.stop();
+  }
+  const lines = f.outdir ? [`${total} images in ${f.outdir}`] : [];
+  const all = images.length ? concatImages(images) : null;
+  if (f.grid) lines.push(await savePng(f.grid, makeGrid(all!, f.cols ?? Math.ceil(Math.sqrt(total)))));
+  if (f.npy) {
+    const file = f.outdir ? join(f.outdir, 'images.npy') : f.grid!.replace(/(\.png)?$/i, '.npy');
+    await writeNpyFile(file, { dtype: 'uint8', shape: [all!.count, all!.height, all!.width, all!.channels], data: all!.data });
+    lines.push(`${file} (uint8 [N, H, W, C])`);
+  }
+  if (f.saveZ) {
+    if (!zs.length) throw new Error('--save-z: rendering dlatents uses no z');
+    await writeLatents(f.saveZ, concatLatents(zs));
+    lines.push(f.saveZ);
+  }
+  if (f.saveDlatents) {
+    await writeLatents(f.saveDlatents, concatLatents(ds));
+    lines.push(f.saveDlatents);
+  }
+  process.stdout.write(`wrote ${lines.join(', ')}\n`);
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('generate')
+    .description('generate images from seeds, saved z or saved dlatents (truncation, noise mode, class)')
+    .option('--seeds <list>', "seeds, e.g. '0-7,42' (z = numpy RandomState(seed).randn(1, latent), as NVIDIA's scripts)", seedList)
+    .option('--z <file.npy>', 'latents z [N, latent] to render')
+    .option('--dlatents <file.npy>', 'dlatents [N, layers, dlatent] (or w [N, dlatent]) to render directly (StyleGAN)')
+    .option('--outdir <dir>', 'write one PNG per image (seedNNNN.png, or imageNNNN.png for saved latents)')
+    .option('--grid <file.png>', 'write all images as one grid')
+    .option('--cols <n>', 'grid columns (default: a square grid)', integerAtLeast(1))
+    .option('--npy', 'also write the images as one uint8 [N, H, W, C] .npy (images.npy in --outdir, else next to --grid)', false)
+    .option('--save-z <file.npy>', 'save the z used')
+    .option('--save-dlatents <file.npy>', 'save the dlatents passed to synthesis (after truncation)');
+  renderOptions(cmd).action((f: GenerateFlags, c: Command) => generate(f, c));
+}

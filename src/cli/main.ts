@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/**
+ * The `stylegan` command line. It only composes the command modules: each exports `register(program)` and adds its
+ * command (and options) to the program. Errors print as `stylegan: <message>` and exit 1; STYLEGAN_DEBUG=1 adds the
+ * stack.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function reportError(e: unknown): void {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const text = process.env.STYLEGAN_DEBUG === '1' ? (err.stack ?? err.message) : err.message;
+  process.stderr.write(`stylegan: ${text}\n`);
+  process.exitCode = 1;
+}
+
+/** Runs the CLI on `argv` (the arguments after the program name). */
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = new Command('stylegan')
+    .description('Progressive GAN and StyleGAN in TypeScript on libtorch')
+    .version(packageVersion())
+    .configureOutput({ outputError: (text, write) => write(`stylegan: ${text.replace(/^error: /, '')}`) })
+    .showHelpAfterError('(add --help for usage)');
+  try {
+    // The command modules load libtorch; importing them here turns a missing or broken addon into a one-line error.
+    const modules = await Promise.all([import('./options.js'), import('./selfcheck.js'), import('./bench.js'), import('./train.js'), import('./dataset.js'), import('./metric.js'), import('./import.js'), import('./info.js'), import('./generate.js'), import('./figures.js'), import('./video.js')]);
+    for (const m of modules) m.register(program);
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (e) {
+    reportError(e);
+  }
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) await main(process.argv.slice(2));

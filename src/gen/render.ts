@@ -1,0 +1,170 @@
+/**
+ * What every figure shares: the generator kinds, class labels of conditional networks, per-image noise that depends
+ * only on a seed (so an image does not change with the batch it is drawn in), z → dlatents with the truncation
+ * trick, and synthesis in batches without recording gradients.
+ */
+import * as E from '../engine/index.js';
+import type { Tensor } from '../engine/index.js';
+import { StyleGANGenerator, truncate, type NoiseInput, type NoiseMode, type NoiseSpec } from '../nets/stylegan.js';
+import type { ProGANGenerator } from '../nets/progan.js';
+import { toUint8, type ImageBatch } from '../io/images.js';
+import { concatImages } from './grid.js';
+
+export type AnyGenerator = StyleGANGenerator | ProGANGenerator;
+export type { NoiseMode } from '../nets/stylegan.js';
+export const NOISE_MODES: readonly NoiseMode[] = ['random', 'const', 'none'];
+
+/** A float32 array with its shape (z [N, latent] or dlatents [N, layers, dlatent]); row-major. */
+export interface LatentArray {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** One class for every image, or one per image. */
+export type ClassSpec = number | readonly number[];
+
+/** The truncation trick: w' = avg + ψ·(w − avg) on the layers below `cutoff` (null = all layers). */
+export interface Truncation {
+  psi: number;
+  cutoff: number | null;
+}
+
+export const isStyleGAN = (G: AnyGenerator): G is StyleGANGenerator => G instanceof StyleGANGenerator;
+
+/** G itself when it is a StyleGAN generator; a clear error naming `feature` otherwise. */
+export function requireStyleGAN(G: AnyGenerator, feature: string): StyleGANGenerator {
+  if (!isStyleGAN(G)) throw new Error(`${feature} needs a StyleGAN generator; this network is a Progressive GAN (${G.cfg.resolution}²)`);
+  return G;
+}
+
+export const deviceOf = (G: AnyGenerator): string => (isStyleGAN(G) ? G.synthesis.device : G.device);
+
+/** Options common to the figures: how z becomes an image. */
+export interface RenderOptions {
+  /** Truncation ψ (default 1 = off). StyleGAN only. */
+  truncationPsi?: number;
+  /** Layers ψ applies to (default: the network's config, 8 for the official nets; null = all). StyleGAN only. */
+  truncationCutoff?: number | null;
+  /** Noise inputs (default 'const', the stored maps). 'random' draws each image's maps from its own seed. StyleGAN only. */
+  noiseMode?: NoiseMode;
+  /** Class of conditional networks: required there, refused for unconditional ones. */
+  classes?: ClassSpec;
+  /** Images per forward pass (default 8). */
+  batch?: number;
+}
+
+/** The truncation an options object asks for; refuses ψ ≠ 1 on ProGAN. */
+export function truncationOf(G: AnyGenerator, o: RenderOptions): Truncation {
+  const psi = o.truncationPsi ?? 1;
+  if (!Number.isFinite(psi)) throw new Error(`truncation ψ must be a finite number, got ${psi}`);
+  if (!isStyleGAN(G)) {
+    if (psi !== 1 || (o.truncationCutoff !== undefined && o.truncationCutoff !== null)) requireStyleGAN(G, 'the truncation trick');
+    return { psi: 1, cutoff: null };
+  }
+  const cutoff = o.truncationCutoff === undefined ? G.cfg.truncationCutoff : o.truncationCutoff;
+  if (cutoff !== null && (!Number.isInteger(cutoff) || cutoff < 0)) throw new Error(`truncation cutoff must be an integer ≥ 0, got ${cutoff}`);
+  return { psi, cutoff };
+}
+
+/** The noise mode an options object asks for; refuses an explicit one on ProGAN (it has no noise inputs). */
+export function noiseModeOf(G: AnyGenerator, o: RenderOptions): NoiseMode {
+  if (o.noiseMode !== undefined && !NOISE_MODES.includes(o.noiseMode)) {
+    throw new Error(`noise mode must be one of ${NOISE_MODES.join(', ')}, got '${String(o.noiseMode)}'`);
+  }
+  if (o.noiseMode !== undefined && !isStyleGAN(G)) requireStyleGAN(G, 'noise control');
+  return o.noiseMode ?? 'const';
+}
+
+export function batchOf(o: RenderOptions): number {
+  const b = o.batch ?? 8;
+  if (!Number.isInteger(b) || b < 1) throw new Error(`batch must be an integer ≥ 1, got ${b}`);
+  return b;
+}
+
+/** Class index per image (length n), checked against the network; null for unconditional networks. */
+export function classIndices(G: AnyGenerator, classes: ClassSpec | undefined, n: number): number[] | null {
+  const L = G.cfg.labelSize;
+  if (L === 0) {
+    if (classes !== undefined) throw new Error('a class was given, but this network is unconditional');
+    return null;
+  }
+  if (classes === undefined) throw new Error(`this network is conditional (${L} classes): choose a class 0…${L - 1}`);
+  const list = typeof classes === 'number' ? new Array<number>(n).fill(classes) : [...classes];
+  if (list.length !== n) throw new Error(`${list.length} classes given for ${n} images`);
+  const bad = list.find((c) => !Number.isInteger(c) || c < 0 || c >= L);
+  if (bad !== undefined) throw new Error(`class ${bad} is out of range: this network has classes 0…${L - 1}`);
+  return list;
+}
+
+/** One-hot labels [n, labelSize] on `device` for the given class indices. */
+export function oneHotLabels(indices: readonly number[], labelSize: number, device: string): Tensor {
+  const data = new Float32Array(indices.length * labelSize);
+  indices.forEach((c, i) => (data[i * labelSize + c] = 1));
+  const t = E.fromTypedArray(data, [indices.length, labelSize]);
+  return device === 'cpu' ? t : E.tidy(() => t.to(device));
+}
+
+/** The side of the noise map of synthesis layer i (two layers per resolution from 4²). */
+export const noiseSize = (layer: number): number => 2 ** ((layer >> 1) + 2);
+
+/**
+ * Random noise maps for each layer, [n, 1, s, s]; image j's maps are drawn, layer by layer, from a generator seeded
+ * with `seeds[j]`, so they depend only on that seed.
+ */
+export function seededNoise(G: StyleGANGenerator, seeds: readonly number[]): Tensor[] {
+  return E.tidy(() => {
+    const perImage = seeds.map((s) => {
+      const gen = new E.Generator(s);
+      return Array.from({ length: G.numLayers }, (_, i) => E.randn([1, 1, noiseSize(i), noiseSize(i)], { generator: gen }));
+    });
+    return Array.from({ length: G.numLayers }, (_, i) => E.cat(perImage.map((maps) => maps[i]!), 0).to(deviceOf(G)));
+  });
+}
+
+/** The synthesis noise for a mode: 'random' becomes explicit per-image maps from `seeds`. */
+export function noiseFor(G: StyleGANGenerator, mode: NoiseMode, seeds: readonly number[]): NoiseSpec {
+  return mode === 'random' ? (seededNoise(G, seeds) as NoiseInput[]) : mode;
+}
+
+/** dlatents [N, layers, dlatent] truncated towards the network's average w (a contiguous copy when ψ = 1). */
+export function truncateDlatents(G: StyleGANGenerator, d: Tensor, t: Truncation): Tensor {
+  return t.psi === 1 ? d.contiguous() : truncate(d, G.dlatentAvg, t.psi, t.cutoff);
+}
+
+/** z [N, latent] (+ labels) → dlatents [N, layers, dlatent] after truncation. */
+export function mapLatents(G: StyleGANGenerator, z: Tensor, labels: Tensor | null, t: Truncation): Tensor {
+  return E.tidy(() => truncateDlatents(G, G.mapToDlatents(z, labels), t));
+}
+
+/** The [start, end) slices of n items, `batch` at a time. */
+export function* batches(n: number, batch: number): Generator<[number, number]> {
+  for (let start = 0; start < n; start += batch) yield [start, Math.min(n, start + batch)];
+}
+
+/** A tensor's data as a LatentArray (float32, CPU copy). */
+export function toLatentArray(t: Tensor): LatentArray {
+  return { data: E.tidy(() => t.detach().to('cpu').to('float32').contiguous().toFloat32Array()), shape: t.shape };
+}
+
+/** Rows [start, end) of a LatentArray as a tensor on `device`. */
+export function latentRows(a: LatentArray, start: number, end: number, device: string): Tensor {
+  const row = a.shape.slice(1).reduce((x, y) => x * y, 1);
+  const t = E.fromTypedArray(a.data.slice(start * row, end * row), [end - start, ...a.shape.slice(1)]);
+  return device === 'cpu' ? t : E.tidy(() => t.to(device));
+}
+
+/** Evaluates `fn` without recording gradients, inside its own scope. */
+export const inference = <T>(fn: () => T): T => E.tidy(() => E.noGrad(fn));
+
+/** Synthesizes dlatents [N, layers, dlatent], `batch` at a time, with `noise(start, end)` as each slice's noise. */
+export function synthesizeImages(G: StyleGANGenerator, dlatents: Tensor, noise: (start: number, end: number) => NoiseSpec, batch: number): ImageBatch {
+  const parts: ImageBatch[] = [];
+  for (const [start, end] of batches(dlatents.shape[0]!, batch)) {
+    parts.push(inference(() => toUint8(G.synthesis.forward(dlatents.narrow(0, start, end - start), { noise: noise(start, end) }))));
+  }
+  return concatImages(parts);
+}
+
+/** The noise of a mode for images whose noise seeds are `seeds` (see `noiseFor`), as `synthesizeImages` takes it. */
+export const noiseBySeed = (G: StyleGANGenerator, mode: NoiseMode, seeds: readonly number[]) =>
+  (start: number, end: number): NoiseSpec => noiseFor(G, mode, seeds.slice(start, end));

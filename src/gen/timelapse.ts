@@ -1,0 +1,51 @@
+/**
+ * A training timelapse: the fixed-latent grids a training run writes (`fakes_init.png` at the start, then
+ * `fakesNNNNNN.png` named after the thousands of images shown so far) as video frames, in kimg order.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readImage, type ImageBatch } from '../io/images.js';
+import { writeVideo, type VideoInfo, type VideoOptions } from './video.js';
+
+export interface RunGrid {
+  file: string;
+  /** Thousands of images shown when the grid was written (−1 for fakes_init.png, written before the first step). */
+  kimg: number;
+}
+
+/** The grids of a run directory, in kimg order. */
+export function runGrids(runDir: string): RunGrid[] {
+  let names: string[];
+  try {
+    if (!statSync(runDir).isDirectory()) throw new Error('not a directory');
+    names = readdirSync(runDir);
+  } catch (e) {
+    throw new Error(`${runDir}: cannot read the run directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const grids: RunGrid[] = [];
+  for (const name of names) {
+    const m = /^fakes(?:(\d+)|_init)\.png$/.exec(name);
+    if (m) grids.push({ file: join(runDir, name), kimg: m[1] === undefined ? -1 : Number(m[1]) });
+  }
+  if (grids.length === 0) throw new Error(`${runDir}: no fakes*.png grids (is this a training run directory?)`);
+  return grids.sort((a, b) => a.kimg - b.kimg);
+}
+
+/** The grids as frames (read one at a time); every grid must have the size of the first. */
+export async function* timelapseFrames(runDir: string): AsyncGenerator<ImageBatch> {
+  let first: ImageBatch | null = null;
+  for (const g of runGrids(runDir)) {
+    const img = await readImage(g.file);
+    first ??= img;
+    if (img.width !== first.width || img.height !== first.height || img.channels !== first.channels) {
+      throw new Error(`${g.file}: ${img.width}×${img.height}×${img.channels}, but the first grid is ${first.width}×${first.height}×${first.channels}`);
+    }
+    yield img;
+  }
+}
+
+/** Writes the timelapse video of a run (format from the extension; default 10 fps). */
+export async function timelapse(runDir: string, out: string, o: VideoOptions = {}): Promise<VideoInfo> {
+  runGrids(runDir); // fail on a bad directory before touching the output
+  return writeVideo(out, timelapseFrames(runDir), { ...o, fps: o.fps ?? 10 });
+}

@@ -1,0 +1,33 @@
+/** Pickle values as JSON, for reports and checkpoint metadata (static kwargs, module attributes). */
+import { elementCount, scalarValue, type ArrayRecord } from '../array-data.js';
+import { describe, isRecord, type PickleValue } from '../pickle-types.js';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A short description of an array record: `float32 [512, 512]` (0-d records give their value). */
+export function arraySummary(a: ArrayRecord): string {
+  if (elementCount(a.shape) === 1 && a.shape.length === 0) return `${a.dtype} ${String(scalarValue(a))}`;
+  return `${a.dtype} [${a.shape.join(', ')}]`;
+}
+
+/**
+ * Plain values as JSON: dicts become objects (keys as strings), lists and tuples arrays, big ints decimal strings,
+ * non-finite floats the strings 'inf' / '-inf' / 'nan', numpy scalars their value, and anything else (bytes,
+ * arrays, objects) a short description in a string.
+ */
+export function pickleToJson(v: PickleValue | undefined): JsonValue {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'boolean' || typeof v === 'string') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+  if (typeof v === 'bigint') return v.toString();
+  if (Array.isArray(v)) return v.map((x: PickleValue) => pickleToJson(x));
+  if (v instanceof Map) {
+    const out: Record<string, JsonValue> = {};
+    for (const [k, x] of v) out[typeof k === 'string' || typeof k === 'number' ? String(k) : describe(k)] = pickleToJson(x);
+    return out;
+  }
+  if (isRecord(v) && v.kind === 'ndarray' && v.isScalar) return pickleToJson(scalarValue(v) as number | bigint | boolean);
+  if (isRecord(v) && (v.kind === 'ndarray' || v.kind === 'tensor')) return `<${arraySummary(v)}>`;
+  if (v instanceof Uint8Array) return `<${v.length} bytes>`;
+  return `<${describe(v)}>`;
+}

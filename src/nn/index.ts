@@ -1,0 +1,4 @@
+/** The papers' primitives: equalized-learning-rate layers and parameter-free ops, on official variable names. */
+export * from './module.js';
+export * from './layers.js';
+export * from './ops.js';

@@ -1,0 +1,147 @@
+/**
+ * One iteration of the official training loops as plain functions of the networks, optimizers and random stream:
+ * the D step (with the Gs moving-average update the official loop runs with it) and the G step. The Trainer feeds
+ * them minibatches on the schedule; the training benchmark (bench/train.ts) calls them on synthetic reals.
+ */
+import * as E from '../engine/index.js';
+import type { Tensor } from '../engine/index.js';
+import { mixStyles, ProGANGenerator, type NetworkConfig, type Generator, type Discriminator } from '../nets/index.js';
+import type { ScheduleState } from './schedule.js';
+import type { LossConfig } from './presets.js';
+import { gLogisticNonsaturating, dLogisticR1, gWgan, dWganGp, type DiscriminatorOut } from './losses.js';
+import { updateEma } from './ema.js';
+
+export interface TrainingNets {
+  G: Generator;
+  D: Discriminator;
+  /** The moving average of G; null skips its update. */
+  Gs: Generator | null;
+  config: NetworkConfig;
+}
+
+/** Everything a step reads or updates. */
+export interface StepContext {
+  nets: TrainingNets;
+  gOpt: E.Adam;
+  dOpt: E.Adam;
+  /** The run's random stream: latents, noise maps, style-mixing draws, fake classes, WGAN-GP interpolation. */
+  gen: E.Generator;
+  device: string;
+  loss: LossConfig;
+  /** β of Gs ← lerp(G, Gs, β) for a minibatch size. */
+  emaBeta: (minibatch: number) => number;
+  /** Conditional networks: the number of classes (0: unconditional) and their cumulative frequencies. */
+  numClasses: number;
+  classCdf: readonly number[];
+}
+
+/** The part of the schedule a step uses. */
+export type StepSchedule = Pick<ScheduleState, 'lod' | 'resolution' | 'minibatch' | 'gLrate' | 'dLrate'>;
+
+export function oneHot(classes: Int32Array, numClasses: number): Tensor {
+  const a = new Float32Array(classes.length * numClasses);
+  classes.forEach((c, i) => (a[i * numClasses + c] = 1));
+  return E.fromTypedArray(a, [classes.length, numClasses]);
+}
+
+/** Random class indices following the dataset's class frequencies (null for unconditional networks). */
+function randomClasses(ctx: StepContext, n: number): Int32Array | null {
+  if (!ctx.numClasses) return null;
+  const u = E.tidy(() => E.rand([n], { generator: ctx.gen }).toFloat32Array());
+  return Int32Array.from(u, (x) => {
+    const i = ctx.classCdf.findIndex((c) => x < c);
+    return i < 0 ? ctx.numClasses - 1 : i;
+  });
+}
+
+function classesTensor(ctx: StepContext, c: Int32Array | null): Tensor | null {
+  return c ? E.fromTypedArray(BigInt64Array.from(c, (v) => BigInt(v)), [c.length]).to(ctx.device) : null;
+}
+
+const labelsOf = (ctx: StepContext, c: Int32Array | null): Tensor | null => (c ? oneHot(c, ctx.numClasses).to(ctx.device) : null);
+
+/** G in training mode: w-average tracking and style mixing (StyleGAN), random noise, working resolution. */
+export function trainingFakes(ctx: StepContext, z: Tensor, labels: Tensor | null, lod: number): Tensor {
+  const G = ctx.nets.G;
+  if (G instanceof ProGANGenerator) return G.forward(z, { labels, lod, native: true });
+  const cfg = G.cfg;
+  return E.tidy(() => {
+    const w = G.mapping.forward(z, labels);
+    E.noGrad(() => G.dlatentAvg.copy_(w.detach().mean(0).lerp(G.dlatentAvg, cfg.dlatentAvgBeta)));
+    let d = w.unsqueeze(1).expand(-1, G.numLayers, -1);
+    if (cfg.styleMixingProb > 0) {
+      const curLayers = G.numLayers - 2 * Math.floor(lod);
+      const [u, v] = E.tidy(() => Array.from(E.rand([2], { generator: ctx.gen }).toFloat32Array()));
+      if (u! < cfg.styleMixingProb && curLayers > 1) {
+        const crossover = 1 + Math.min(Math.floor(v! * (curLayers - 1)), curLayers - 2);
+        const z2 = E.randn(z.shape, { generator: ctx.gen, device: ctx.device });
+        const d2 = G.mapping.forward(z2, labels).unsqueeze(1).expand(-1, G.numLayers, -1);
+        d = mixStyles(d, d2, crossover);
+      }
+    }
+    return G.synthesis.forward(d, { lod, native: true, noise: 'random', generator: ctx.gen });
+  });
+}
+
+const discriminate = (ctx: StepContext, images: Tensor, labels: Tensor | null, lod: number): DiscriminatorOut =>
+  ctx.nets.D.forwardFull(images, { labels, lod });
+
+/** Sets every parameter's gradient of `loss` (unused ones, above the working resolution, get none) and steps. */
+function optimizerStep(opt: E.Adam, loss: Tensor, lr: number): void {
+  const grads = E.grad(loss, opt.params, { allowUnused: true });
+  opt.params.forEach((p, i) => (p.grad = grads[i] ?? null));
+  opt.lr = lr;
+  opt.step();
+  opt.zeroGrad();
+}
+
+/**
+ * One D step on `reals` ([N, C, r, r] in [−1, 1] at the working resolution; `realClasses` for conditional networks),
+ * then the Gs update. StyleGAN: logistic loss + R1; ProGAN: WGAN-GP + drift (+ AC-GAN terms).
+ */
+export function discriminatorStep(ctx: StepContext, reals: Tensor, realClasses: Int32Array | null, s: StepSchedule): { loss: number; penalty: number } {
+  const { config } = ctx.nets;
+  const n = reals.shape[0]!;
+  const gradScale = 2 ** -(Math.log2(config.resolution) - Math.log2(s.resolution));
+  const losses = E.tidy(() => {
+    const realLabels = labelsOf(ctx, ctx.numClasses ? realClasses : null);
+    const fakeClasses = randomClasses(ctx, n);
+    const fakeLabels = labelsOf(ctx, fakeClasses);
+    const z = E.randn([n, config.latentSize], { generator: ctx.gen, device: ctx.device });
+    const fakes = E.noGrad(() => trainingFakes(ctx, z, fakeLabels, s.lod));
+    let loss: Tensor;
+    let penalty: Tensor;
+    if (config.arch === 'stylegan') {
+      const x = reals.detach().requiresGrad_(true);
+      ({ loss, penalty } = dLogisticR1(discriminate(ctx, x, realLabels, s.lod), discriminate(ctx, fakes, fakeLabels, s.lod), x, ctx.loss.r1Gamma, gradScale));
+    } else {
+      const u = E.rand([n, 1, 1, 1], { generator: ctx.gen, device: ctx.device });
+      const mixed = reals.lerp(fakes, u).detach().requiresGrad_(true);
+      const L = ctx.loss;
+      ({ loss, penalty } = dWganGp(
+        discriminate(ctx, reals, realLabels, s.lod), discriminate(ctx, fakes, fakeLabels, s.lod), mixed, discriminate(ctx, mixed, fakeLabels, s.lod),
+        classesTensor(ctx, ctx.numClasses ? realClasses : null), classesTensor(ctx, fakeClasses),
+        { lambda: L.wganLambda, target: L.wganTarget, epsDrift: L.epsDrift, condWeight: L.condWeight, gradScale },
+      ));
+    }
+    optimizerStep(ctx.dOpt, loss, s.dLrate);
+    return { loss: loss.item(), penalty: penalty.item() };
+  });
+  if (ctx.nets.Gs) updateEma(ctx.nets.Gs, ctx.nets.G, ctx.emaBeta(s.minibatch));
+  return losses;
+}
+
+/** One G step on `s.minibatch` fresh latents: non-saturating logistic (StyleGAN) or WGAN (ProGAN) loss. */
+export function generatorStep(ctx: StepContext, s: StepSchedule): number {
+  const { config } = ctx.nets;
+  const n = s.minibatch;
+  return E.tidy(() => {
+    const classes = randomClasses(ctx, n);
+    const labels = labelsOf(ctx, classes);
+    const z = E.randn([n, config.latentSize], { generator: ctx.gen, device: ctx.device });
+    const out = discriminate(ctx, trainingFakes(ctx, z, labels, s.lod), labels, s.lod);
+    const loss = config.arch === 'stylegan' ? gLogisticNonsaturating(out) : gWgan(out, classesTensor(ctx, classes), ctx.loss.condWeight);
+    optimizerStep(ctx.gOpt, loss, s.gLrate);
+    return loss.item();
+  });
+}

@@ -6,6 +6,7 @@
  */
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
+import { withoutInit } from '../nn/module.js';
 import { buildGenerator, buildDiscriminator, validate, type NetworkConfig, type Generator, type Discriminator } from '../nets/index.js';
 import { readSafetensorsFile, writeSafetensorsFile } from './safetensors.js';
 import type { TensorRecord } from './tensor-record.js';
@@ -111,7 +112,7 @@ export async function loadCheckpoint(path: string, o: LoadOptions = {}): Promise
     byRole.get(role)!.set(m[2]!, rec);
   }
   for (const role of wanted) {
-    const net = role === 'D' ? buildDiscriminator(config, 0, o.device) : buildGenerator(config, 0, o.device);
+    const net = withoutInit(() => (role === 'D' ? buildDiscriminator(config, 0, o.device) : buildGenerator(config, 0, o.device)));
     try {
       E.tidy(() => {
         const values = new Map<string, Tensor>();

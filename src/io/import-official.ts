@@ -14,6 +14,7 @@
 import { basename } from 'node:path';
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
+import { withoutInit } from '../nn/module.js';
 import { buildDiscriminator, buildGenerator, type Discriminator, type Generator, type NetworkConfig } from '../nets/index.js';
 import { contiguousBytes } from './array-data.js';
 import { recordToTensor, type NetworkRole } from './checkpoint.js';
@@ -81,7 +82,7 @@ export function inferOfficialConfig(p: OfficialPickle, where: string): NetworkCo
 
 /** Builds our network for `role` and fills it with the TF variables (one copy each, straight from the file bytes). */
 function buildNetwork(role: NetworkRole, config: NetworkConfig, tf: TfNetwork, device: string, where: string): Generator | Discriminator {
-  const net = role === 'D' ? buildDiscriminator(config, 0, device) : buildGenerator(config, 0, device);
+  const net = withoutInit(() => (role === 'D' ? buildDiscriminator(config, 0, device) : buildGenerator(config, 0, device)));
   try {
     E.tidy(() => {
       const values = new Map<string, Tensor>();

@@ -18,7 +18,7 @@ export class MappingNetwork extends Network {
     super(seed, device);
     let features = cfg.latentSize;
     if (cfg.labelSize > 0) {
-      this.vars.add('LabelConcat/weight', E.randn([cfg.labelSize, cfg.latentSize], { generator: this.vars.generator }), true);
+      this.vars.add('LabelConcat/weight', this.vars.randn([cfg.labelSize, cfg.latentSize]), true);
       features += cfg.latentSize;
     }
     for (let i = 0; i < cfg.mappingLayers; i++) {
@@ -83,7 +83,7 @@ export class SynthesisNetwork extends Network {
     v.add('lod', E.zeros([]), false);
     for (let i = 0; i < this.numLayers; i++) {
       const s = 2 ** ((i >> 1) + 2);
-      v.add(`noise${i}`, E.randn([1, 1, s, s], { generator: v.generator }), false);
+      v.add(`noise${i}`, v.randn([1, 1, s, s]), false);
     }
     const epilogue = (scope: string, res: number, channels: number) => {
       if (cfg.useNoise) v.add(`${scope}/Noise/weight`, E.zeros([channels]), true);

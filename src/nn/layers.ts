@@ -25,7 +25,7 @@ export function createWeight(vars: Variables, name: string, shape: number[], spe
   const fanIn = spec.fanIn ?? shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const heStd = gain / Math.sqrt(fanIn);
   const [initStd, coef] = (spec.useWscale ?? true) ? [1 / lrmul, heStd * lrmul] : [heStd / lrmul, lrmul];
-  const init = E.tidy(() => E.randn(shape, { generator: vars.generator }).mul(initStd));
+  const init = vars.randn(shape, initStd);
   vars.add(name, init, true, coef);
 }
 

@@ -4,6 +4,7 @@
  * [in, out]), and a per-variable runtime multiplier for the equalized learning rate. Non-trainable variables (lod,
  * dlatent_avg, stored noise) are buffers: saved, imported and copied, but not optimized.
  */
+import * as E from '../engine/index.js';
 import { TensorDict, Generator, noGrad, isGradEnabled, mutationEpoch, keep, tidy, type Tensor, type DType } from '../engine/index.js';
 
 export interface VariableInfo {
@@ -21,6 +22,22 @@ interface Prepared {
   value: Tensor;
 }
 
+let initMode: 'random' | 'none' = 'random';
+
+/**
+ * Builds networks whose variables are left uninitialized (no random draws): for loaders that overwrite every variable
+ * right away (checkpoints, official pickles), where the initialization would only cost time.
+ */
+export function withoutInit<T>(build: () => T): T {
+  const previous = initMode;
+  initMode = 'none';
+  try {
+    return build();
+  } finally {
+    initMode = previous;
+  }
+}
+
 export class Variables {
   readonly tensors = new TensorDict();
   readonly #prepared = new Map<string, Prepared>();
@@ -29,9 +46,21 @@ export class Variables {
   /** Weights are created on this device. */
   readonly device: string;
 
+  /** Whether initial values are drawn ('random') or left unset for a loader to fill ('none'). */
+  readonly init = initMode;
+
   constructor(seed = 0, device = 'cpu') {
     this.generator = new Generator(seed);
     this.device = device;
+  }
+
+  /** N(0, std²) initial values from this network's generator (uninitialized memory under `withoutInit`). */
+  randn(shape: number[], std = 1): Tensor {
+    if (this.init === 'none') return E.empty(shape);
+    return E.tidy(() => {
+      const r = E.randn(shape, { generator: this.generator });
+      return std === 1 ? r : r.mul(std);
+    });
   }
 
   /** Registers a variable whose value is `init` (moved to the network's device). */

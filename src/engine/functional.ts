@@ -95,6 +95,21 @@ export function tensor(values: number[] | number[][] | number[][][] | number[][]
   return out;
 }
 
+/** One-hot rows [N, numClasses] (float32) for class indices, as torch.nn.functional.one_hot(...).float(). */
+export function oneHot(classes: ArrayLike<number>, numClasses: number, device = 'cpu'): Tensor {
+  const a = new Float32Array(classes.length * numClasses);
+  for (let i = 0; i < classes.length; i++) {
+    const c = classes[i]!;
+    if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw new Error(`oneHot: class ${c} is outside 0…${numClasses - 1}`);
+    a[i * numClasses + c] = 1;
+  }
+  const t = wrap(native.fromBuffer(a, 'float32', [classes.length, numClasses]));
+  if (device === 'cpu') return t;
+  const moved = t.to(device);
+  t.dispose();
+  return moved;
+}
+
 export const cat = (ts: readonly Tensor[], dim = 0) => wrap(native.cat(ts.map((t) => t.handle), dim));
 export const stack = (ts: readonly Tensor[], dim = 0) => wrap(native.stack(ts.map((t) => t.handle), dim));
 export const where = (cond: Tensor, a: Tensor | number, b: Tensor | number) =>

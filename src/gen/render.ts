@@ -98,10 +98,7 @@ export function classIndices(G: AnyGenerator, classes: ClassSpec | undefined, n:
 
 /** One-hot labels [n, labelSize] on `device` for the given class indices. */
 export function oneHotLabels(indices: readonly number[], labelSize: number, device: string): Tensor {
-  const data = new Float32Array(indices.length * labelSize);
-  indices.forEach((c, i) => (data[i * labelSize + c] = 1));
-  const t = E.fromTypedArray(data, [indices.length, labelSize]);
-  return device === 'cpu' ? t : E.tidy(() => t.to(device));
+  return E.oneHot(indices, labelSize, device);
 }
 
 /** The side of the noise map of synthesis layer i (two layers per resolution from 4²). */

@@ -119,9 +119,7 @@ function generateBatch(G: Generator, offset: number, n: number, latents: E.Gener
     let labels: Tensor | null = null;
     const L = G.cfg.labelSize;
     if (L > 0) {
-      const oneHot = new Float32Array(n * L);
-      balancedLabels(offset, n, L).forEach((c, i) => (oneHot[i * L + c] = 1));
-      labels = E.fromTypedArray(oneHot, [n, L]).to(device);
+      labels = E.oneHot(balancedLabels(offset, n, L), L, device);
     }
     const images = G instanceof StyleGANGenerator
       ? G.forward(z, { labels, noise: 'random', generator: noise, truncationPsi: 1 })

@@ -38,11 +38,6 @@ export interface StepContext {
 /** The part of the schedule a step uses. */
 export type StepSchedule = Pick<ScheduleState, 'lod' | 'resolution' | 'minibatch' | 'gLrate' | 'dLrate'>;
 
-export function oneHot(classes: Int32Array, numClasses: number): Tensor {
-  const a = new Float32Array(classes.length * numClasses);
-  classes.forEach((c, i) => (a[i * numClasses + c] = 1));
-  return E.fromTypedArray(a, [classes.length, numClasses]);
-}
 
 /** Random class indices following the dataset's class frequencies (null for unconditional networks). */
 function randomClasses(ctx: StepContext, n: number): Int32Array | null {
@@ -58,7 +53,7 @@ function classesTensor(ctx: StepContext, c: Int32Array | null): Tensor | null {
   return c ? E.fromTypedArray(BigInt64Array.from(c, (v) => BigInt(v)), [c.length]).to(ctx.device) : null;
 }
 
-const labelsOf = (ctx: StepContext, c: Int32Array | null): Tensor | null => (c ? oneHot(c, ctx.numClasses).to(ctx.device) : null);
+const labelsOf = (ctx: StepContext, c: Int32Array | null): Tensor | null => (c ? E.oneHot(c, ctx.numClasses, ctx.device) : null);
 
 /** G in training mode: w-average tracking and style mixing (StyleGAN), random noise, working resolution. */
 export function trainingFakes(ctx: StepContext, z: Tensor, labels: Tensor | null, lod: number): Tensor {

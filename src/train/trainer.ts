@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { toUint8, makeGrid, writePng } from '../io/images.js';
 import { trainingSchedule, lodBoundaryCrossed, type ScheduleState } from './schedule.js';
 import { presetEmaBeta } from './ema.js';
-import { discriminatorStep, generatorStep, oneHot, type StepContext } from './step.js';
+import { discriminatorStep, generatorStep, type StepContext } from './step.js';
 import { getPreset, type Preset } from './presets.js';
 
 export interface TrainOptions {
@@ -193,7 +193,7 @@ export class Trainer {
     const latent = this.nets.config.latentSize;
     const rs = new RandomState(o.seed ?? 0);
     this.gridLatents = E.keep(E.fromTypedArray(Float32Array.from(rs.randn(cols * rows, latent)), [cols * rows, latent]).to(this.device));
-    if (this.numClasses) this.gridLabels = E.keep(oneHot(Int32Array.from({ length: cols * rows }, (_, i) => Math.floor(i / cols) % this.numClasses), this.numClasses).to(this.device));
+    if (this.numClasses) this.gridLabels = E.keep(E.oneHot(Int32Array.from({ length: cols * rows }, (_, i) => Math.floor(i / cols) % this.numClasses), this.numClasses, this.device));
     const sched = this.schedule();
     this.loader = await BatchLoader.open(o.data, {
       resolution: sched.resolution, batchSize: sched.minibatch, seed: o.seed ?? 0, xflip: o.mirror ?? false,

@@ -156,6 +156,9 @@ test('conditional networks: the class is required, checked, and enters as a one-
   }))));
   assert.ok(maxDiff(out.images.data, ref.data) <= 1);
   assert.ok(maxDiff(single(C, 1, { classes: 0, noiseMode: 'none' }), imageBytes(out.images, 0)) > 5, 'the class changes the image');
+  const cyc = g.generateImages(C, { seeds: [1, 2, 3, 4] }, { classes: 'cycle', noiseMode: 'none' });
+  const explicit = g.generateImages(C, { seeds: [1, 2, 3, 4] }, { classes: [0, 1, 2, 0], noiseMode: 'none' });
+  assert.deepEqual(Array.from(cyc.images.data), Array.from(explicit.images.data), "'cycle' = class i mod 3");
   C.dispose();
 });
 

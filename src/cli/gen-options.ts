@@ -26,7 +26,7 @@ export interface RenderFlags {
   trunc?: number;
   truncCutoff?: number | 'all';
   noiseMode?: NoiseMode;
-  class?: number;
+  class?: number | 'cycle';
   batch: number;
 }
 
@@ -40,7 +40,7 @@ export function renderOptions(cmd: Command, o: { trunc?: boolean; noise?: boolea
   }
   if (o.noise ?? true) cmd.option('--noise-mode <mode>', `noise inputs: ${NOISE_MODES.join(', ')} (default const; StyleGAN only)`, oneOf(NOISE_MODES));
   return cmd
-    .option('--class <n>', 'class of a conditional network', integerAtLeast(0))
+    .option('--class <n|cycle>', "class of a conditional network, or 'cycle' (image i gets class i mod classes)", asArgument((v): number | 'cycle' => (v === 'cycle' ? 'cycle' : integerAtLeast(0)(v))))
     .option('--batch <n>', 'images per forward pass', integerAtLeast(1), 8);
 }
 

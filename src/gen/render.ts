@@ -21,7 +21,8 @@ export interface LatentArray {
 }
 
 /** One class for every image, or one per image. */
-export type ClassSpec = number | readonly number[];
+/** One class for all images, one per image, or 'cycle' (image i gets class i mod the number of classes). */
+export type ClassSpec = number | readonly number[] | 'cycle';
 
 /** The truncation trick: w' = avg + ψ·(w − avg) on the layers below `cutoff` (null = all layers). */
 export interface Truncation {
@@ -89,7 +90,7 @@ export function classIndices(G: AnyGenerator, classes: ClassSpec | undefined, n:
     return null;
   }
   if (classes === undefined) throw new Error(`this network is conditional (${L} classes): choose a class 0…${L - 1}`);
-  const list = typeof classes === 'number' ? new Array<number>(n).fill(classes) : [...classes];
+  const list = classes === 'cycle' ? Array.from({ length: n }, (_, i) => i % L) : typeof classes === 'number' ? new Array<number>(n).fill(classes) : [...classes];
   if (list.length !== n) throw new Error(`${list.length} classes given for ${n} images`);
   const bad = list.find((c) => !Number.isInteger(c) || c < 0 || c >= L);
   if (bad !== undefined) throw new Error(`class ${bad} is out of range: this network has classes 0…${L - 1}`);

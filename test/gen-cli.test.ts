@@ -4,12 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { main } from '../src/cli/main.js';
 import { readNpyFile } from '../src/io/npy.js';
 import { writePng } from '../src/io/images.js';
 import { latentsFromSeeds, hasFfmpeg } from '../src/gen/index.js';
 import { ROOT } from './helpers/python.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { cli } from './helpers/cli.js';
 import { saveTinyNetworks } from './helpers/gen-nets.js';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -19,33 +19,6 @@ let nets: Awaited<ReturnType<typeof saveTinyNetworks>>;
 before(async () => {
   nets = await saveTinyNetworks(join(dir, 'nets'));
 });
-
-/**
- * Runs the CLI in this process (argument errors that make commander exit must use `spawnCli`). Text written to
- * stdout / stderr is captured; other chunks (the test runner's own reports) pass through.
- */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const captured = { stdout: '', stderr: '' };
-  const originals = { stdout: process.stdout.write, stderr: process.stderr.write };
-  for (const name of ['stdout', 'stderr'] as const) {
-    const original = originals[name];
-    process[name].write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
-      if (typeof chunk !== 'string') return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-      captured[name] += chunk;
-      return true;
-    } as typeof process.stdout.write;
-  }
-  process.exitCode = undefined;
-  try {
-    await main(['--threads', '1', '--device', 'cpu', ...args]);
-  } finally {
-    process.stdout.write = originals.stdout;
-    process.stderr.write = originals.stderr;
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { code, ...captured };
-}
 
 function spawnCli(args: string[]) {
   const r = spawnSync(process.execPath, [CLI, '--threads', '1', ...args], { encoding: 'utf8' });

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { StyleGANGenerator, Discriminator, styleganConfig } from '../src/nets/index.js';
+import { saveCheckpoint } from '../src/io/checkpoint.js';
+import { readSafetensorsFile } from '../src/io/safetensors.js';
+import { tempDir } from './helpers/temp-dir.js';
+import { cli } from './helpers/cli.js';
+
+test('export: keeps the chosen networks as float16 with provenance, drops training state', async () => {
+  const dir = tempDir('sgts-export');
+  const cfg = styleganConfig({ resolution: 8, fmapBase: 16, fmapMax: 8, latentSize: 8, dlatentSize: 8, mappingFmaps: 8, mappingLayers: 2 });
+  const G = new StyleGANGenerator(cfg, 1);
+  const D = new Discriminator(cfg, 2);
+  const snap = join(dir, 'network-snapshot-000012.safetensors');
+  await saveCheckpoint(snap, { config: cfg, nets: { G, D, Gs: G }, metadata: { kimg: '12.000', train_state: '{}' }, extra: new Map([['rng/train', G.dlatentAvg]]) });
+  const out = join(dir, 'model.safetensors');
+  const r = await cli(['export', snap, '-o', out, '--fp16', '--meta', 'command=stylegan train …', '--meta', 'fid=12.5']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /model\.safetensors: Gs from .*network-snapshot-000012\.safetensors \(\d+ KiB, float16\)/);
+  const st = await readSafetensorsFile(out);
+  assert.deepEqual([...new Set([...st.tensors.keys()].map((k) => k.split('/')[0]))], ['Gs']);
+  assert.equal(st.tensors.get('Gs/G_mapping/Dense0/weight')!.dtype, 'float16');
+  assert.equal(st.metadata.kimg, '12.000');
+  assert.equal(st.metadata.command, 'stylegan train …');
+  assert.equal(st.metadata.fid, '12.5');
+  assert.equal(st.metadata.train_state, undefined);
+  const bad = await cli(['export', snap, '-o', out, '--only', 'D', '--fp16']);
+  assert.equal(bad.code, 0, 'D alone is fine');
+  const missing = await cli(['export', join(dir, 'nope.safetensors'), '-o', out]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^stylegan: .*nope\.safetensors/);
+  G.dispose();
+  D.dispose();
+});

@@ -12,7 +12,7 @@ import { DatasetError } from '../src/data/problems.js';
 import { centerCropBox, compositeAlpha, convertChannels, crop } from '../src/data/pixels.js';
 import { decodePng, encodePng } from '../src/data/png.js';
 import { boxResize, lanczosResize } from '../src/data/resample.js';
-import { ZipReader, ZipWriter } from '../src/data/zip.js';
+import { ZipReader, ZipWriter } from '../src/io/zip.js';
 import {
   decodeWithSharp, encodeWithSharp, noiseImage, skipWithoutPil, solidImage, toChw, writeImage, type TestImage,
 } from './helpers/images.js';

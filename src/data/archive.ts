@@ -6,7 +6,7 @@
  */
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ZipReader } from './zip.js';
+import { ZipReader } from '../io/zip.js';
 
 const IMAGE_EXTENSION = /\.(png|jpe?g|webp)$/i;
 

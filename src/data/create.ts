@@ -24,6 +24,7 @@
  */
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { ZipWriter } from '../io/zip.js';
 import { formatDatasetJson, DATASET_JSON } from './labels.js';
 import {
   centerCropBox, compositeAlpha, convertChannels, crop, isGrayContent, placeOnCanvas, type Background, type Pixels,
@@ -34,7 +35,6 @@ import { DatasetError, listProblems, problemFromError, type ImageProblem } from 
 import { resize, type ResizeFilter } from './resample.js';
 import { MIN_RESOLUTION, isValidResolution } from './resolution.js';
 import { openSource, type ImageSource, type SourceOptions } from './source.js';
-import { ZipWriter } from './zip.js';
 
 export type CropTransform = 'none' | 'center-crop' | 'center-crop-wide';
 

@@ -1,153 +1,547 @@
 /**
- * A small ZIP reader: reads the central directory and returns entry data. Stored entries come back as
- * zero-copy views into the input; deflated ones are inflated with fflate. ZIP64 sizes and offsets are
- * understood. Encrypted entries are refused. CRCs are not checked.
+ * ZIP archives, read in memory or from disk, and written to disk.
+ *
+ * The record layouts (end of central directory, ZIP64 end record and locator, central directory and local headers,
+ * ZIP64 extra field) are parsed by one set of functions. The steps that need bytes of the archive are generators
+ * that yield the byte ranges they want; the in-memory reader answers them with views of its buffer (so stored
+ * entries come back zero-copy), the file reader with reads from disk.
+ *
+ * In memory (`readZipDirectory`, `zipEntryData`): used for torch.save archives; CRCs are not checked.
+ *
+ * On disk (`ZipReader`): random access for datasets of many images (stylegan2-ada-pytorch stores its datasets as
+ * a ZIP of uncompressed PNGs; FFHQ at 1024² is 89 GB and 70,000 entries, so the reader must not load the whole
+ * file and both sides need ZIP64). It reads the central directory once, then single entries by offset; every
+ * entry's CRC-32 is checked.
+ *
+ * Both readers inflate deflated entries with fflate, understand ZIP64 sizes and offsets and refuse encrypted entries.
+ *
+ * Writer (`ZipWriter`): stored (uncompressed) entries only, like stylegan2-ada-pytorch's dataset_tool; PNG data is
+ * already compressed. ZIP64 records are written when the entry count or an offset needs them. Timestamps are fixed
+ * (1980-01-01) so the same input gives the same bytes.
+ *
+ * Record layouts follow PKWARE's APPNOTE.TXT (sections 4.3.7, 4.3.12, 4.3.14–4.3.16, 4.5.3).
  */
+import { open, type FileHandle } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import { inflateSync } from 'fflate';
 
+/** How errors about an archive in memory name it. */
+const IN_MEMORY = 'zip';
+
+/** A malformed or unsupported archive; the message names the file (or `zip` for an archive in memory). */
 export class ZipError extends Error {
-  constructor(detail: string) {
-    super(`zip: ${detail}`);
+  constructor(detail: string, source = IN_MEMORY) {
+    super(`${source}: ${detail}`);
     this.name = 'ZipError';
   }
 }
 
+/** One entry of the central directory. */
 export interface ZipEntry {
   name: string;
   /** 0 = stored, 8 = deflated. */
   method: number;
+  crc32: number;
   compressedSize: number;
   size: number;
-  /** Offset of the entry's (compressed) data in the archive. */
-  dataOffset: number;
+  /** Offset of the entry's local header in the archive. */
+  localHeaderOffset: number;
+  /** Lengths of the name and extra field in the central directory. */
+  nameLength: number;
+  extraLength: number;
 }
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
-const SIG_END = 0x06054b50;
-const SIG_END64 = 0x06064b50;
-const SIG_END64_LOCATOR = 0x07064b50;
-const MAX_COMMENT = 0xffff;
+const SIG_EOCD = 0x06054b50;
+const SIG_ZIP64_EOCD = 0x06064b50;
+const SIG_ZIP64_LOCATOR = 0x07064b50;
+const ZIP64_EXTRA_ID = 0x0001;
+const U16_MAX = 0xffff;
+const U32_MAX = 0xffffffff;
+const EOCD_SIZE = 22;
+const LOCAL_HEADER_SIZE = 30;
+const CENTRAL_HEADER_SIZE = 46;
+const ZIP64_EOCD_SIZE = 56;
+const ZIP64_LOCATOR_SIZE = 20;
+const FLAG_ENCRYPTED = 0x0001;
+const FLAG_UTF8 = 0x0800;
+const METHOD_STORED = 0;
+const METHOD_DEFLATE = 8;
 /** Deflate cannot expand data by more than this factor. */
 const MAX_DEFLATE_RATIO = 1032;
+/** Bytes read at once when an archive is scanned forward, and how far ahead a read may start to count as a scan. */
+const READ_AHEAD = 1 << 20;
+const READ_AHEAD_GAP = 1 << 18;
+/** DOS date of 1980-01-01 00:00:00 (day 1, month 1, year 0). */
+const DOS_DATE_1980 = (1 << 5) | 1;
 
-class Bytes {
-  readonly view: DataView;
+// ---------------------------------------------------------------------------------------------------
+// Record layouts
 
-  constructor(readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-
-  check(offset: number, n: number, what: string): void {
-    if (offset < 0 || offset + n > this.buf.length) throw new ZipError(`${what} lies outside the file`);
-  }
-
-  u16(offset: number): number { return this.view.getUint16(offset, true); }
-  u32(offset: number): number { return this.view.getUint32(offset, true); }
-
-  u64(offset: number, what: string): number {
-    const v = this.view.getBigUint64(offset, true);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ZipError(`${what} is too large`);
-    return Number(v);
-  }
+function u16(b: Uint8Array, at: number): number {
+  return b[at] | (b[at + 1] << 8);
+}
+function u32(b: Uint8Array, at: number): number {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+}
+function u64(b: Uint8Array, at: number, what: string, source: string): number {
+  const value = u32(b, at) + u32(b, at + 4) * 0x1_0000_0000;
+  if (!Number.isSafeInteger(value)) throw new ZipError(`${what} exceeds 2^53`, source);
+  return value;
 }
 
-function findEnd(b: Bytes): number {
-  const last = b.buf.length - 22;
-  for (let p = last; p >= 0 && p >= last - MAX_COMMENT; p--) {
-    if (b.u32(p) === SIG_END) return p;
-  }
-  throw new ZipError('end of central directory not found (not a zip file?)');
+/** Entry count, size and offset of the central directory. */
+interface Directory {
+  count: number;
+  size: number;
+  offset: number;
 }
 
-/** Number of entries, size and offset of the central directory, from the (ZIP64) end records. */
-function centralDirectory(b: Bytes): { count: number; size: number; offset: number } {
-  const end = findEnd(b);
-  let count = b.u16(end + 10);
-  let size = b.u32(end + 12);
-  let offset = b.u32(end + 16);
-  if (count === 0xffff || size === 0xffffffff || offset === 0xffffffff) {
-    const locator = end - 20;
-    b.check(locator, 20, 'ZIP64 end locator');
-    if (b.u32(locator) !== SIG_END64_LOCATOR) throw new ZipError('ZIP64 end locator missing');
-    const end64 = b.u64(locator + 8, 'ZIP64 end offset');
-    b.check(end64, 56, 'ZIP64 end record');
-    if (b.u32(end64) !== SIG_END64) throw new ZipError('ZIP64 end record missing');
-    count = b.u64(end64 + 32, 'entry count');
-    size = b.u64(end64 + 40, 'central directory size');
-    offset = b.u64(end64 + 48, 'central directory offset');
+/**
+ * The end-of-central-directory record in `tail` (the last bytes of an archive), with the offset of the ZIP64 end
+ * record when a ZIP64 locator precedes it; null when there is no end record.
+ */
+function parseEnd(tail: Uint8Array, source: string): (Directory & { zip64At: number | null }) | null {
+  for (let i = tail.length - EOCD_SIZE; i >= 0; i--) {
+    if (u32(tail, i) !== SIG_EOCD || i + EOCD_SIZE + u16(tail, i + 20) > tail.length) continue;
+    const locator = i - ZIP64_LOCATOR_SIZE;
+    const zip64 = locator >= 0 && u32(tail, locator) === SIG_ZIP64_LOCATOR;
+    return {
+      count: u16(tail, i + 10),
+      size: u32(tail, i + 12),
+      offset: u32(tail, i + 16),
+      zip64At: zip64 ? u64(tail, locator + 8, 'ZIP64 end record offset', source) : null,
+    };
   }
-  b.check(offset, size, 'central directory');
-  return { count, size, offset };
+  return null;
 }
 
-/** Sizes and local-header offset, with 0xffffffff fields taken from the ZIP64 extra field. */
-function zip64Fields(b: Bytes, extra: number, extraLen: number, fields: number[]): number[] {
+/** The ZIP64 end-of-central-directory record `record`, read at offset `at`. */
+function parseZip64End(record: Uint8Array, at: number, source: string): Directory {
+  if (record.length < ZIP64_EOCD_SIZE || u32(record, 0) !== SIG_ZIP64_EOCD) {
+    throw new ZipError(`corrupt ZIP64 end-of-central-directory record at offset ${at}`, source);
+  }
+  return {
+    count: u64(record, 32, 'entry count', source),
+    size: u64(record, 40, 'central directory size', source),
+    offset: u64(record, 48, 'central directory offset', source),
+  };
+}
+
+/** `fields` with each 0xFFFFFFFF replaced, in order, by the next 64-bit value of the ZIP64 extra field. */
+function zip64Fields(b: Uint8Array, extra: number, extraLength: number, fields: number[], source: string): number[] {
   const out = [...fields];
-  for (let p = extra; p + 4 <= extra + extraLen;) {
-    const id = b.u16(p);
-    const len = b.u16(p + 2);
-    if (p + 4 + len > extra + extraLen) throw new ZipError('extra field overruns its entry');
-    if (id === 0x0001) {
+  const end = extra + extraLength;
+  for (let p = extra; p + 4 <= end; ) {
+    const length = u16(b, p + 2);
+    if (p + 4 + length > end) throw new ZipError('extra field overruns its entry', source);
+    if (u16(b, p) === ZIP64_EXTRA_ID) {
       let q = p + 4;
       for (let i = 0; i < out.length; i++) {
-        if (out[i] !== 0xffffffff) continue;
-        if (q + 8 > p + 4 + len) throw new ZipError('ZIP64 extra field too short');
-        out[i] = b.u64(q, 'ZIP64 field');
+        if (out[i] !== U32_MAX) continue;
+        if (q + 8 > p + 4 + length) throw new ZipError('ZIP64 extra field too short', source);
+        out[i] = u64(b, q, 'ZIP64 field', source);
         q += 8;
       }
     }
-    p += 4 + len;
+    p += 4 + length;
   }
   return out;
 }
 
-/** All entries of an archive, by name. */
+/** The `count` entries of the central directory `cd`, in archive order. */
+function parseCentralDirectory(cd: Uint8Array, count: number, source: string): ZipEntry[] {
+  const entries: ZipEntry[] = [];
+  const decoder = new TextDecoder('utf-8');
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const corrupt = (): ZipError => new ZipError(`corrupt ZIP central directory (entry ${i} of ${count})`, source);
+    if (at + CENTRAL_HEADER_SIZE > cd.length || u32(cd, at) !== SIG_CENTRAL) throw corrupt();
+    const flags = u16(cd, at + 8);
+    const nameLength = u16(cd, at + 28);
+    const extraLength = u16(cd, at + 30);
+    const commentLength = u16(cd, at + 32);
+    const nameStart = at + CENTRAL_HEADER_SIZE;
+    if (nameStart + nameLength + extraLength + commentLength > cd.length) throw corrupt();
+    const name = decoder.decode(cd.subarray(nameStart, nameStart + nameLength));
+    const [size, compressedSize, localHeaderOffset] = zip64Fields(cd, nameStart + nameLength, extraLength,
+      [u32(cd, at + 24), u32(cd, at + 20), u32(cd, at + 42)], source);
+    if (flags & FLAG_ENCRYPTED) throw new ZipError(`entry ${name} is encrypted; encrypted archives are not supported`, source);
+    entries.push({
+      name, method: u16(cd, at + 10), crc32: u32(cd, at + 16), compressedSize, size, localHeaderOffset, nameLength, extraLength,
+    });
+    at = nameStart + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+/** Offset of an entry's data from the start of its local header, which `header` begins with. */
+function localDataStart(header: Uint8Array, entry: ZipEntry, source: string): number {
+  if (header.length < LOCAL_HEADER_SIZE || u32(header, 0) !== SIG_LOCAL) {
+    throw new ZipError(`entry ${entry.name}: bad local header at offset ${entry.localHeaderOffset}`, source);
+  }
+  return LOCAL_HEADER_SIZE + u16(header, 26) + u16(header, 28);
+}
+
+function checkMethod(entry: ZipEntry, source: string): void {
+  if (entry.method !== METHOD_STORED && entry.method !== METHOD_DEFLATE) {
+    throw new ZipError(
+      `entry ${entry.name} uses compression method ${entry.method}; only stored (0) and deflate (8) are supported`, source,
+    );
+  }
+}
+
+/** An entry's uncompressed bytes from its stored data `raw` (`raw` itself for a stored entry). CRC not checked. */
+function decodeEntry(entry: ZipEntry, raw: Uint8Array, source: string): Uint8Array {
+  checkMethod(entry, source);
+  let data = raw;
+  if (entry.method === METHOD_DEFLATE) {
+    if (entry.size > raw.length * MAX_DEFLATE_RATIO + 64) throw new ZipError(`entry ${entry.name} claims an impossible size`, source);
+    try {
+      data = inflateSync(raw, { out: new Uint8Array(entry.size) });
+    } catch (err) {
+      throw new ZipError(`entry ${entry.name}: corrupt deflate data (${(err as Error).message})`, source);
+    }
+  }
+  if (data.length !== entry.size) throw new ZipError(`entry ${entry.name}: expected ${entry.size} bytes, got ${data.length}`, source);
+  return data;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Steps that read the archive: generators yield the byte ranges they need and are sent those bytes (fewer when
+// the range runs past the end of the archive).
+
+interface Range {
+  position: number;
+  length: number;
+}
+type Reads<T> = Generator<Range, T, Uint8Array>;
+
+/** All entries of the central directory, in archive order; null when the archive has no end record. */
+function* readDirectory(archiveSize: number, source: string): Reads<ZipEntry[] | null> {
+  // The end record sits at the end, followed by a comment of at most 65535 bytes.
+  const tailLength = Math.min(archiveSize, EOCD_SIZE + U16_MAX);
+  const end = parseEnd(yield { position: archiveSize - tailLength, length: tailLength }, source);
+  if (!end) return null;
+  const dir = end.zip64At === null
+    ? end
+    : parseZip64End(yield { position: end.zip64At, length: ZIP64_EOCD_SIZE }, end.zip64At, source);
+  if (dir.offset + dir.size > archiveSize) throw new ZipError('ZIP central directory lies beyond the end of the file', source);
+  return parseCentralDirectory(yield { position: dir.offset, length: dir.size }, dir.count, source);
+}
+
+/**
+ * The first `length` bytes of an entry's stored data, located through its local header. Header and data are
+ * asked for in one range (the local extra field is assumed as long as the central one, and re-read if it is not).
+ */
+function* readStored(entry: ZipEntry, length: number, source: string): Reads<Uint8Array> {
+  const guess = LOCAL_HEADER_SIZE + entry.nameLength + entry.extraLength;
+  const bytes = yield { position: entry.localHeaderOffset, length: guess + length };
+  const dataStart = localDataStart(bytes, entry, source);
+  const data = dataStart === guess
+    ? bytes.subarray(dataStart)
+    : yield { position: entry.localHeaderOffset + dataStart, length };
+  if (data.length !== length) throw new ZipError(`entry ${entry.name}: archive is truncated`, source);
+  return data;
+}
+
+/** Runs read steps against an archive in memory: every range is a view of `buf`. */
+function readsFromMemory<T>(steps: Reads<T>, buf: Uint8Array): T {
+  let step = steps.next();
+  while (!step.done) step = steps.next(buf.subarray(step.value.position, step.value.position + step.value.length));
+  return step.value;
+}
+
+/** Runs read steps against an archive on disk. */
+async function readsFromDisk<T>(steps: Reads<T>, read: (range: Range) => Promise<Uint8Array>): Promise<T> {
+  let step = steps.next();
+  while (!step.done) step = steps.next(await read(step.value));
+  return step.value;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// In memory
+
+/** All entries of an archive in memory, by name; every entry's local header and data are checked to lie inside. */
 export function readZipDirectory(buf: Uint8Array): Map<string, ZipEntry> {
-  const b = new Bytes(buf);
-  if (buf.length < 22) throw new ZipError('file too short');
-  const dir = centralDirectory(b);
-  const names = new TextDecoder('utf-8');
+  const list = readsFromMemory(readDirectory(buf.length, IN_MEMORY), buf);
+  if (!list) throw new ZipError('end of central directory not found (not a zip file?)');
   const entries = new Map<string, ZipEntry>();
-  let p = dir.offset;
-  for (let i = 0; i < dir.count; i++) {
-    b.check(p, 46, 'central directory entry');
-    if (b.u32(p) !== SIG_CENTRAL) throw new ZipError(`central directory entry ${i} is corrupt`);
-    const flags = b.u16(p + 8);
-    const method = b.u16(p + 10);
-    const nameLen = b.u16(p + 28);
-    const extraLen = b.u16(p + 30);
-    const commentLen = b.u16(p + 32);
-    b.check(p + 46, nameLen + extraLen + commentLen, 'central directory entry');
-    const name = names.decode(buf.subarray(p + 46, p + 46 + nameLen));
-    const [size, compressedSize, local] = zip64Fields(b, p + 46 + nameLen, extraLen,
-      [b.u32(p + 24), b.u32(p + 20), b.u32(p + 42)]);
-    if (flags & 1) throw new ZipError(`entry '${name}' is encrypted`);
-    if (method !== 0 && method !== 8) throw new ZipError(`entry '${name}' uses compression method ${method}`);
-    b.check(local, 30, `local header of '${name}'`);
-    if (b.u32(local) !== SIG_LOCAL) throw new ZipError(`local header of '${name}' is corrupt`);
-    const dataOffset = local + 30 + b.u16(local + 26) + b.u16(local + 28);
-    b.check(dataOffset, compressedSize, `data of '${name}'`);
-    entries.set(name, { name, method, compressedSize, size, dataOffset });
-    p += 46 + nameLen + extraLen + commentLen;
+  for (const entry of list) {
+    checkMethod(entry, IN_MEMORY);
+    readsFromMemory(readStored(entry, entry.compressedSize, IN_MEMORY), buf);
+    entries.set(entry.name, entry);
   }
   return entries;
 }
 
 /** The uncompressed bytes of an entry (a view into `buf` for stored entries). */
 export function zipEntryData(buf: Uint8Array, entry: ZipEntry): Uint8Array {
-  const raw = buf.subarray(entry.dataOffset, entry.dataOffset + entry.compressedSize);
-  if (entry.method === 0) {
-    if (entry.size !== entry.compressedSize) throw new ZipError(`stored entry '${entry.name}' has inconsistent sizes`);
-    return raw;
+  return decodeEntry(entry, readsFromMemory(readStored(entry, entry.compressedSize, IN_MEMORY), buf), IN_MEMORY);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// On disk
+
+/** Random-access reader of a ZIP archive on disk. */
+export class ZipReader {
+  /** The last read-ahead block and the end of the last requested range (see `readRange`). */
+  private window: ReadWindow | null = null;
+  private lastEnd = -1;
+
+  private constructor(
+    readonly path: string,
+    private readonly file: FileHandle,
+    readonly entries: ReadonlyMap<string, ZipEntry>,
+  ) {}
+
+  static async open(path: string): Promise<ZipReader> {
+    const file = await open(path, 'r');
+    try {
+      const { size } = await file.stat();
+      const list = await readsFromDisk(readDirectory(size, path), (range) => readAt(file, range.position, range.length));
+      if (!list) throw new ZipError('not a ZIP archive (no end-of-central-directory record)', path);
+      const entries = new Map(list.filter((e) => !e.name.endsWith('/')).map((e) => [e.name, e]));
+      return new ZipReader(path, file, entries);
+    } catch (err) {
+      await file.close();
+      throw err;
+    }
   }
-  if (entry.size > raw.length * MAX_DEFLATE_RATIO + 64) throw new ZipError(`entry '${entry.name}' claims an impossible size`);
-  let out: Uint8Array;
-  try {
-    out = inflateSync(raw, { out: new Uint8Array(entry.size) });
-  } catch (e) {
-    throw new ZipError(`entry '${entry.name}' does not inflate (${(e as Error).message})`);
+
+  /** The entry names in archive order (directories excluded). */
+  names(): string[] {
+    return [...this.entries.keys()];
   }
-  if (out.length !== entry.size) throw new ZipError(`entry '${entry.name}' inflates to ${out.length} bytes, expected ${entry.size}`);
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  /** The uncompressed contents of an entry; the CRC-32 is verified. */
+  async read(name: string): Promise<Uint8Array> {
+    const entry = this.entry(name);
+    const data = decodeEntry(entry, await this.readStored(entry, entry.compressedSize), this.path);
+    if (crc32(data) !== entry.crc32) throw new ZipError(`entry ${name}: CRC-32 mismatch (corrupt archive)`, this.path);
+    return data;
+  }
+
+  /**
+   * The first `length` bytes of an entry (fewer if the entry is shorter), without reading the rest when the entry
+   * is stored. Not CRC-checked.
+   */
+  async readHead(name: string, length: number): Promise<Uint8Array> {
+    const entry = this.entry(name);
+    if (entry.method !== METHOD_STORED) return (await this.read(name)).subarray(0, length);
+    return this.readStored(entry, Math.min(length, entry.size));
+  }
+
+  async close(): Promise<void> {
+    await this.file.close();
+  }
+
+  private entry(name: string): ZipEntry {
+    const entry = this.entries.get(name);
+    if (!entry) throw new Error(`${this.path}: no entry named ${name}`);
+    return entry;
+  }
+
+  private readStored(entry: ZipEntry, length: number): Promise<Uint8Array> {
+    return readsFromDisk(readStored(entry, length, this.path), (range) => this.readRange(range.position, range.length));
+  }
+
+  /**
+   * Reads a byte range, with read-ahead for forward scans: when a read starts at or shortly after the end of the
+   * previous one (opening or caching a dataset walks the archive in order), READ_AHEAD bytes are read at once and
+   * later reads inside them are served from memory. Random access reads just the range.
+   */
+  private async readRange(position: number, length: number): Promise<Uint8Array> {
+    const window = this.window;
+    if (window && position >= window.start && position + length <= window.end) {
+      const bytes = await window.bytes;
+      return bytes.slice(position - window.start, position - window.start + length);
+    }
+    const forward = position >= this.lastEnd && position - this.lastEnd <= READ_AHEAD_GAP;
+    this.lastEnd = position + length;
+    if (!forward || length >= READ_AHEAD) return readAt(this.file, position, length);
+    const next: ReadWindow = { start: position, end: position + READ_AHEAD, bytes: readAt(this.file, position, READ_AHEAD) };
+    this.window = next;
+    return (await next.bytes).slice(0, length);
+  }
+}
+
+interface ReadWindow {
+  start: number;
+  end: number;
+  bytes: Promise<Uint8Array>;
+}
+
+async function readAt(file: FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await file.read(out, filled, length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled === length ? out : out.subarray(0, filled);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Writing
+
+interface WrittenEntry {
+  name: Uint8Array;
+  crc32: number;
+  size: number;
+  offset: number;
+  utf8: boolean;
+}
+
+/** Writes a ZIP archive of stored entries, sequentially. */
+export class ZipWriter {
+  private readonly written: WrittenEntry[] = [];
+  private offset = 0;
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly file: FileHandle,
+    /** Always write the ZIP64 end records (for tests of the ZIP64 path); otherwise only when needed. */
+    private readonly forceZip64: boolean,
+  ) {}
+
+  /** Creates (or truncates) the archive file. */
+  static async create(path: string, options: { forceZip64?: boolean } = {}): Promise<ZipWriter> {
+    return new ZipWriter(path, await open(path, 'w'), options.forceZip64 ?? false);
+  }
+
+  /** Appends one stored entry. */
+  async add(name: string, data: Uint8Array): Promise<void> {
+    if (this.closed) throw new Error(`${this.path}: ZIP writer is closed`);
+    if (data.length >= U32_MAX) throw new Error(`${this.path}: entry ${name} is too large (${data.length} bytes)`);
+    const nameBytes = new TextEncoder().encode(name);
+    const entry: WrittenEntry = {
+      name: nameBytes,
+      crc32: crc32(data),
+      size: data.length,
+      offset: this.offset,
+      utf8: /[^\x20-\x7e]/.test(name),
+    };
+    const header = new Uint8Array(LOCAL_HEADER_SIZE + nameBytes.length);
+    const view = new DataView(header.buffer);
+    view.setUint32(0, SIG_LOCAL, true);
+    view.setUint16(4, 20, true); // version needed: 2.0
+    view.setUint16(6, entry.utf8 ? FLAG_UTF8 : 0, true);
+    view.setUint16(8, METHOD_STORED, true);
+    view.setUint16(10, 0, true); // time 00:00:00
+    view.setUint16(12, DOS_DATE_1980, true);
+    view.setUint32(14, entry.crc32, true);
+    view.setUint32(18, entry.size, true);
+    view.setUint32(22, entry.size, true);
+    view.setUint16(26, nameBytes.length, true);
+    view.setUint16(28, 0, true);
+    header.set(nameBytes, LOCAL_HEADER_SIZE);
+    await this.write([header, data]);
+    this.written.push(entry);
+  }
+
+  /** Writes the central directory and the end records, and closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      const chunks: Uint8Array[] = [];
+      const cdOffset = this.offset;
+      let cdSize = 0;
+      for (const entry of this.written) {
+        const zip64Offset = entry.offset >= U32_MAX;
+        const extraLength = zip64Offset ? 12 : 0;
+        const header = new Uint8Array(CENTRAL_HEADER_SIZE + entry.name.length + extraLength);
+        const view = new DataView(header.buffer);
+        view.setUint32(0, SIG_CENTRAL, true);
+        view.setUint16(4, (3 << 8) | 45, true); // made by: Unix, spec 4.5
+        view.setUint16(6, zip64Offset ? 45 : 20, true);
+        view.setUint16(8, entry.utf8 ? FLAG_UTF8 : 0, true);
+        view.setUint16(10, METHOD_STORED, true);
+        view.setUint16(12, 0, true);
+        view.setUint16(14, DOS_DATE_1980, true);
+        view.setUint32(16, entry.crc32, true);
+        view.setUint32(20, entry.size, true);
+        view.setUint32(24, entry.size, true);
+        view.setUint16(28, entry.name.length, true);
+        view.setUint16(30, extraLength, true);
+        view.setUint32(38, (0o100644 << 16) >>> 0, true); // external attributes: regular file, rw-r--r--
+        view.setUint32(42, zip64Offset ? U32_MAX : entry.offset, true);
+        header.set(entry.name, CENTRAL_HEADER_SIZE);
+        if (zip64Offset) {
+          const e = CENTRAL_HEADER_SIZE + entry.name.length;
+          view.setUint16(e, ZIP64_EXTRA_ID, true);
+          view.setUint16(e + 2, 8, true);
+          view.setBigUint64(e + 4, BigInt(entry.offset), true);
+        }
+        chunks.push(header);
+        cdSize += header.length;
+      }
+      const count = this.written.length;
+      const needZip64 = this.forceZip64 || count >= U16_MAX || cdOffset >= U32_MAX || cdSize >= U32_MAX;
+      if (needZip64) {
+        const zip64At = cdOffset + cdSize;
+        const record = new Uint8Array(ZIP64_EOCD_SIZE + ZIP64_LOCATOR_SIZE);
+        const view = new DataView(record.buffer);
+        view.setUint32(0, SIG_ZIP64_EOCD, true);
+        view.setBigUint64(4, BigInt(ZIP64_EOCD_SIZE - 12), true); // size of the rest of the record
+        view.setUint16(12, (3 << 8) | 45, true);
+        view.setUint16(14, 45, true);
+        view.setBigUint64(24, BigInt(count), true); // entries on this disk
+        view.setBigUint64(32, BigInt(count), true); // entries in total
+        view.setBigUint64(40, BigInt(cdSize), true);
+        view.setBigUint64(48, BigInt(cdOffset), true);
+        view.setUint32(ZIP64_EOCD_SIZE, SIG_ZIP64_LOCATOR, true);
+        view.setBigUint64(ZIP64_EOCD_SIZE + 8, BigInt(zip64At), true);
+        view.setUint32(ZIP64_EOCD_SIZE + 16, 1, true); // total number of disks
+        chunks.push(record);
+      }
+      const eocd = new Uint8Array(EOCD_SIZE);
+      const view = new DataView(eocd.buffer);
+      view.setUint32(0, SIG_EOCD, true);
+      // Values that do not fit are saturated; readers take them from the ZIP64 record.
+      view.setUint16(8, Math.min(count, U16_MAX), true);
+      view.setUint16(10, Math.min(count, U16_MAX), true);
+      view.setUint32(12, Math.min(cdSize, U32_MAX), true);
+      view.setUint32(16, Math.min(cdOffset, U32_MAX), true);
+      chunks.push(eocd);
+      await this.write(chunks);
+    } finally {
+      await this.file.close();
+    }
+  }
+
+  /** Closes the file without finishing the archive (after an error). */
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.file.close();
+  }
+
+  private async write(chunks: Uint8Array[]): Promise<void> {
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    let done = 0;
+    while (done < total) {
+      const { bytesWritten } = await this.file.writev(done === 0 ? chunks : [concat(chunks).subarray(done)]);
+      done += bytesWritten;
+    }
+    this.offset += total;
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
   return out;
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trainingSchedule, lodBoundaryCrossed } from '../src/train/schedule.js';
 import { getPreset } from '../src/train/presets.js';
-import { emaBetaForHalfLife } from '../src/train/ema.js';
+import { emaBetaForHalfLife, presetEmaBeta } from '../src/train/ema.js';
 import { train, latestSnapshot } from '../src/train/trainer.js';
 import { readSafetensorsFile } from '../src/io/safetensors.js';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
@@ -55,6 +55,9 @@ test('Gs moving average: half-life of 10 kimg as the official β', () => {
   assert.ok(Math.abs(emaBetaForHalfLife(32, 10) - 0.99778) < 1e-5);
   assert.ok(Math.abs(emaBetaForHalfLife(32, 10) ** (10000 / 32) - 0.5) < 1e-12);
   assert.equal(emaBetaForHalfLife(32, 0), 0);
+  assert.equal(presetEmaBeta(getPreset('progan-1gpu'), 32), 0.999, 'official ProGAN: constant β per step');
+  assert.ok(Math.abs(presetEmaBeta(getPreset('progan-cpu'), 32) ** (5000 / 32) - 0.5) < 1e-12, 'CPU preset: 5 kimg half-life');
+  assert.ok(Math.abs(presetEmaBeta(getPreset('stylegan-1gpu'), 32) - 0.99778) < 1e-5);
 });
 
 const smoke = async (runDir: string, extra: Record<string, unknown> = {}) =>

@@ -14,7 +14,9 @@ import { tempDir } from './helpers/temp-dir.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 
 const dir = tempDir('sgts-train');
-const datasetP = tinyDataset(dir);
+let datasetPromise: Promise<string> | undefined;
+/** The tiny dataset, made on first use (so that filtered runs do not leave it building after the temp dir is gone). */
+const dataset = (): Promise<string> => (datasetPromise ??= tinyDataset(dir));
 
 test('lod / resolution / minibatch / lr schedule follows the official formulas', () => {
   const sg = getPreset('stylegan-1gpu').schedule;
@@ -61,7 +63,7 @@ test('Gs moving average: half-life of 10 kimg as the official β', () => {
 });
 
 const smoke = async (runDir: string, extra: Record<string, unknown> = {}) =>
-  train({ data: await datasetP, runDir, preset: 'smoke', seed: 3, mirror: true, gridSize: [4, 2], ...extra });
+  train({ data: await dataset(), runDir, preset: 'smoke', seed: 3, mirror: true, gridSize: [4, 2], ...extra });
 
 test('end-to-end smoke: grows 4² → 16², writes log, grids and loadable snapshots', async () => {
   const run = path.join(dir, 'smoke');
@@ -102,7 +104,7 @@ test('a run killed mid-training leaves only whole snapshots, and resumes from th
   const here = path.dirname(fileURLToPath(import.meta.url));
   const trainer = path.resolve(here, '..', 'src', 'train', 'trainer.js');
   const script = `import { train } from ${JSON.stringify(trainer)};
-    await train({ data: ${JSON.stringify(await datasetP)}, runDir: ${JSON.stringify(run)}, preset: 'smoke', seed: 3, networkSnapshotTicks: 1, totalKimg: 100 });`;
+    await train({ data: ${JSON.stringify(await dataset())}, runDir: ${JSON.stringify(run)}, preset: 'smoke', seed: 3, networkSnapshotTicks: 1, totalKimg: 100 });`;
   const file = path.join(dir, 'killed-run.mjs');
   writeFileSync(file, script);
   const env = { ...process.env };
@@ -132,6 +134,6 @@ test('a run killed mid-training leaves only whole snapshots, and resumes from th
   for (const s of snaps) assert.ok((await readSafetensorsFile(path.join(run, s))).tensors.size > 0, `${s} is whole`);
   const from = latestSnapshot(run)!;
   const kimgBefore = Number((await readSafetensorsFile(from)).metadata.kimg);
-  const r = await train({ data: await datasetP, runDir: run, preset: 'smoke', seed: 3, resume: true, totalKimg: kimgBefore + 0.128 });
+  const r = await train({ data: await dataset(), runDir: run, preset: 'smoke', seed: 3, resume: true, totalKimg: kimgBefore + 0.128 });
   assert.ok(Math.abs(r.kimg - (kimgBefore + 0.128)) < 0.01, `resumed from ${kimgBefore} to ${r.kimg}`);
 });

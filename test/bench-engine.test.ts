@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { getNumThreads } from '../src/engine/index.js';
 import { CASES, formatTable, peerArgs, runOurs, runPeer, type EngineBenchOptions, type EngineBenchReport } from '../bench/engine.js';
-import { PYTHON, ROOT } from './helpers/python.js';
+import { PYTHON, ROOT, torchImportable } from './helpers/python.js';
 
 /** Tiny shapes: the cases run in milliseconds. */
 const options = (over: Partial<EngineBenchOptions> = {}): EngineBenchOptions => ({
@@ -25,14 +25,6 @@ const options = (over: Partial<EngineBenchOptions> = {}): EngineBenchOptions => 
   ...over,
 });
 
-function torchImportable(): boolean {
-  try {
-    execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('the TypeScript side times every case and frees every tensor it made', () => {
   const { results, leaked } = runOurs(options());

@@ -1,23 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { styleganConfig } from '../src/nets/index.js';
 import { caseList, memoryModel, peerArgs, type GenerateBenchOptions } from '../bench/generate.js';
 import { runPeerScript } from '../bench/compare.js';
-import { PYTHON } from './helpers/python.js';
+import { PYTHON, torchImportable } from './helpers/python.js';
 
 const options = (res: number[], batch: number[]): GenerateBenchOptions => ({
   device: 'cpu', threads: 1, iters: 1, warmup: 0, seed: 0, python: PYTHON, peer: true, config: { res, batch },
 });
 
-function torchImportable(): boolean {
-  try {
-    execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('bench generate: cases largest resolution first, then by batch; bad sizes refused', () => {
   assert.deepEqual(caseList({ res: [256, 1024], batch: [8, 1] }).map((c) => c.name), [

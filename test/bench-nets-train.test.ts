@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as E from '../src/engine/index.js';
 import * as nets from '../bench/nets.js';
 import * as train from '../bench/train.js';
 import type { CompareOptions } from '../bench/compare.js';
-import { PYTHON, ROOT } from './helpers/python.js';
+import { PYTHON, ROOT, torchImportable } from './helpers/python.js';
 
 /**
  * One timed call, no warm-up: the cases are tiny (8² networks). One thread: on a shared 2-core machine, small ops with
@@ -22,14 +22,6 @@ const trainOptions = (over: Partial<train.TrainBenchConfig> = {}): train.TrainBe
   ...common(), config: { res: [8], widths: ['small'], batch: 4, ema: true, quick: false, ...over },
 });
 
-function torchImportable(): boolean {
-  try {
-    execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const needsTorch = { skip: torchImportable() ? false : `${PYTHON} cannot import torch` };
 
 test('nets: cases in the peer order, images/s from the median, nothing leaked', () => {

@@ -9,7 +9,7 @@ import { Network } from '../nn/module.js';
 import { Dense, Conv2d, UpConv2d, applyBias } from '../nn/layers.js';
 import { pixelNorm, lrelu } from '../nn/ops.js';
 import { type ProGANConfig, nf, log2Resolution } from './config.js';
-import { resolveLod, fadeOutput } from './progressive.js';
+import { resolveLod, growOutput } from './progressive.js';
 import { Discriminator } from './stylegan.js';
 
 export interface ProGANGenerateOptions {
@@ -83,22 +83,11 @@ export class ProGANGenerator extends Network {
       x = this.dense.forward(x).reshape(-1, c1, 4, 4);
       x = this.pn(lrelu(applyBias(this.vars, '4x4/Dense/bias', x)));
       x = this.block('4x4/Conv', x);
-      let img = this.toRgbAt(2, x);
-      let prev: Tensor | null = null;
-      for (let res = 3; res <= workRes; res++) {
+      return growOutput({ x, img: this.toRgbAt(2, x) }, (res, input) => {
         const s = `${2 ** res}x${2 ** res}`;
-        const input = x;
-        // One scope per resolution: only its features and image outlive it.
-        const next = E.tidy(() => {
-          const y = this.block(`${s}/Conv1`, this.block(cfg.fusedScale !== false ? `${s}/Conv0_up` : `${s}/Conv0`, input));
-          return { x: y, img: this.toRgbAt(res, y) };
-        });
-        input.dispose();
-        prev?.dispose();
-        prev = img;
-        ({ x, img } = next);
-      }
-      return fadeOutput(img, prev, lod, R, workRes, o.native ?? false);
+        const y = this.block(`${s}/Conv1`, this.block(cfg.fusedScale !== false ? `${s}/Conv0_up` : `${s}/Conv0`, input));
+        return { x: y, img: this.toRgbAt(res, y) };
+      }, lod, R, workRes, o.native ?? false);
     });
   }
 }

@@ -26,6 +26,31 @@ export function fadeOutput(img: Tensor, prev: Tensor | null, lod: number, R: num
   });
 }
 
+/** Features and image of the generator at one resolution. */
+export interface GrowthState {
+  x: Tensor;
+  img: Tensor;
+}
+
+/**
+ * Runs a generator's blocks from 8² up to the working resolution, each in its own scope (only its features and image
+ * outlive it, so memory holds one block's activations at a time plus what autograd keeps), then fades and upscales the
+ * output as `fadeOutput`. `first` is the 4² state; `block(res, x)` computes resolution 2^res from the features below.
+ */
+export function growOutput(first: GrowthState, block: (res: number, x: Tensor) => GrowthState, lod: number, R: number, workRes: number, native: boolean): Tensor {
+  let { x, img } = first;
+  let prev: Tensor | null = null;
+  for (let res = 3; res <= workRes; res++) {
+    const input = x;
+    const next = E.tidy(() => block(res, input));
+    input.dispose();
+    prev?.dispose();
+    prev = img;
+    ({ x, img } = next);
+  }
+  return fadeOutput(img, prev, lod, R, workRes, native);
+}
+
 /**
  * The discriminator's input at `lod`: images at the working resolution (box-downscaled from full size if needed).
  * Without an explicit lod, the input's own resolution decides (full size → the network's lod variable).

@@ -9,7 +9,7 @@ import { Network } from '../nn/module.js';
 import { Dense, Conv2d, UpConv2d, DownConv2d, applyBias } from '../nn/layers.js';
 import { pixelNorm, instanceNorm, applyNoise, styleMod, blur2d, lrelu, upscale2d, downscale2d, lerpClip, minibatchStddev } from '../nn/ops.js';
 import { type StyleGANConfig, nf, isFused, log2Resolution, numStyleLayers } from './config.js';
-import { resolveLod, fadeOutput, discriminatorInput } from './progressive.js';
+import { resolveLod, growOutput, discriminatorInput } from './progressive.js';
 
 /** G_mapping: z (+ label embedding) → pixel norm → `mappingLayers` dense layers with lrmul → w. */
 export class MappingNetwork extends Network {
@@ -164,26 +164,16 @@ export class SynthesisNetwork extends Network {
     const { lod, workRes } = resolveLod(o.lod ?? this.vars.get('lod').item(), R);
     const layer = (x: Tensor, i: number) => this.epilogue(x, i, dlatents, this.noiseFor(i, n, spec, o.generator));
     return E.tidy(() => {
-      // Each resolution runs in its own scope; only its features and image survive it, so memory holds one block's
-      // activations at a time (plus what autograd keeps for backward).
-      let { x, img } = E.tidy(() => {
+      const first = E.tidy(() => {
         const x4 = layer(this.convs.get('4x4/Conv')!.forward(layer(this.vars.get('4x4/Const/const').expand(n, -1, 4, 4), 0)), 1);
         return { x: x4, img: this.toRgbAt(2, x4) };
       });
-      let prev: Tensor | null = null;
-      for (let res = 3; res <= workRes; res++) {
-        const size = 2 ** res;
-        const next = E.tidy(() => {
-          const x0 = layer(blur2d(this.convs.get(`${size}x${size}/Conv0_up`)!.forward(x)), 2 * res - 4);
-          const x1 = layer(this.convs.get(`${size}x${size}/Conv1`)!.forward(x0), 2 * res - 3);
-          return { x: x1, img: this.toRgbAt(res, x1) };
-        });
-        x.dispose();
-        prev?.dispose();
-        prev = img;
-        ({ x, img } = next);
-      }
-      return fadeOutput(img, prev, lod, R, workRes, o.native ?? false);
+      return growOutput(first, (res, x) => {
+        const size = `${2 ** res}x${2 ** res}`;
+        const x0 = layer(blur2d(this.convs.get(`${size}/Conv0_up`)!.forward(x)), 2 * res - 4);
+        const x1 = layer(this.convs.get(`${size}/Conv1`)!.forward(x0), 2 * res - 3);
+        return { x: x1, img: this.toRgbAt(res, x1) };
+      }, lod, R, workRes, o.native ?? false);
     });
   }
 }

@@ -32,3 +32,13 @@ export function skipWithoutNumpy(): string | false {
 export function runPython(code: string, args: readonly string[] = [], file = false): string {
   return execFileSync(PYTHON, file ? [code, ...args] : ['-c', code, ...args], { encoding: 'utf8' });
 }
+
+/** Whether PYTHON imports torch (the benchmarks' PyTorch peers need it). */
+export function torchImportable(): boolean {
+  try {
+    execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

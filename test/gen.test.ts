@@ -393,6 +393,11 @@ test('timelapse: the fakes*.png grids of a run in kimg order; errors name the di
   mkdirSync(join(dir, 'empty'));
   assert.throws(() => g.runGrids(join(dir, 'empty')), { message: `${join(dir, 'empty')}: no fakes*.png grids (is this a training run directory?)` });
   assert.throws(() => g.runGrids(join(dir, 'missing')), { message: `${join(dir, 'missing')}: cannot read the run directory (ENOENT)` });
+  // A run resumed across versions may mix RGB and gray grids: gray frames are expanded to RGB.
+  await writePng(join(run, 'fakes000160.png'), { data: new Uint8Array(24 * 16 * 3).fill(130), count: 1, width: 24, height: 16, channels: 3 });
+  const mixed = [];
+  for await (const f of g.timelapseFrames(run)) mixed.push([f.channels, f.data[0], f.data[2]]);
+  assert.deepEqual(mixed, [[3, 10, 10], [3, 90, 90], [3, 170, 170], [3, 130, 130]]);
   await writePng(join(run, 'fakes000200.png'), grid(50, 32));
   await assert.rejects(g.timelapse(run, join(dir, 't2.gif')), { message: `${join(run, 'fakes000200.png')}: 32×16×1, but the first grid is 24×16×1` });
 });

@@ -5,6 +5,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readImage, type ImageBatch } from '../io/images.js';
+import { grayTo } from './grid.js';
 import { writeVideo, type VideoInfo, type VideoOptions } from './video.js';
 
 export interface RunGrid {
@@ -31,17 +32,22 @@ export function runGrids(runDir: string): RunGrid[] {
   return grids.sort((a, b) => a.kimg - b.kimg);
 }
 
-/** The grids as frames (read one at a time); every grid must have the size of the first. */
+/**
+ * The grids as frames; every grid must have the size of the first. Gray grids are expanded to RGB when the run also
+ * has RGB ones (a run resumed across versions can hold both).
+ */
 export async function* timelapseFrames(runDir: string): AsyncGenerator<ImageBatch> {
-  let first: ImageBatch | null = null;
+  const frames: { file: string; img: ImageBatch }[] = [];
   for (const g of runGrids(runDir)) {
     const img = await readImage(g.file);
-    first ??= img;
-    if (img.width !== first.width || img.height !== first.height || img.channels !== first.channels) {
+    const first = frames[0]?.img ?? img;
+    if (img.width !== first.width || img.height !== first.height) {
       throw new Error(`${g.file}: ${img.width}×${img.height}×${img.channels}, but the first grid is ${first.width}×${first.height}×${first.channels}`);
     }
-    yield img;
+    frames.push({ file: g.file, img });
   }
+  const channels = Math.max(...frames.map((f) => f.img.channels));
+  for (const { img } of frames) yield img.channels === channels ? img : grayTo(img, channels);
 }
 
 /** Writes the timelapse video of a run (format from the extension; default 10 fps). */

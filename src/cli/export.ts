@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadCheckpoint, saveCheckpoint, type NetworkRole } from '../io/checkpoint.js';
-import { nameList } from './options.js';
+import { networkRoles } from './options.js';
 
 const ROLES: NetworkRole[] = ['G', 'D', 'Gs'];
 
@@ -18,12 +18,7 @@ export function register(program: Command): void {
     .description('write some networks of a checkpoint or training snapshot to a new checkpoint (training state dropped)')
     .argument('<snapshot>', 'stylegan-ts checkpoint or network-snapshot-*.safetensors')
     .requiredOption('-o, --output <file.safetensors>', 'checkpoint to write')
-    .option('--only <list>', 'networks to keep: a comma-separated subset of G,D,Gs', (v) => {
-      const names = nameList(v);
-      const bad = names.filter((n) => !ROLES.includes(n as NetworkRole));
-      if (bad.length) throw new InvalidArgumentError(`expected a subset of G,D,Gs, got '${bad.join(',')}'`);
-      return names as NetworkRole[];
-    }, ['Gs'] as NetworkRole[])
+    .option('--only <list>', 'networks to keep: a comma-separated subset of G,D,Gs', networkRoles, ['Gs'] as NetworkRole[])
     .option('--fp16', 'store the weights as float16', false)
     .option('--meta <key=value>', 'add a metadata entry (repeatable), e.g. provenance', keyValues, {})
     .action(async (snapshot: string, o: { output: string; only: NetworkRole[]; fp16: boolean; meta: Record<string, string> }) => {

@@ -1,18 +1,11 @@
 /** `stylegan import`: an official StyleGAN1 / ProGAN pickle to a stylegan-ts checkpoint (safetensors). */
 import { stat } from 'node:fs/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { saveCheckpoint, type NetworkRole } from '../io/checkpoint.js';
 import { importOfficialFile, OFFICIAL_FORMAT_NAMES } from '../io/import-official.js';
-import { nameList } from './options.js';
+import { networkRoles } from './options.js';
 
 const ROLES: NetworkRole[] = ['G', 'D', 'Gs'];
-
-function roles(value: string): NetworkRole[] {
-  const names = nameList(value);
-  const bad = names.filter((n) => !ROLES.includes(n as NetworkRole));
-  if (bad.length) throw new InvalidArgumentError(`expected a comma-separated subset of G,D,Gs, got '${bad.join(',')}'`);
-  return names as NetworkRole[];
-}
 
 interface ImportFlags {
   output: string;
@@ -42,7 +35,7 @@ export function register(program: Command): void {
     .description("convert NVIDIA's official StyleGAN1 / ProGAN pickle (read safely, nothing executed) to a checkpoint")
     .argument('<file.pkl>', 'official pickle, e.g. karras2019stylegan-ffhq-1024x1024.pkl')
     .requiredOption('-o, --output <file.safetensors>', 'checkpoint to write')
-    .option('--only <list>', 'networks to keep: a comma-separated subset of G,D,Gs (default: all)', roles)
+    .option('--only <list>', 'networks to keep: a comma-separated subset of G,D,Gs (default: all)', networkRoles)
     .option('--fp16', 'store the weights as float16 (half the size; loaded back as float32)', false)
     .action(async (pkl: string, flags: ImportFlags) => {
       process.stdout.write(`${await importCommand(pkl, flags)}\n`);

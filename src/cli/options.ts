@@ -3,6 +3,7 @@
  * The global options are applied once, before any command's action runs.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import type { NetworkRole } from '../io/checkpoint.js';
 import { cudaAvailable, cudaDeviceCount, defaultDevice, getNumThreads, setNumThreads, torchVersion } from '../engine/index.js';
 
 /** What the global options resolve to. */
@@ -52,6 +53,14 @@ export const oneOf = <T extends string>(allowed: readonly T[]) => asArgument((v)
   if (!allowed.includes(v as T)) throw new Error(`expected one of ${allowed.join(', ')}, got '${v}'`);
   return v as T;
 });
+
+/** A commander parser for a comma-separated subset of the networks G, D, Gs. */
+export function networkRoles(value: string): NetworkRole[] {
+  const names = nameList(value);
+  const bad = names.filter((n) => !['G', 'D', 'Gs'].includes(n));
+  if (bad.length) throw new InvalidArgumentError(`expected a comma-separated subset of G,D,Gs, got '${bad.join(',')}'`);
+  return names as NetworkRole[];
+}
 
 /** A commander argument parser for comma-separated names (e.g. `--cases a,b`). */
 export function nameList(value: string): string[] {

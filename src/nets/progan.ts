@@ -6,7 +6,7 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { Network } from '../nn/module.js';
-import { Dense, Conv2d, UpConv2d, applyBias } from '../nn/layers.js';
+import { Dense, Conv2d, UpConv2d, ToRGB, applyBias } from '../nn/layers.js';
 import { pixelNorm, lrelu } from '../nn/ops.js';
 import { type ProGANConfig, nf, log2Resolution } from './config.js';
 import { resolveLod, growOutput } from './progressive.js';
@@ -22,7 +22,7 @@ export class ProGANGenerator extends Network {
   readonly resolutionLog2: number;
   readonly dense: Dense;
   readonly convs = new Map<string, Conv2d | UpConv2d>();
-  readonly toRgb: Conv2d[] = [];
+  readonly toRgb: ToRGB[] = [];
 
   constructor(readonly cfg: ProGANConfig, seed = 0, device = 'cpu') {
     super(seed, device);
@@ -51,9 +51,7 @@ export class ProGANGenerator extends Network {
     this.vars.add(`${name}/bias`, E.zeros([layer.cout]), true);
   }
   private rgb(R: number, res: number, c: number): void {
-    const conv = new Conv2d(this.vars, `ToRGB_lod${R - res}`, c, this.cfg.numChannels, 1, { gain: 1 });
-    this.vars.add(`ToRGB_lod${R - res}/bias`, E.zeros([this.cfg.numChannels]), true);
-    this.toRgb.push(conv);
+    this.toRgb.push(new ToRGB(this.vars, `ToRGB_lod${R - res}`, c, this.cfg.numChannels));
   }
   private pn(x: Tensor): Tensor {
     return this.cfg.usePixelNorm ? pixelNorm(x, this.cfg.usePixelNormEps) : x;
@@ -62,8 +60,7 @@ export class ProGANGenerator extends Network {
     return this.pn(lrelu(applyBias(this.vars, `${name}/bias`, this.convs.get(name)!.forward(x))));
   }
   private toRgbAt(res: number, x: Tensor): Tensor {
-    const conv = this.toRgb[res - 2]!;
-    return applyBias(this.vars, `${conv.scope}/bias`, conv.forward(x));
+    return this.toRgb[res - 2]!.forward(x);
   }
 
   /** z [N, latentSize] (+ one-hot labels) → images [N, C, H, W]. */

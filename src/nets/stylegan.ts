@@ -6,8 +6,8 @@
 import * as E from '../engine/index.js';
 import type { Tensor, Generator } from '../engine/index.js';
 import { Network } from '../nn/module.js';
-import { Dense, Conv2d, UpConv2d, DownConv2d, applyBias } from '../nn/layers.js';
-import { pixelNorm, instanceNorm, applyNoise, styleMod, blur2d, lrelu, upscale2d, downscale2d, lerpClip, minibatchStddev } from '../nn/ops.js';
+import { Dense, Conv2d, UpConv2d, DownConv2d, ToRGB, applyBias } from '../nn/layers.js';
+import { pixelNorm, instanceNorm, applyNoise, styleMod, blur2d, lrelu, downscale2d, lerpClip, minibatchStddev } from '../nn/ops.js';
 import { type StyleGANConfig, nf, isFused, log2Resolution, numStyleLayers } from './config.js';
 import { resolveLod, growOutput, discriminatorInput } from './progressive.js';
 
@@ -72,7 +72,7 @@ export class SynthesisNetwork extends Network {
   readonly resolutionLog2: number;
   readonly layers: SynthesisLayer[] = [];
   readonly convs = new Map<string, Conv2d | UpConv2d>();
-  readonly toRgb: Conv2d[] = [];
+  readonly toRgb: ToRGB[] = [];
 
   constructor(readonly cfg: StyleGANConfig, seed = 0, device = 'cpu') {
     super(seed, device);
@@ -111,10 +111,8 @@ export class SynthesisNetwork extends Network {
     }
   }
 
-  private rgb(R: number, res: number, c: number): Conv2d {
-    const conv = new Conv2d(this.vars, `ToRGB_lod${R - res}`, c, this.cfg.numChannels, 1, { gain: 1 });
-    this.vars.add(`ToRGB_lod${R - res}/bias`, E.zeros([this.cfg.numChannels]), true);
-    return conv;
+  private rgb(R: number, res: number, c: number): ToRGB {
+    return new ToRGB(this.vars, `ToRGB_lod${R - res}`, c, this.cfg.numChannels);
   }
 
   /** The noise map of layer i for a batch of n, or null for none. */
@@ -149,8 +147,7 @@ export class SynthesisNetwork extends Network {
   }
 
   private toRgbAt(res: number, x: Tensor): Tensor {
-    const conv = this.toRgb[res - 2]!;
-    return applyBias(this.vars, `${conv.scope}/bias`, conv.forward(x));
+    return this.toRgb[res - 2]!.forward(x);
   }
 
   /** dlatents [N, numLayers, dlatentSize] → images [N, C, H, W] in ≈[−1, 1]. */
@@ -400,4 +397,3 @@ export class Discriminator extends Network {
   }
 }
 
-export { upscale2d };

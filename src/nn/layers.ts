@@ -120,3 +120,15 @@ export class DownConv2d {
     });
   }
 }
+
+/** ToRGB: a linear 1×1 convolution (gain 1) with bias, from features to image channels. */
+export class ToRGB {
+  readonly conv: Conv2d;
+  constructor(readonly vars: Variables, readonly scope: string, cin: number, channels: number) {
+    this.conv = new Conv2d(vars, scope, cin, channels, 1, { gain: 1 });
+    vars.add(`${scope}/bias`, E.zeros([channels]), true);
+  }
+  forward(x: Tensor): Tensor {
+    return applyBias(this.vars, `${this.scope}/bias`, this.conv.forward(x));
+  }
+}

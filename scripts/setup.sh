@@ -33,7 +33,10 @@ if ((node_major < 20)); then
 fi
 
 # 1. apt packages.
-packages=(build-essential python3 python3-numpy python3-torch libopenblas0-pthread dataset-fashion-mnist ffmpeg)
+# libjemalloc2: the retaining allocator loaded for large CPU tensors; libgloo-dev: headers of c10d's Gloo backend;
+# chromium: the headless browser of the studio tests; python3-pil: the stylegan2-ada dataset-compatibility test.
+packages=(build-essential python3 python3-numpy python3-torch python3-pil libopenblas0-pthread libjemalloc2 libgloo-dev
+  chromium dataset-fashion-mnist ffmpeg)
 if [[ -n "${LIBTORCH:-}" ]]; then
   say "LIBTORCH=$LIBTORCH: building against it, not Debian's libtorch-dev"
 elif command -v python3 >/dev/null && python3 -c 'import sys, torch; sys.exit("/usr/lib/python3/" in torch.__file__)' 2>/dev/null; then
@@ -73,7 +76,9 @@ else
   run "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# 2. node modules; `npm ci` runs the package's install script, which builds the addon.
+# 2. node modules; `npm ci` runs the package's install script, which builds the addon. onnxruntime-node ships its CPU
+# binary; without this its install script tries to download CUDA files.
+export ONNXRUNTIME_NODE_INSTALL=skip
 addon=build/Release/stylegan_torch.node
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   run npm ci

@@ -75,6 +75,8 @@ export interface Native {
   softmax(x: H, dim: number): H; logSoftmax(x: H, dim: number): H; nllLoss(logp: H, target: H): H; linalgEigh(a: H): [H, H];
   add_(a: H, b: Num, alpha?: number): H; mul_(a: H, b: Num): H; copy_(a: H, b: H): H; zero_(a: H): H; fill_(a: H, v: number): H;
   lerp_(a: H, b: H, w: Num): H; clamp_(a: H, min: Opt<number>, max: Opt<number>): H;
+  affineGrid(theta: H, size: Ints, alignCorners: boolean): H;
+  gridSampler2d(x: H, grid: H, interpolation: number, padding: number, alignCorners: boolean): H;
 
   requiresGrad_(t: H, on: boolean): H; getGrad(t: H): H | null; setGrad(t: H, g: H | null): void; retainGrad(t: H): void;
   backward(t: H, grad: H | null, retainGraph: boolean, createGraph: boolean): void;

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import * as E from '../src/engine/index.js';
 import {
-  TRANSFORMS, augmentSpec, augmentWith, drawAugment, generatorDraws, geometricMatrix, colorMatrix, AdaController, AugmentPipe,
+  TRANSFORMS, augmentSpec, augmentWith, sampleBilinear, drawAugment, generatorDraws, geometricMatrix, colorMatrix, AdaController, AugmentPipe,
   type AugmentDraw, type TransformName,
 } from '../src/train/augment.js';
 import { PYTHON, ROOT, torchImportable } from './helpers/python.js';
@@ -102,12 +102,26 @@ test('draws: p = 0 is the identity, bg leaves colours alone, p = 1 turns on each
   assert.throws(() => augmentSpec('bgcfnc'), { message: "--augpipe: unknown pipeline 'bgcfnc' (available: blit, geom, color, bg, bgc)" });
 });
 
-test('augmentation is differentiable: gradients reach the input through the geometric and colour stages', () => {
+test('bilinear sampling by gathers equals libtorch grid_sample (zeros, align_corners false)', () => {
+  E.tidy(() => {
+    const x = E.fromTypedArray(images(2, 3, 9, 7, 6), [2, 3, 9, 7]);
+    const grid = E.rand([2, 5, 6, 2], { generator: new E.Generator(2) }).mul(2.6).sub(1.3); // partly outside
+    const d = maxDiff(sampleBilinear(x, grid).toFloat32Array(), E.gridSample(x, grid).toFloat32Array());
+    assert.ok(d < 1e-6, `differs by ${d}`);
+    const theta = E.tensor([[[0.8, -0.3, 0.1], [0.25, 1.1, -0.2]]]).expand(2, 2, 3);
+    const affine = E.affineGrid(theta, [2, 3, 9, 7]);
+    assert.ok(maxDiff(sampleBilinear(x, affine).toFloat32Array(), E.gridSample(x, affine).toFloat32Array()) < 1e-6);
+  });
+});
+
+test('augmentation is twice differentiable in its input (R1 through augmented reals)', () => {
   E.tidy(() => {
     const x = E.fromTypedArray(images(2, 3, 8, 8, 4), [2, 3, 8, 8]).requiresGrad_(true);
     const y = new AugmentPipe(augmentSpec('bgc'), 1).forward(x, new E.Generator(9));
-    const [g] = E.grad(y.square().sum(), x);
+    const [g] = E.grad(y.square().sum(), x, { createGraph: true });
     assert.ok(g!.abs().sum().item() > 0);
+    const [gg] = E.grad(g!.square().sum(), x);
+    assert.ok(gg!.abs().sum().item() > 0);
   });
 });
 

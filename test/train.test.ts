@@ -129,7 +129,7 @@ test('a run killed mid-training leaves only whole snapshots, and resumes from th
     });
   });
   await new Promise((r) => child.once('exit', r));
-  const snaps = readdirSync(run).filter((f) => /^network-snapshot-\d+\.safetensors$/.test(f));
+  const snaps = readdirSync(run).filter((f) => /^network-snapshot-\d{6}\.\d{3}\.safetensors$/.test(f));
   assert.ok(snaps.length >= 1, 'snapshots at their final names');
   for (const s of snaps) assert.ok((await readSafetensorsFile(path.join(run, s))).tensors.size > 0, `${s} is whole`);
   const from = latestSnapshot(run)!;

@@ -11,5 +11,5 @@ for snap in "$run"/network-snapshot-*.safetensors; do
   if [[ -f $out ]] && grep -q "\"snapshot\":\"$k\"" "$out"; then continue; fi
   fid=$(node "$cli" --threads 1 metric fid-fmnist --network "$snap" --num "$num" --json \
     | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).fid))')
-  echo "{\"snapshot\":\"$k\",\"kimg\":$((10#$k)),\"num\":$num,\"fid\":$fid}" >> "$out"
+  echo "{\"snapshot\":\"$k\",\"kimg\":$(awk "BEGIN { print $k + 0 }"),\"num\":$num,\"fid\":$fid}" >> "$out"
 done

@@ -1,25 +1,28 @@
-/** `stylegan train`: progressive training of ProGAN or StyleGAN on a dataset, with a progress bar. */
+/** `stylegan train`: training of ProGAN or StyleGAN on a dataset (from scratch or from a network), with a progress bar. */
 import path from 'node:path';
-import { existsSync, readdirSync, mkdirSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { train } from '../train/trainer.js';
+import { train, type Trainer } from '../train/trainer.js';
 import { PRESETS } from '../train/presets.js';
+import { AUGPIPES } from '../train/augment.js';
+import { nextRunDir } from '../train/run-dir.js';
+import { progressLine, tickLine, summaryText } from '../train/progress.js';
+import type { AugMode } from '../train/run-options.js';
 import { integerAtLeast, runtime, asArgument } from './options.js';
+
+export { nextRunDir } from '../train/run-dir.js';
 
 const positive = asArgument((value: string): number => {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`expected a positive number, got '${value}'`);
   return n;
 });
-
-/** The next numbered run directory `<outdir>/NNNNN-<desc>` (the official convention). */
-export function nextRunDir(outdir: string, desc: string): string {
-  mkdirSync(outdir, { recursive: true });
-  const ids = readdirSync(outdir).map((f) => /^(\d{5})-/.exec(f)).filter((m) => m).map((m) => Number(m![1]));
-  const id = ids.length ? Math.max(...ids) + 1 : 0;
-  return path.join(outdir, `${String(id).padStart(5, '0')}-${desc}`);
-}
+const nonNegative = asArgument((value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`expected a number ≥ 0, got '${value}'`);
+  return n;
+});
 
 /** Parses `key=value,key=value` network overrides (numbers, booleans, 'auto'). */
 function overrides(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
@@ -33,64 +36,84 @@ function overrides(value: string, previous: Record<string, unknown> = {}): Recor
   return out;
 }
 
+interface TrainFlags {
+  data: string; outdir: string; runDir?: string; preset?: string; kimg?: number; net?: Record<string, unknown>; cond?: boolean;
+  mirror?: boolean; seed?: number; snap?: number; resume?: string; resumeFrom?: string; maxMinutes?: number; grid: string;
+  gamma?: number; batch?: number; glr?: number; dlr?: number; aug?: AugMode; augpipe?: string; target?: number; p?: number; freezeD?: number;
+}
+
 export function register(program: Command): void {
   program
     .command('train')
-    .description('train a progressively growing ProGAN or StyleGAN on a dataset (zip or folder of PNGs + dataset.json)')
+    .description('train ProGAN or StyleGAN on a dataset (zip or folder of PNGs + dataset.json), from scratch or from a network')
     .requiredOption('--data <path>', 'dataset made by `stylegan dataset create` (or stylegan2-ada-pytorch dataset_tool)')
     .option('--outdir <dir>', 'parent of the numbered run directories', 'runs')
     .option('--run-dir <dir>', 'explicit run directory (instead of the next numbered one in --outdir)')
-    .option('--preset <name>', `training preset: ${Object.keys(PRESETS).join(', ')}`, 'stylegan-cpu')
+    .option('--preset <name>', `training preset: ${Object.keys(PRESETS).join(', ')} (default stylegan-cpu)`)
+    .option('--resume-from <network>', 'transfer learning: start from an official .pkl or a .safetensors network (full resolution, fresh optimizers)')
     .option('--kimg <n>', 'total thousands of images to train for (default: the preset\'s)', positive)
+    .option('--gamma <n>', 'R1 regularization weight γ (StyleGAN)', nonNegative)
+    .option('--batch <n>', 'global minibatch at every resolution (default: the preset\'s schedule)', integerAtLeast(1))
+    .option('--glr <n>', 'G learning rate at every resolution', positive)
+    .option('--dlr <n>', 'D learning rate at every resolution', positive)
     .option('--net <key=value,...>', 'architecture overrides, e.g. fmapMax=256,latentSize=256', overrides)
     .option('--cond', 'class-conditional training (default when the dataset has labels)')
     .option('--no-cond', 'ignore the dataset labels')
-    .option('--mirror', 'x-flip augmentation', false)
-    .option('--seed <n>', 'random seed', integerAtLeast(0), 0)
+    .option('--mirror', 'x-flip the dataset')
+    .addOption(new Option('--aug <mode>', 'discriminator augmentation: ada (adaptive p), fixed (--p), noaug (default)').choices(['ada', 'fixed', 'noaug']))
+    .addOption(new Option('--augpipe <name>', 'augmentation pipeline (default bgc)').choices(AUGPIPES))
+    .option('--target <r>', 'ADA target for r_t = E[sign(D(real))] (default 0.6)', positive)
+    .option('--p <prob>', 'augmentation probability: fixed p, or the initial p of ADA', nonNegative)
+    .option('--freeze-d <n>', 'FreezeD: keep D\'s first N layers (from the input side) fixed', integerAtLeast(0))
+    .option('--seed <n>', 'random seed', integerAtLeast(0))
     .option('--snap <ticks>', 'network snapshot every N ticks (default: the preset\'s)', integerAtLeast(1))
     .option('--resume <snapshot|true>', 'continue from a snapshot file, or the newest snapshot of --run-dir')
-    .option('--max-minutes <n>', 'stop (with a snapshot) after this much wall time', positive)
+    .option('--max-minutes <n>', 'stop (with a snapshot) within one minibatch of this much wall time', positive)
     .option('--grid <cols>x<rows>', 'fixed-latent image grid size', '8x4')
-    .action(async (o: {
-      data: string; outdir: string; runDir?: string; preset: string; kimg?: number; net?: Record<string, unknown>; cond?: boolean;
-      mirror: boolean; seed: number; snap?: number; resume?: string; maxMinutes?: number; grid: string;
-    }, cmd: Command) => {
+    .action(async (o: TrainFlags, cmd: Command) => {
       const rt = runtime(cmd);
       if (!existsSync(o.data)) throw new Error(`--data ${o.data}: no such file or folder`);
+      if (o.resumeFrom && !existsSync(o.resumeFrom)) throw new Error(`--resume-from ${o.resumeFrom}: no such network file`);
       const grid = /^(\d+)x(\d+)$/.exec(o.grid);
       if (!grid) throw new Error(`--grid: expected COLSxROWS, got '${o.grid}'`);
       const resume = o.resume === undefined ? undefined : o.resume === 'true' ? true : o.resume;
       if (resume === true && !o.runDir) throw new Error('--resume true needs --run-dir (the run to continue)');
-      const runDir = o.runDir ?? (typeof resume === 'string' ? path.dirname(resume) : nextRunDir(o.outdir, `${path.basename(o.data).replace(/\.zip$/, '')}-${o.preset}`));
-      const bar = new cliProgress.SingleBar({
-        format: ' {bar} {percentage}% | {value}/{total} kimg | {res}² lod {lod} | {ips} img/s | ETA {eta_formatted}',
-        hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 30000,
-      }, cliProgress.Presets.shades_classic);
+      const desc = `${path.basename(o.data).replace(/\.zip$/, '')}-${o.preset ?? 'stylegan-cpu'}${o.resumeFrom ? '-transfer' : ''}`;
+      const runDir = o.runDir ?? (typeof resume === 'string' ? path.dirname(resume) : nextRunDir(o.outdir, desc));
+      const bar = new cliProgress.SingleBar({ format: ' {bar} {percentage}% | {line}', hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 30000 },
+        cliProgress.Presets.shades_classic);
       let started = false;
-      let ips = 0;
       process.stderr.write(`run directory: ${runDir}\n`);
-      const result = await train({
-        data: o.data, runDir, preset: o.preset, net: o.net, totalKimg: o.kimg, conditional: o.cond, mirror: o.mirror, seed: o.seed,
-        networkSnapshotTicks: o.snap, resume, maxSeconds: o.maxMinutes ? o.maxMinutes * 60 : undefined, device: rt.device,
-        gridSize: [Number(grid[1]), Number(grid[2])],
-        onProgress: (p) => {
-          const payload = { res: p.resolution, lod: p.lod.toFixed(2), ips: ips.toFixed(0) };
-          if (!started) {
-            bar.start(Number(p.totalKimg.toFixed(1)), 0, payload);
+      const signals = ['SIGINT', 'SIGTERM'] as const;
+      let trainer: Trainer | null = null;
+      const onSignal = (sig: string) => {
+        process.stderr.write(`\n${sig}: stopping after this minibatch with a snapshot (again to abort)\n`);
+        trainer?.requestStop(sig);
+        for (const s of signals) process.removeListener(s, onSignal);
+      };
+      for (const s of signals) process.on(s, onSignal);
+      try {
+        const result = await train({
+          data: o.data, runDir, preset: o.preset, net: o.net, totalKimg: o.kimg, conditional: o.cond, mirror: o.mirror, seed: o.seed,
+          gamma: o.gamma, batch: o.batch, glr: o.glr, dlr: o.dlr, aug: o.aug, augpipe: o.augpipe, target: o.target, p: o.p, freezeD: o.freezeD,
+          transfer: o.resumeFrom, networkSnapshotTicks: o.snap, resume, maxSeconds: o.maxMinutes ? o.maxMinutes * 60 : undefined,
+          device: rt.device, gridSize: [Number(grid[1]), Number(grid[2])],
+          onWarning: (w) => process.stderr.write(`warning: ${w}\n`),
+          onProgress: (p) => {
+            if (!started) bar.start(p.totalKimg, 0, { line: '' });
             started = true;
-          }
-          bar.update(Number(p.kimg.toFixed(1)), payload);
-        },
-        onTick: (t) => {
-          ips = t.imagesPerSec;
-          const line = `tick ${t.tick} kimg ${t.kimg.toFixed(1)} lod ${t.lod.toFixed(2)} res ${t.resolution} mb ${t.minibatch} ` +
-            `G ${t.lossG.toFixed(3)} D ${t.lossD.toFixed(3)} pen ${t.penalty.toFixed(4)} ${t.secPerKimg.toFixed(1)} s/kimg${t.snapshot ? ` → ${t.snapshot}` : ''}`;
-          if (process.stderr.isTTY) bar.stop();
-          process.stderr.write(`${line}\n`);
-          if (process.stderr.isTTY) bar.start(Number(t.totalKimg.toFixed(1)), Number(t.kimg.toFixed(1)), { res: t.resolution, lod: t.lod.toFixed(2), ips: ips.toFixed(0) });
-        },
-      });
-      if (started) bar.stop();
-      process.stdout.write(`${JSON.stringify(result)}\n`);
+            bar.update(Math.min(p.kimg, p.totalKimg), { line: progressLine(p) });
+          },
+          onTick: (t) => {
+            if (process.stderr.isTTY) bar.stop();
+            process.stderr.write(`${tickLine(t)}\n`);
+            if (process.stderr.isTTY) bar.start(t.totalKimg, Math.min(t.kimg, t.totalKimg), { line: progressLine(t) });
+          },
+        }, (t) => (trainer = t));
+        if (started) bar.stop();
+        process.stdout.write(`${summaryText(result)}\n`);
+      } finally {
+        for (const s of signals) process.removeListener(s, onSignal);
+      }
     });
 }

@@ -7,8 +7,9 @@
  *
  * The per-image parameters are drawn from the run's random stream; the 3×3 geometric and 4×4 colour matrices are
  * built on the host in float64; the images go through differentiable tensor operations only (reflect padding, 2×
- * upsampling with the sym6 wavelet low-pass, affine grid + bilinear grid sample, filtered 2× downsampling, a
- * per-image colour matrix), so gradients reach G through the augmented fakes.
+ * upsampling with the sym6 wavelet low-pass, affine grid + bilinear sampling, filtered 2× downsampling, a
+ * per-image colour matrix), so gradients reach G through the augmented fakes and the R1 penalty can be taken
+ * through the augmented reals (second derivatives).
  */
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
@@ -178,6 +179,33 @@ export function downsample2xCrop(x: Tensor): Tensor {
   return separable(x.slice(2, crop, h - crop).slice(3, crop, w - crop), GEOM_FILTER, 2);
 }
 
+/**
+ * Bilinear sampling with zero padding (grid_sample, align_corners = false) written as four gathers, so that it
+ * has the second derivative in `x` that the R1 penalty needs (libtorch's grid sampler backward has none). The
+ * grid [N, Ho, Wo, 2] carries no gradient.
+ */
+export function sampleBilinear(x: Tensor, grid: Tensor): Tensor {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const [, ho, wo] = grid.shape as [number, number, number, number];
+  return E.tidy(() => {
+    const g = grid.detach();
+    const ix = g.select(3, 0).add(1).mul(w).sub(1).div(2).reshape(n, 1, ho * wo);
+    const iy = g.select(3, 1).add(1).mul(h).sub(1).div(2).reshape(n, 1, ho * wo);
+    const x0 = ix.floor(), y0 = iy.floor();
+    const flat = x.reshape(n, c, h * w);
+    let out: Tensor | null = null;
+    for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) {
+      const xs = x0.add(dx), ys = y0.add(dy);
+      const weight = (dx ? ix.sub(x0) : x0.add(1).sub(ix)).mul(dy ? iy.sub(y0) : y0.add(1).sub(iy));
+      const inside = xs.ge(0).logicalAnd(xs.le(w - 1)).logicalAnd(ys.ge(0)).logicalAnd(ys.le(h - 1));
+      const index = ys.clamp(0, h - 1).mul(w).add(xs.clamp(0, w - 1)).to('int64').expand(n, c, ho * wo);
+      const term = flat.gather(2, index).mul(weight.mul(inside.to(x.dtype)));
+      out = out ? out.add(term) : term;
+    }
+    return out!.reshape(n, c, ho, wo);
+  });
+}
+
 /** Applies the geometric matrices `g` (one per image) to `x` [N,C,H,W]. */
 export function applyGeometric(x: Tensor, g: Mat[]): Tensor {
   const [n, c, h, w] = x.shape as [number, number, number, number];
@@ -208,7 +236,7 @@ export function applyGeometric(x: Tensor, g: Mat[]): Tensor {
     });
     const th = E.fromTypedArray(Float32Array.from(theta.flat()), [n, 2, 3]).to(x.device).to(x.dtype);
     const grid = E.affineGrid(th, [n, c, outH, outW]);
-    return downsample2xCrop(E.gridSample(up, grid));
+    return downsample2xCrop(sampleBilinear(up, grid));
   });
 }
 

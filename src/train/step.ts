@@ -33,6 +33,16 @@ export interface StepContext {
   /** Conditional networks: the number of classes (0: unconditional) and their cumulative frequencies. */
   numClasses: number;
   classCdf: readonly number[];
+  /** Augmentation of every image D sees (reals, fakes, mixtures), differentiable; none when absent. */
+  augment?: (images: Tensor) => Tensor;
+}
+
+/** A D step's losses and the sum of sign(D(real)) over its `count` reals (the ADA overfitting signal). */
+export interface DStepResult {
+  loss: number;
+  penalty: number;
+  realSigns: number;
+  count: number;
 }
 
 /** The part of the schedule a step uses. */
@@ -79,7 +89,7 @@ export function trainingFakes(ctx: StepContext, z: Tensor, labels: Tensor | null
 }
 
 const discriminate = (ctx: StepContext, images: Tensor, labels: Tensor | null, lod: number): DiscriminatorOut =>
-  ctx.nets.D.forwardFull(images, { labels, lod });
+  ctx.nets.D.forwardFull(ctx.augment ? ctx.augment(images) : images, { labels, lod });
 
 /** Sets every parameter's gradient of `loss` (unused ones, above the working resolution, get none) and steps. */
 function optimizerStep(opt: E.Adam, loss: Tensor, lr: number): void {
@@ -94,7 +104,7 @@ function optimizerStep(opt: E.Adam, loss: Tensor, lr: number): void {
  * One D step on `reals` ([N, C, r, r] in [−1, 1] at the working resolution; `realClasses` for conditional networks),
  * then the Gs update. StyleGAN: logistic loss + R1; ProGAN: WGAN-GP + drift (+ AC-GAN terms).
  */
-export function discriminatorStep(ctx: StepContext, reals: Tensor, realClasses: Int32Array | null, s: StepSchedule): { loss: number; penalty: number } {
+export function discriminatorStep(ctx: StepContext, reals: Tensor, realClasses: Int32Array | null, s: StepSchedule): DStepResult {
   const { config } = ctx.nets;
   const n = reals.shape[0]!;
   const gradScale = 2 ** -(Math.log2(config.resolution) - Math.log2(s.resolution));
@@ -106,21 +116,26 @@ export function discriminatorStep(ctx: StepContext, reals: Tensor, realClasses: 
     const fakes = E.noGrad(() => trainingFakes(ctx, z, fakeLabels, s.lod));
     let loss: Tensor;
     let penalty: Tensor;
+    let realSigns: number;
     if (config.arch === 'stylegan') {
       const x = reals.detach().requiresGrad_(true);
-      ({ loss, penalty } = dLogisticR1(discriminate(ctx, x, realLabels, s.lod), discriminate(ctx, fakes, fakeLabels, s.lod), x, ctx.loss.r1Gamma, gradScale));
+      const real = discriminate(ctx, x, realLabels, s.lod);
+      realSigns = real.scores.detach().sign().sum().item();
+      ({ loss, penalty } = dLogisticR1(real, discriminate(ctx, fakes, fakeLabels, s.lod), x, ctx.loss.r1Gamma, gradScale));
     } else {
       const u = E.rand([n, 1, 1, 1], { generator: ctx.gen, device: ctx.device });
       const mixed = reals.lerp(fakes, u).detach().requiresGrad_(true);
       const L = ctx.loss;
+      const real = discriminate(ctx, reals, realLabels, s.lod);
+      realSigns = real.scores.detach().sign().sum().item();
       ({ loss, penalty } = dWganGp(
-        discriminate(ctx, reals, realLabels, s.lod), discriminate(ctx, fakes, fakeLabels, s.lod), mixed, discriminate(ctx, mixed, fakeLabels, s.lod),
+        real, discriminate(ctx, fakes, fakeLabels, s.lod), mixed, discriminate(ctx, mixed, fakeLabels, s.lod),
         classesTensor(ctx, ctx.numClasses ? realClasses : null), classesTensor(ctx, fakeClasses),
         { lambda: L.wganLambda, target: L.wganTarget, epsDrift: L.epsDrift, condWeight: L.condWeight, gradScale },
       ));
     }
     optimizerStep(ctx.dOpt, loss, s.dLrate);
-    return { loss: loss.item(), penalty: penalty.item() };
+    return { loss: loss.item(), penalty: penalty.item(), realSigns, count: n };
   });
   if (ctx.nets.Gs) updateEma(ctx.nets.Gs, ctx.nets.G, ctx.emaBeta(s.minibatch));
   return losses;

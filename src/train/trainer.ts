@@ -1,43 +1,42 @@
 /**
- * The progressive training loop of ProGAN and StyleGAN, read top to bottom: config → data → networks → optimizers →
- * loop (schedule, D step + Gs update, G step, repeated `minibatchRepeats` times per schedule evaluation) → ticks
- * (log, image grid, snapshot). Snapshots hold G, D, Gs, both optimizers, the random stream and the loop state, so a
- * resumed run continues exactly where the snapshot was taken.
+ * The training loop of ProGAN and StyleGAN, read top to bottom: options → run directory → data → networks (fresh,
+ * resumed, or transferred from a published network) → optimizers → loop (schedule, D step + Gs update, G step,
+ * augmentation strength) → ticks (log, image grid, snapshot). Snapshots hold G, D, Gs, both optimizers, the random
+ * stream, the loop state and the run's options, so a resumed run continues exactly where the snapshot was taken,
+ * and a resume that would change the training is refused.
  */
-import { mkdirSync, existsSync, readdirSync, appendFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
-import {
-  buildGenerator, buildDiscriminator, styleganConfig, proganConfig, StyleGANGenerator,
-  type NetworkConfig, type Generator, type Discriminator,
-} from '../nets/index.js';
+import { buildGenerator, buildDiscriminator, styleganConfig, proganConfig, StyleGANGenerator, type NetworkConfig, type Generator, type Discriminator } from '../nets/index.js';
 import { upscale2d, downscale2d } from '../nn/ops.js';
 import { BatchLoader } from '../data/loader.js';
 import type { Batch } from '../data/batches.js';
-import { RandomState } from '../engine/numpy-random.js';
-import { saveCheckpoint, loadCheckpoint, recordToTensor } from '../io/checkpoint.js';
+import { loadCheckpoint } from '../io/checkpoint.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { toUint8, makeGrid, writePng } from '../io/images.js';
 import { trainingSchedule, lodBoundaryCrossed, type ScheduleState } from './schedule.js';
 import { presetEmaBeta } from './ema.js';
 import { discriminatorStep, generatorStep, type StepContext } from './step.js';
-import { getPreset, type Preset } from './presets.js';
+import type { Preset } from './presets.js';
+import { AugmentPipe, AdaController, augmentSpec } from './augment.js';
+import { resolveRunOptions, effectivePreset, type RunFlags, type RunOptions } from './run-options.js';
+import { claimRunDir, latestSnapshot, snapshotName, type RunDirClaim } from './run-dir.js';
+import { writeTrainingSnapshot, readTrainingState, restoreOptimizer, restoreGenerator, firstNonFinite, initialLoopState, type LoopState } from './snapshot.js';
+import { loadTransferNetworks, trainableDiscriminatorParams } from './transfer.js';
+import { eta, type ProgressInfo, type TickInfo, type RunSummary } from './progress.js';
+import { FixedGrid, writeReals } from './grids.js';
 
-export interface TrainOptions {
+export { latestSnapshot } from './run-dir.js';
+export type { ProgressInfo, TickInfo } from './progress.js';
+
+export interface TrainOptions extends RunFlags {
   /** Dataset (zip or folder of PNGs + dataset.json). */
   data: string;
-  /** Run directory (created; an existing one is resumed with `resume: true`). */
+  /** Run directory (claimed; a fresh run needs it empty, `resume` continues it). */
   runDir: string;
-  preset: string | Preset;
-  /** Architecture overrides on top of the preset. */
-  net?: Record<string, unknown>;
   /** Stop after this many thousand images (default: the preset's). */
   totalKimg?: number;
-  /** Use the dataset's labels (class-conditional networks); default: when the dataset has labels. */
-  conditional?: boolean;
-  mirror?: boolean;
-  seed?: number;
   /** Continue from a snapshot file, or from the newest snapshot of `runDir` when true. */
   resume?: string | boolean;
   /** Image grid every N ticks (default 1) and snapshot every N ticks (default: the preset's). */
@@ -48,46 +47,14 @@ export interface TrainOptions {
   device?: string;
   /** Stop after this many ticks of this invocation (for tests and time-boxed runs). */
   maxTicks?: number;
-  /** Stop (after the current tick, with a snapshot) once this many seconds have passed. */
+  /** Stop, with a snapshot, within one minibatch of this many seconds. */
   maxSeconds?: number;
   /** Memory budget of the loader's decoded-image cache. */
   memoryBudget?: number;
-  /** Called after every round of minibatch repeats and after every tick. */
+  /** Called after every minibatch round and after every tick; warnings (e.g. a fresh D for transfer). */
   onProgress?: (p: ProgressInfo) => void;
   onTick?: (t: TickInfo) => void;
-}
-
-export interface ProgressInfo {
-  kimg: number;
-  totalKimg: number;
-  lod: number;
-  resolution: number;
-  minibatch: number;
-}
-
-export interface TickInfo extends ProgressInfo {
-  tick: number;
-  lossG: number;
-  lossD: number;
-  penalty: number;
-  secPerTick: number;
-  secPerKimg: number;
-  imagesPerSec: number;
-  totalSec: number;
-  rss: number;
-  liveTensors: number;
-  snapshot: string | null;
-  grid: string | null;
-}
-
-/** Everything needed to continue a run exactly. */
-interface LoopState {
-  curNimg: number;
-  tick: number;
-  tickStartNimg: number;
-  prevLod: number;
-  loaderPosition: number;
-  totalSec: number;
+  onWarning?: (message: string) => void;
 }
 
 interface Nets {
@@ -97,40 +64,32 @@ interface Nets {
   config: NetworkConfig;
 }
 
-export interface TrainResult {
-  runDir: string;
-  kimg: number;
-  ticks: number;
-  lastSnapshot: string | null;
-}
+export type TrainResult = RunSummary;
 
-const snapshotName = (nimg: number) => `network-snapshot-${String(Math.floor(nimg / 1000)).padStart(6, '0')}.safetensors`;
-
-/** The newest snapshot of a run directory, or null. */
-export function latestSnapshot(runDir: string): string | null {
-  if (!existsSync(runDir)) return null;
-  const snaps = readdirSync(runDir).filter((f) => /^network-snapshot-\d+\.safetensors$/.test(f)).sort();
-  return snaps.length ? path.join(runDir, snaps[snaps.length - 1]!) : null;
-}
+/** Raised when a loss or a weight stops being finite; the last good snapshot is kept. */
+export class TrainingDiverged extends Error {}
 
 export class Trainer {
-  readonly preset: Preset;
+  options!: RunOptions;
+  preset!: Preset;
   readonly gen: E.Generator;
   private nets!: Nets;
   private gOpt!: E.Adam;
   private dOpt!: E.Adam;
   private loader!: BatchLoader;
-  private state: LoopState = { curNimg: 0, tick: 0, tickStartNimg: 0, prevLod: -1, loaderPosition: 0, totalSec: 0 };
+  private claim: RunDirClaim | null = null;
+  private state: LoopState = initialLoopState(0);
   private numClasses = 0;
   private classCdf: number[] = [];
-  private gridLatents!: Tensor;
-  private gridLabels: Tensor | null = null;
-  private readonly totalKimg: number;
-  private lastLosses = { g: 0, d: 0, penalty: 0 };
+  private grid!: FixedGrid;
+  private totalKimg = 0;
+  private augment: AugmentPipe | null = null;
+  private ada: AdaController | null = null;
+  private last = { g: 0, d: 0, penalty: 0, snapshot: null as string | null };
+  private tickSigns = { sum: 0, count: 0 };
+  private stopSignal: string | null = null;
 
   constructor(readonly o: TrainOptions) {
-    this.preset = typeof o.preset === 'string' ? getPreset(o.preset) : o.preset;
-    this.totalKimg = o.totalKimg ?? this.preset.totalKimg;
     this.gen = new E.Generator(o.seed ?? 0);
   }
 
@@ -138,77 +97,110 @@ export class Trainer {
     return this.o.device ?? 'cpu';
   }
 
-  /** Opens the data, builds (or restores) networks and optimizers. */
+  /** Asks the loop to stop after the current minibatch, with a snapshot (SIGINT / SIGTERM). */
+  requestStop(reason: string): void {
+    this.stopSignal = reason;
+  }
+
+  /** Claims the run directory, opens the data, builds (or restores, or transfers) networks and optimizers. */
   async setup(): Promise<void> {
     const o = this.o;
-    mkdirSync(o.runDir, { recursive: true });
     const resumeFrom = typeof o.resume === 'string' ? o.resume : o.resume ? latestSnapshot(o.runDir) : null;
-    if (o.resume === true && !resumeFrom) throw new Error(`--resume: no network-snapshot-*.safetensors in ${o.runDir}`);
+    if (o.resume === true && !resumeFrom) throw new Error(`${o.runDir}: --resume: no network-snapshot-*.safetensors to continue from`);
+    if (resumeFrom && o.transfer) throw new Error(`--resume-from ${o.transfer}: cannot be combined with --resume (a resumed run continues its own snapshot)`);
+    this.claim = claimRunDir(o.runDir, !o.resume);
+    try {
+      await this.open(resumeFrom);
+    } catch (e) {
+      this.claim.release();
+      this.claim = null;
+      throw e;
+    }
+  }
+
+  private flags(): RunFlags {
+    const o = this.o;
+    return { preset: o.preset, net: o.net, gamma: o.gamma, batch: o.batch, glr: o.glr, dlr: o.dlr, mirror: o.mirror, aug: o.aug, augpipe: o.augpipe, target: o.target, p: o.p, freezeD: o.freezeD, conditional: o.conditional, seed: o.seed, transfer: o.transfer };
+  }
+
+  private async open(resumeFrom: string | null): Promise<void> {
+    const o = this.o;
     const probe = await BatchLoader.open(o.data, { resolution: 4, batchSize: 1, validate: 'first', memoryBudget: 0, prefetch: 1 });
     const info = probe.info;
     await probe.close();
-    const conditional = o.conditional ?? info.labelled;
-    if (conditional && !info.labelled) throw new Error(`${o.data}: --cond needs a labelled dataset (dataset.json has no labels)`);
-    this.numClasses = conditional ? info.numClasses : 0;
-    const total = info.classCounts.reduce((a, b) => a + b, 0);
-    let acc = 0;
-    this.classCdf = info.classCounts.map((c) => (acc += c) / Math.max(total, 1));
-
-    if (resumeFrom) {
-      const ck = await loadCheckpoint(resumeFrom, { device: this.device });
-      if (!ck.G || !ck.D || !ck.Gs) throw new Error(`${resumeFrom}: a training snapshot needs G, D and Gs`);
-      this.nets = { G: ck.G, D: ck.D, Gs: ck.Gs, config: ck.config };
-      this.state = JSON.parse(ck.metadata.train_state ?? 'null') as LoopState;
-      if (!this.state) throw new Error(`${resumeFrom}: no train_state in metadata (not a training snapshot)`);
-      this.makeOptimizers();
-      const restore = (opt: E.Adam, tag: string) => {
-        const step = Number(ck.metadata[`opt_${tag}_step`] ?? 0);
-        const get = (k: string) => {
-          const r = ck.extra.get(k);
-          if (!r) throw new Error(`${resumeFrom}: missing optimizer tensor '${k}'`);
-          return recordToTensor(r, `${resumeFrom}: ${k}`);
-        };
-        E.tidy(() => opt.loadState({ step, expAvg: opt.params.map((_, i) => get(`opt/${tag}/m/${i}`)), expAvgSq: opt.params.map((_, i) => get(`opt/${tag}/v/${i}`)) }));
-      };
-      restore(this.gOpt, 'G');
-      restore(this.dOpt, 'D');
-      const rng = ck.extra.get('rng/train');
-      if (!rng) throw new Error(`${resumeFrom}: missing 'rng/train'`);
-      E.tidy(() => this.gen.setState(recordToTensor(rng)));
-    } else {
-      const base: Record<string, unknown> = { resolution: info.resolution, numChannels: info.channels, labelSize: this.numClasses, ...this.preset.net, ...(o.net ?? {}) };
-      const config = this.preset.arch === 'stylegan' ? styleganConfig(base) : proganConfig(base);
-      const seed = o.seed ?? 0;
-      const G = buildGenerator(config, seed * 3 + 1, this.device);
-      const Gs = buildGenerator(config, seed * 3 + 1, this.device);
-      const D = buildDiscriminator(config, seed * 3 + 2, this.device);
-      this.nets = { G, D, Gs, config };
-      this.makeOptimizers();
+    let ck = resumeFrom ? await loadCheckpoint(resumeFrom, { device: this.device }) : null;
+    try {
+      let stored: RunOptions | null = null;
+      if (ck) {
+        const t = readTrainingState(ck);
+        this.state = t.state;
+        stored = t.options ?? resolveRunOptions({ preset: t.presetName ?? undefined }, null);
+      }
+      this.options = resolveRunOptions(this.flags(), stored, resumeFrom ?? undefined);
+      this.preset = effectivePreset(this.options);
+      this.totalKimg = o.totalKimg ?? this.preset.totalKimg;
+      const opts = this.options;
+      const conditional = opts.conditional ?? info.labelled;
+      if (conditional && !info.labelled) throw new Error(`${o.data}: --cond needs a labelled dataset (dataset.json has no labels)`);
+      this.numClasses = conditional ? info.numClasses : 0;
+      const total = info.classCounts.reduce((a, b) => a + b, 0);
+      let acc = 0;
+      this.classCdf = info.classCounts.map((c) => (acc += c) / Math.max(total, 1));
+      if (ck) {
+        this.nets = { G: ck.G!, D: ck.D!, Gs: ck.Gs!, config: ck.config };
+      } else if (opts.transfer) {
+        const t = await loadTransferNetworks(opts.transfer, { device: this.device, seed: opts.seed });
+        this.nets = t;
+        t.warnings.forEach((w) => o.onWarning?.(w));
+        if (t.config.arch !== this.preset.arch) {
+          this.disposeNets();
+          throw new Error(`--resume-from ${opts.transfer}: the network is ${t.config.arch} but --preset ${opts.preset} trains ${this.preset.arch}`);
+        }
+      } else {
+        const base: Record<string, unknown> = { resolution: info.resolution, numChannels: info.channels, labelSize: this.numClasses, ...this.preset.net, ...opts.net };
+        const config = this.preset.arch === 'stylegan' ? styleganConfig(base) : proganConfig(base);
+        const G = buildGenerator(config, opts.seed * 3 + 1, this.device);
+        const Gs = buildGenerator(config, opts.seed * 3 + 1, this.device);
+        const D = buildDiscriminator(config, opts.seed * 3 + 2, this.device);
+        this.nets = { G, D, Gs, config };
+      }
+      const c = this.nets.config;
+      if (c.resolution !== info.resolution || c.numChannels !== info.channels || c.labelSize !== this.numClasses) {
+        const net = opts.transfer && !ck ? `the network ${opts.transfer}` : 'the networks';
+        this.disposeNets();
+        throw new Error(`${o.data}: the dataset is ${info.resolution}² × ${info.channels} channels with ${this.numClasses} classes used, but ${net} ` +
+          `${c.resolution}² × ${c.numChannels} channels with ${c.labelSize} label(s)`);
+      }
+      const a = this.preset.adam;
+      this.gOpt = new E.Adam(this.nets.G.parameters(), { lr: 0.001, ...a });
+      this.dOpt = new E.Adam(trainableDiscriminatorParams(this.nets.D, opts.freezeD), { lr: 0.001, ...a });
+      if (ck) {
+        restoreOptimizer(ck, this.gOpt, 'G');
+        restoreOptimizer(ck, this.dOpt, 'D');
+        restoreGenerator(ck, this.gen);
+      } else {
+        this.state = initialLoopState(opts.aug === 'noaug' ? 0 : opts.p);
+      }
+      ck = null;
+    } catch (e) {
+      if (ck && !this.nets) for (const n of [ck.G, ck.D, ck.Gs]) n?.dispose();
+      throw e;
     }
-    if (this.nets.config.resolution !== info.resolution || this.nets.config.numChannels !== info.channels) {
-      throw new Error(`${o.data}: dataset is ${info.resolution}² × ${info.channels} but the networks are ${this.nets.config.resolution}² × ${this.nets.config.numChannels}`);
-    }
-    // Fixed grid latents, drawn as the official loop does (numpy RandomState), and cycling class labels.
+    if (this.options.aug !== 'noaug') this.augment = new AugmentPipe(augmentSpec(this.options.augpipe), this.state.augmentP);
+    if (this.options.aug === 'ada') (this.ada = new AdaController(this.options.target)).state = this.state.ada;
     const [cols, rows] = o.gridSize ?? [8, 4];
-    const latent = this.nets.config.latentSize;
-    const rs = new RandomState(o.seed ?? 0);
-    this.gridLatents = E.keep(E.fromTypedArray(Float32Array.from(rs.randn(cols * rows, latent)), [cols * rows, latent]).to(this.device));
-    if (this.numClasses) this.gridLabels = E.keep(E.oneHot(Int32Array.from({ length: cols * rows }, (_, i) => Math.floor(i / cols) % this.numClasses), this.numClasses, this.device));
+    this.grid = new FixedGrid(this.nets.config, cols, rows, this.options.seed, this.numClasses, this.device);
     const sched = this.schedule();
     this.loader = await BatchLoader.open(o.data, {
-      resolution: sched.resolution, batchSize: sched.minibatch, seed: o.seed ?? 0, xflip: o.mirror ?? false,
+      resolution: sched.resolution, batchSize: sched.minibatch, seed: this.options.seed, xflip: this.options.mirror,
       position: this.state.loaderPosition, memoryBudget: o.memoryBudget,
     });
   }
 
-  private makeOptimizers(): void {
-    const a = this.preset.adam;
-    this.gOpt = new E.Adam(this.nets.G.parameters(), { lr: 0.001, ...a });
-    this.dOpt = new E.Adam(this.nets.D.parameters(), { lr: 0.001, ...a });
-  }
-
+  /** The schedule; a transferred network trains at full resolution from the start (no growing). */
   private schedule(): ScheduleState {
-    return trainingSchedule(this.state.curNimg, this.nets.config.resolution, this.preset.schedule);
+    const s = this.preset.schedule;
+    return trainingSchedule(this.state.curNimg, this.nets.config.resolution, this.options.transfer ? { ...s, lodInitialResolution: this.nets.config.resolution } : s);
   }
 
   /** uint8 batch → [−1, 1] at the working resolution, with the fade of the official process_reals. */
@@ -223,105 +215,84 @@ export class Trainer {
 
   /** What the step functions work on. */
   private get stepContext(): StepContext {
+    const aug = this.augment;
     return {
       nets: this.nets, gOpt: this.gOpt, dOpt: this.dOpt, gen: this.gen, device: this.device, loss: this.preset.loss,
       emaBeta: (minibatch) => presetEmaBeta(this.preset, minibatch), numClasses: this.numClasses, classCdf: this.classCdf,
+      augment: aug && aug.p > 0 ? (x) => aug.forward(x, this.gen) : undefined,
     };
   }
 
-  /** One D step (and the Gs update that the official loop runs with it). */
-  private dStep(batch: Batch, s: ScheduleState): void {
-    const { loss, penalty } = E.tidy(() => discriminatorStep(this.stepContext, this.processReals(batch, s.lod), batch.labels ?? null, s));
-    this.lastLosses.d = loss;
-    this.lastLosses.penalty = penalty;
+  private diverged(what: string): never {
+    const last = this.last.snapshot ?? latestSnapshot(this.o.runDir);
+    const message = `training diverged at ${(this.state.curNimg / 1000).toFixed(3)} kimg: ${what}; stopped without a snapshot ` +
+      `(the last good one is ${last ? path.basename(last) : 'none'})`;
+    this.log({ event: 'diverged', kimg: this.state.curNimg / 1000, message, time: new Date().toISOString() });
+    throw new TrainingDiverged(message);
   }
 
-  private gStep(s: ScheduleState): void {
-    this.lastLosses.g = generatorStep(this.stepContext, s);
+  /** One minibatch: D step (+ Gs update), the augmentation controller, G step. */
+  private async minibatch(s: ScheduleState): Promise<void> {
+    const batch = await this.loader.next();
+    const r = E.tidy(() => discriminatorStep(this.stepContext, this.processReals(batch, s.lod), batch.labels ?? null, s));
+    if (!Number.isFinite(r.loss)) this.diverged(`the D loss is ${r.loss}`);
+    Object.assign(this.last, { d: r.loss, penalty: r.penalty });
+    this.tickSigns.sum += r.realSigns;
+    this.tickSigns.count += r.count;
+    if (this.ada && this.augment) {
+      this.augment.p = this.state.augmentP = this.ada.update(this.state.augmentP, r.realSigns, r.count, s.minibatch);
+      this.state.ada = this.ada.state;
+    }
+    this.state.curNimg += s.minibatch;
+    this.last.g = generatorStep(this.stepContext, s);
+    if (!Number.isFinite(this.last.g)) this.diverged(`the G loss is ${this.last.g}`);
   }
 
   private setLod(lod: number): void {
-    const nets = [this.nets.G, this.nets.Gs];
     E.noGrad(() => {
-      for (const g of nets) (g instanceof StyleGANGenerator ? [g.own.vars.get('lod'), g.synthesis.vars.get('lod')] : [g.vars.get('lod')]).forEach((t) => t.fill_(lod));
+      for (const g of [this.nets.G, this.nets.Gs]) (g instanceof StyleGANGenerator ? [g.own.vars.get('lod'), g.synthesis.vars.get('lod')] : [g.vars.get('lod')]).forEach((t) => t.fill_(lod));
       this.nets.D.vars.get('lod').fill_(lod);
     });
   }
 
-  /** The fixed-latent grid from Gs at the current lod (const noise, no truncation), as a PNG. */
   async writeGrid(file: string): Promise<void> {
-    const Gs = this.nets.Gs;
-    const [cols] = this.o.gridSize ?? [8, 4];
-    const imgs = E.tidy(() => E.noGrad(() => {
-      const lod = this.schedule().lod;
-      return toUint8(Gs instanceof StyleGANGenerator
-        ? Gs.forward(this.gridLatents, { labels: this.gridLabels, noise: 'const', lod })
-        : Gs.forward(this.gridLatents, { labels: this.gridLabels, lod }));
-    }));
-    await writePng(file, makeGrid(imgs, cols));
+    await this.grid.write(file, this.nets.Gs, this.schedule().lod);
   }
 
-  async writeReals(file: string): Promise<void> {
-    const [cols, rows] = this.o.gridSize ?? [8, 4];
-    const r = this.nets.config.resolution;
-    const l = await BatchLoader.open(this.o.data, { resolution: r, batchSize: cols * rows, seed: 1, shuffle: true, validate: 'first', prefetch: 1 });
-    try {
-      const b = await l.next();
-      const imgs = E.tidy(() => toUint8(E.fromTypedArray(b.images, [b.batchSize, b.channels, r, r], 'uint8').to('float32'), [0, 255]));
-      await writePng(file, makeGrid(imgs, cols));
-    } finally {
-      await l.close();
-    }
-  }
-
-  /** Writes G, D, Gs, optimizer moments, RNG and loop state atomically. */
+  /** Writes G, D, Gs, optimizer moments, RNG, loop state and options atomically (after a finiteness check). */
   async snapshot(file: string): Promise<void> {
-    const extra = new Map<string, Tensor>();
-    const add = (opt: E.Adam, tag: string) => {
-      const st = opt.state();
-      st.expAvg.forEach((t, i) => extra.set(`opt/${tag}/m/${i}`, t));
-      st.expAvgSq.forEach((t, i) => extra.set(`opt/${tag}/v/${i}`, t));
-    };
-    add(this.gOpt, 'G');
-    add(this.dOpt, 'D');
-    const rng = this.gen.getState();
-    extra.set('rng/train', rng);
-    try {
-      await saveCheckpoint(file, {
-        config: this.nets.config, nets: { G: this.nets.G, D: this.nets.D, Gs: this.nets.Gs }, extra,
-        metadata: {
-          train_state: JSON.stringify({ ...this.state, loaderPosition: this.loader.position }),
-          opt_G_step: String(this.gOpt.stepCount), opt_D_step: String(this.dOpt.stepCount),
-          preset: JSON.stringify(this.preset), kimg: (this.state.curNimg / 1000).toFixed(3),
-        },
-      });
-    } finally {
-      rng.dispose();
-    }
+    const bad = firstNonFinite({ G: this.nets.G, D: this.nets.D, Gs: this.nets.Gs });
+    if (bad) this.diverged(`${bad} holds NaN or Inf`);
+    await writeTrainingSnapshot(file, {
+      nets: this.nets, gOpt: this.gOpt, dOpt: this.dOpt, gen: this.gen, options: this.options, preset: this.preset,
+      state: { ...this.state, loaderPosition: this.loader.position },
+    });
+    this.last.snapshot = file;
   }
 
   private log(entry: Record<string, unknown>): void {
     appendFileSync(path.join(this.o.runDir, 'log.jsonl'), JSON.stringify(entry) + '\n');
   }
 
-  /** Runs until totalKimg (or maxTicks / maxSeconds). */
+  /** Runs until totalKimg, maxTicks, maxSeconds or requestStop. */
   async run(): Promise<TrainResult> {
     const o = this.o;
-    const resumed = this.state.curNimg > 0;
-    if (!resumed) {
+    if (this.state.curNimg === 0 && this.state.tick === 0) {
       await writeFileAtomic(path.join(o.runDir, 'training_options.json'), JSON.stringify({
-        data: o.data, preset: this.preset.name, net: this.nets.config, totalKimg: this.totalKimg, mirror: o.mirror ?? false,
-        seed: o.seed ?? 0, conditional: this.numClasses > 0, schedule: this.preset.schedule, loss: this.preset.loss,
+        data: o.data, ...this.options, preset: this.preset.name, totalKimg: this.totalKimg, net: this.nets.config,
+        schedule: this.preset.schedule, loss: this.preset.loss, conditional: this.numClasses > 0,
       }, null, 2));
-      await this.writeReals(path.join(o.runDir, 'reals.png'));
+      await writeReals(path.join(o.runDir, 'reals.png'), o.data, this.nets.config.resolution, this.grid.cols, this.grid.rows);
       await this.writeGrid(path.join(o.runDir, 'fakes_init.png'));
     }
-    let lastSnapshot: string | null = null;
     let ticksThisRun = 0;
     const start = Date.now();
     let tickStart = Date.now();
+    const startNimg = this.state.curNimg;
     const secondsBefore = this.state.totalSec;
     const totalNimg = Math.round(this.totalKimg * 1000);
+    const elapsed = () => (Date.now() - start) / 1000;
+    let stoppedBy: RunSummary['stoppedBy'] = 'kimg';
     try {
       while (this.state.curNimg < totalNimg) {
         const s = this.schedule();
@@ -333,16 +304,21 @@ export class Trainer {
         }
         this.state.prevLod = s.lod;
         this.setLod(s.lod);
-        for (let r = 0; r < this.preset.minibatchRepeats; r++) {
-          const batch = await this.loader.next();
-          this.dStep(batch, s);
-          this.state.curNimg += s.minibatch;
-          this.gStep(s);
+        let interrupted: RunSummary['stoppedBy'] | null = null;
+        for (let r = 0; r < this.preset.minibatchRepeats && !interrupted; r++) {
+          await this.minibatch(s);
+          if (this.stopSignal) interrupted = 'signal';
+          else if (o.maxSeconds !== undefined && elapsed() >= o.maxSeconds) interrupted = 'time';
         }
         this.state.loaderPosition = this.loader.position;
-        o.onProgress?.({ kimg: this.state.curNimg / 1000, totalKimg: this.totalKimg, lod: s.lod, resolution: s.resolution, minibatch: s.minibatch });
+        const rate = eta({ nimg: this.state.curNimg, startNimg, totalNimg, elapsedSec: elapsed(), maxSec: o.maxSeconds });
+        const progress: ProgressInfo = {
+          kimg: this.state.curNimg / 1000, totalKimg: this.totalKimg, lod: s.lod, resolution: s.resolution, minibatch: s.minibatch,
+          ...rate, lossG: this.last.g, lossD: this.last.d, augmentP: this.state.augmentP,
+        };
+        o.onProgress?.(progress);
         const done = this.state.curNimg >= totalNimg;
-        if (this.state.curNimg < this.state.tickStartNimg + s.tickKimg * 1000 && !done) continue;
+        if (!interrupted && !done && this.state.curNimg < this.state.tickStartNimg + s.tickKimg * 1000) continue;
         // ---- tick ----
         this.state.tick += 1;
         ticksThisRun += 1;
@@ -352,8 +328,8 @@ export class Trainer {
         this.state.tickStartNimg = this.state.curNimg;
         this.state.totalSec = secondsBefore + (now - start) / 1000;
         tickStart = now;
-        const outOfTime = o.maxSeconds !== undefined && (now - start) / 1000 >= o.maxSeconds;
-        const stopping = done || (o.maxTicks !== undefined && ticksThisRun >= o.maxTicks) || outOfTime;
+        stoppedBy = interrupted ?? (done ? 'kimg' : o.maxTicks !== undefined && ticksThisRun >= o.maxTicks ? 'ticks' : stoppedBy);
+        const stopping = interrupted !== null || done || stoppedBy === 'ticks';
         let grid: string | null = null;
         if (this.state.tick % (o.imageSnapshotTicks ?? 1) === 0 || stopping) {
           grid = path.join(o.runDir, `fakes${String(Math.floor(this.state.curNimg / 1000)).padStart(6, '0')}.png`);
@@ -363,43 +339,51 @@ export class Trainer {
         if (this.state.tick % (o.networkSnapshotTicks ?? this.preset.networkSnapshotTicks) === 0 || stopping) {
           snap = path.join(o.runDir, snapshotName(this.state.curNimg));
           await this.snapshot(snap);
-          lastSnapshot = snap;
         }
         const mem = E.memoryStats();
         const info: TickInfo = {
-          tick: this.state.tick, kimg: this.state.curNimg / 1000, totalKimg: this.totalKimg, lod: s.lod, resolution: s.resolution,
-          minibatch: s.minibatch, lossG: this.lastLosses.g, lossD: this.lastLosses.d, penalty: this.lastLosses.penalty,
+          ...progress, tick: this.state.tick, penalty: this.last.penalty, rt: this.tickSigns.sum / Math.max(this.tickSigns.count, 1),
           secPerTick, secPerKimg: secPerTick / Math.max(tickKimg, 1e-9), imagesPerSec: (tickKimg * 1000) / Math.max(secPerTick, 1e-9),
           totalSec: this.state.totalSec, rss: mem.rss, liveTensors: mem.liveTensors, snapshot: snap ? path.basename(snap) : null,
           grid: grid ? path.basename(grid) : null,
         };
-        this.log({ ...info, time: new Date().toISOString() });
+        this.tickSigns = { sum: 0, count: 0 };
+        this.log({ ...info, augment_p: this.state.augmentP, time: new Date().toISOString() });
         o.onTick?.(info);
         if (stopping) break;
       }
     } finally {
       await this.loader.close();
     }
-    return { runDir: o.runDir, kimg: this.state.curNimg / 1000, ticks: this.state.tick, lastSnapshot };
+    return {
+      runDir: o.runDir, kimg: this.state.curNimg / 1000, ticks: this.state.tick, lastSnapshot: this.last.snapshot, stoppedBy,
+      seconds: elapsed(), augmentP: this.state.augmentP,
+    };
   }
 
   get networks(): Nets {
     return this.nets;
   }
 
-  dispose(): void {
+  private disposeNets(): void {
     for (const n of [this.nets.G, this.nets.D, this.nets.Gs]) n.dispose();
-    this.gOpt.dispose();
-    this.dOpt.dispose();
-    this.gridLatents.dispose();
-    this.gridLabels?.dispose();
+  }
+
+  dispose(): void {
+    this.disposeNets();
+    this.gOpt?.dispose();
+    this.dOpt?.dispose();
+    this.grid?.dispose();
+    this.claim?.release();
+    this.claim = null;
   }
 }
 
-/** Sets up and runs a training run; returns where it ended. */
-export async function train(o: TrainOptions): Promise<TrainResult> {
+/** Sets up and runs a training run; returns where it ended. `onTrainer` sees it before it runs (signal handlers). */
+export async function train(o: TrainOptions, onTrainer?: (t: Trainer) => void): Promise<TrainResult> {
   const t = new Trainer(o);
   await t.setup();
+  onTrainer?.(t);
   try {
     return await t.run();
   } finally {

@@ -57,8 +57,9 @@ export async function loadTransferNetworks(file: string, o: { device: string; se
 export function discriminatorLayers(D: Discriminator): string[] {
   const layers: string[] = [];
   for (const name of D.stateDict().keys()) {
+    if (!name.includes('/')) continue; // lod
     const layer = name.slice(0, name.lastIndexOf('/'));
-    if (!layer || /^FromRGB_lod[1-9]/.test(layer) || layers.includes(layer)) continue;
+    if ( /^FromRGB_lod[1-9]/.test(layer) || layers.includes(layer)) continue;
     layers.push(layer);
   }
   return layers;

@@ -9,7 +9,7 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
-import { buildGenerator, buildDiscriminator, styleganConfig, proganConfig, StyleGANGenerator, type NetworkConfig, type Generator, type Discriminator } from '../nets/index.js';
+import { buildGenerator, buildDiscriminator, styleganConfig, proganConfig, StyleGANGenerator, type Networks } from '../nets/index.js';
 import { upscale2d, downscale2d } from '../nn/ops.js';
 import { BatchLoader } from '../data/loader.js';
 import type { Batch } from '../data/batches.js';
@@ -57,12 +57,7 @@ export interface TrainOptions extends RunFlags {
   onWarning?: (message: string) => void;
 }
 
-interface Nets {
-  G: Generator;
-  D: Discriminator;
-  Gs: Generator;
-  config: NetworkConfig;
-}
+type Nets = Required<Networks>;
 
 export type TrainResult = RunSummary;
 

@@ -13,7 +13,7 @@ import { FixedGrid } from '../src/train/grids.js';
 import { createDataset } from '../src/data/create.js';
 import { openGenerator } from '../src/io/open-network.js';
 import { importOfficialFile } from '../src/io/import-official.js';
-import { loadCheckpoint } from '../src/io/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
 import { makeGrid, writePng } from '../src/io/images.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
@@ -67,6 +67,18 @@ test('transfer from an official pickle: first grid is the imported network\'s ou
   after.D!.dispose();
 });
 
+test('transfer from an exported Gs-only checkpoint: G = Gs, a fresh D, and a warning', async () => {
+  const pkl = fixture('stylegan1-32.p4.pkl');
+  const imported = await importOfficialFile(pkl, { only: ['Gs'] });
+  const file = path.join(dir, 'gs-only.safetensors');
+  await saveCheckpoint(file, { config: imported.config, nets: { Gs: imported.Gs! } });
+  imported.dispose();
+  const warnings: string[] = [];
+  const r = await train({ ...quick, data: await rgbData(), runDir: path.join(dir, 'gs-only'), transfer: file, maxSeconds: 0, onWarning: (w) => warnings.push(w) });
+  assert.deepEqual(warnings, [`${file}: has no discriminator; D starts from a random initialisation`]);
+  assert.equal(r.kimg, 0.008);
+});
+
 test('transfer from a ProGAN pickle (G, D, Gs) trains at full resolution; mismatches of data or architecture are refused', async () => {
   const run = path.join(dir, 'progan');
   const r = await train({ ...quick, preset: 'progan-cpu', data: await rgbData(), runDir: run, transfer: fixture('progan-32.p4.pkl'), maxSeconds: 0 });
@@ -91,6 +103,9 @@ test('refused resumes and fresh runs name both values; the run directory is clai
   });
   await assert.rejects(train({ ...quick, data, runDir: run, resume: true, gamma: 10 }), {
     message: `${snap}: cannot resume with --gamma 10: the run was started with --gamma 5 (resume without it, or start a new run)`,
+  });
+  await assert.rejects(train({ ...quick, data, runDir: run, resume: fixture('stylegan1-32.p4.pkl') }), {
+    message: `${fixture('stylegan1-32.p4.pkl')}: an official pickle is not a training snapshot; start a new run from it with --resume-from`,
   });
   await assert.rejects(train({ ...quick, data, runDir: run, resume: true, aug: 'ada' }), { message: /cannot resume with --aug ada: the run was started with --aug noaug/ });
   await assert.rejects(train({ ...quick, data, runDir: run }), {

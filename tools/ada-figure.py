@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Plots r_t = E[sign(D(real))] per tick against kimg for training runs, and augment_p (dashed), from their
+"""Plots r_t = E[sign(D(real))] per tick against minutes of training for training runs, and augment_p (dashed), from their
 log.jsonl files, as a PNG (Debian's python3-pil; no matplotlib needed).
 
 Usage: tools/ada-figure.py OUT.png LABEL=RUN_DIR [LABEL=RUN_DIR ...]
@@ -19,7 +19,7 @@ def main():
     for label, run in runs:
         rows = [json.loads(l) for l in open(f'{run}/log.jsonl') if l.strip()]
         rows = [r for r in rows if 'rt' in r]
-        series.append((label, [(r['kimg'], r['rt'], r.get('augment_p', 0)) for r in rows]))
+        series.append((label, [(r['totalSec'] / 60, r['rt'], r.get('augment_p', 0)) for r in rows]))
     kmax = max(k for _, s in series for k, _, _ in s) or 1
     img = Image.new('RGB', (W, H), 'white')
     d = ImageDraw.Draw(img)
@@ -37,7 +37,7 @@ def main():
         k += step
     d.line([L, y(0.6), W - R, y(0.6)], fill=(170, 170, 170))
     d.text((W - R - 90, y(0.6) - 14), 'ADA target 0.6', fill=(120, 120, 120))
-    d.text((W // 2 - 20, H - 20), 'kimg', fill='black')
+    d.text((W // 2 - 50, H - 20), 'minutes of training', fill='black')
     d.text((L, 8), 'r_t = E[sign(D(real))] per tick (solid), augment p (dashed)', fill='black')
     for i, (label, s) in enumerate(series):
         c = COLOURS[i % len(COLOURS)]
@@ -46,7 +46,7 @@ def main():
             pts = [(x(k), y(p)) for k, _, p in s]
             for a, b in zip(pts[::2], pts[1::2]):
                 d.line([a, b], fill=c, width=1)
-        d.text((L + 10, T + 8 + 14 * i), f'— {label}', fill=c)
+        d.text((L + 10, T + 8 + 14 * i), f'-- {label}', fill=c)
     img.save(out)
 
 

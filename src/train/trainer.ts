@@ -14,6 +14,7 @@ import { upscale2d, downscale2d } from '../nn/ops.js';
 import { BatchLoader } from '../data/loader.js';
 import type { Batch } from '../data/batches.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
+import { networkFileKind } from '../io/open-network.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { trainingSchedule, lodBoundaryCrossed, type ScheduleState } from './schedule.js';
 import { presetEmaBeta } from './ema.js';
@@ -123,6 +124,9 @@ export class Trainer {
     const probe = await BatchLoader.open(o.data, { resolution: 4, batchSize: 1, validate: 'first', memoryBudget: 0, prefetch: 1 });
     const info = probe.info;
     await probe.close();
+    if (resumeFrom && await networkFileKind(resumeFrom) === 'pickle') {
+      throw new Error(`${resumeFrom}: an official pickle is not a training snapshot; start a new run from it with --resume-from`);
+    }
     let ck = resumeFrom ? await loadCheckpoint(resumeFrom, { device: this.device }) : null;
     try {
       let stored: RunOptions | null = null;

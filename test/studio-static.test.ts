@@ -1,0 +1,139 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import * as E from '../src/engine/index.js';
+import { RandomState } from '../src/engine/numpy-random.js';
+import { seedLatents } from '../src/gen/seeds.js';
+import { defaultNetworkPath } from '../src/gen/network.js';
+import { toUint8 } from '../src/io/images.js';
+import { openGenerator } from '../src/io/open-network.js';
+import { truncate, type StyleGANGenerator } from '../src/nets/index.js';
+import { writeStaticStudio } from '../src/cli/studio-static.js';
+import { tempDir } from './helpers/temp-dir.js';
+
+E.setNumThreads(1);
+const CHROMIUM = '/usr/bin/chromium';
+const skip = !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (scripts/setup.sh installs it)`;
+const site = join(tempDir('sgts-studio'), 'site');
+const TYPES: Record<string, string> = {
+  '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm',
+};
+let server: Server;
+let base = '';
+let G: StyleGANGenerator;
+
+before(async () => {
+  if (skip) return;
+  await writeStaticStudio(site, { quiet: true });
+  G = (await openGenerator(defaultNetworkPath())).G as StyleGANGenerator;
+  // The site as a static host serves it, on the loopback interface only.
+  server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '') || 'index.html';
+    readFile(join(site, path)).then(
+      (body) => res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body),
+      () => res.writeHead(404).end(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+after(() => {
+  server?.close();
+  G?.dispose();
+});
+
+interface StudioState {
+  seed: number; cls: number; psi: number; cutoff: number; noise: string | string[]; noiseSeed?: number;
+  mix?: boolean; mixFrom?: number; mixTo?: number; mixSeed?: number; interpSeed?: number; t?: number;
+}
+
+/** The libtorch render of a studio state (libtorch's mapping, truncation and synthesis), as bytes. */
+function reference(s: StudioState): Uint8Array {
+  return E.tidy(() => E.noGrad(() => {
+    const labels = E.oneHot([s.cls, s.cls, s.cls], G.cfg.labelSize);
+    const w = G.mapToDlatents(seedLatents([s.seed, s.interpSeed ?? 1, s.mixSeed ?? 1], G.cfg.latentSize), labels);
+    const L = G.numLayers;
+    let d = w.narrow(0, 0, 1).lerp(w.narrow(0, 1, 1), s.t ?? 0);
+    if (s.mix) {
+      const mask = Uint8Array.from({ length: L }, (_, l) => (l >= s.mixFrom! && l < s.mixTo! ? 1 : 0));
+      d = E.where(E.fromTypedArray(mask, [1, L, 1], 'bool'), w.narrow(0, 2, 1), d);
+    }
+    d = truncate(d, G.dlatentAvg, s.psi, s.cutoff);
+    const rs = new RandomState(s.noiseSeed ?? 0);
+    const noise = Array.from({ length: L }, (_, i) => {
+      const r = 2 ** ((i >> 1) + 2);
+      const random = E.fromTypedArray(Float32Array.from(rs.randn(r * r)), [1, 1, r, r]);
+      const mode = typeof s.noise === 'string' ? s.noise : s.noise[i]!;
+      return mode === 'random' ? random : mode === 'const' ? G.synthesis.vars.get(`noise${i}`) : E.zeros([1, 1, r, r]);
+    });
+    return toUint8(G.synthesis.forward(d, { noise })).data;
+  }));
+}
+
+async function renderIn(browser: Browser, backend: string, states: StudioState[]) {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}?backend=${backend}`);
+  await page.waitForFunction(() => (window as unknown as { studio?: unknown }).studio !== undefined, null, { timeout: 120_000 });
+  const got = await page.evaluate(async (list) => {
+    const st = (window as unknown as { studio: { backend: string; ready: Promise<boolean>; times: number[]; render(s: unknown): Promise<{ pixels: number[]; ms: number }> } }).studio;
+    await st.ready;
+    const out = [];
+    for (const s of list) out.push(await st.render(s));
+    return { backend: st.backend, first: st.times[0]!, renders: out };
+  }, states as unknown[]);
+  await page.close();
+  assert.deepEqual(errors, []);
+  return got;
+}
+
+function assertClose(pixels: number[], ref: Uint8Array, what: string): void {
+  // The default network is grayscale: the page writes the channel to R, G and B.
+  let worst = 0;
+  for (let p = 0; p < ref.length; p++) worst = Math.max(worst, Math.abs(pixels[p * 4]! - ref[p]!), Math.abs(pixels[p * 4 + 2]! - ref[p]!));
+  assert.ok(worst <= 2, `${what}: max pixel difference ${worst}/255`);
+}
+
+const PLAIN: StudioState = { seed: 3, cls: 4, psi: 0.7, cutoff: 8, noise: 'const' };
+const FULL: StudioState = {
+  seed: 11, cls: 7, psi: 0.6, cutoff: 4, mix: true, mixFrom: 2, mixTo: 5, mixSeed: 21, interpSeed: 5, t: 0.3,
+  noise: ['const', 'random', 'none', 'random', 'const', 'none', 'random', 'const'], noiseSeed: 9,
+};
+
+test('static studio on the wasm backend renders within 2/255 of libtorch (seed, class, ψ, mixing, interpolation, noise per layer)', { skip, timeout: 300_000 }, async () => {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  try {
+    const got = await renderIn(browser, 'wasm', [PLAIN, FULL]);
+    assert.equal(got.backend, 'wasm');
+    // The two states give clearly different images, so matching each reference says the controls took effect.
+    const [a, b] = [reference(PLAIN), reference(FULL)];
+    assert.ok(a.some((v, i) => Math.abs(v - b[i]!) > 64));
+    assertClose(got.renders[0]!.pixels, reference(PLAIN), 'plain');
+    assertClose(got.renders[1]!.pixels, reference(FULL), 'mixing + interpolation + noise');
+    if (process.env.STYLEGAN_STUDIO_TIMES) process.stdout.write(`# wasm: first ${got.first.toFixed(0)} ms, steady ${got.renders.map((r) => r.ms.toFixed(0)).join(', ')} ms\n`);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('static studio on WebGPU (SwiftShader) renders within 2/255 of libtorch', { skip, timeout: 300_000 }, async () => {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader'],
+  });
+  try {
+    const got = await renderIn(browser, 'webgpu', [PLAIN, FULL]);
+    assert.equal(got.backend, 'webgpu');
+    assertClose(got.renders[0]!.pixels, reference(PLAIN), 'plain');
+    assertClose(got.renders[1]!.pixels, reference(FULL), 'mixing + interpolation + noise');
+    if (process.env.STYLEGAN_STUDIO_TIMES) process.stdout.write(`# webgpu: first ${got.first.toFixed(0)} ms, steady ${got.renders.map((r) => r.ms.toFixed(0)).join(', ')} ms\n`);
+  } finally {
+    await browser.close();
+  }
+});

@@ -12,29 +12,36 @@ import { seedLatents } from '../src/gen/seeds.js';
 import { defaultNetworkPath } from '../src/gen/network.js';
 import { toUint8 } from '../src/io/images.js';
 import { openGenerator } from '../src/io/open-network.js';
-import { truncate, type StyleGANGenerator } from '../src/nets/index.js';
+import { truncate, type StyleGANGenerator, type ProGANGenerator } from '../src/nets/index.js';
 import { writeStaticStudio } from '../src/cli/studio-static.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { FIXTURE_DIR } from './helpers/pickle-fixtures.js';
 
 E.setNumThreads(1);
 const CHROMIUM = '/usr/bin/chromium';
 const skip = !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (scripts/setup.sh installs it)`;
-const site = join(tempDir('sgts-studio'), 'site');
+const root = tempDir('sgts-studio');
+const PROGAN = `${FIXTURE_DIR}progan-theano-32.p4.pkl`;
 const TYPES: Record<string, string> = {
   '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm',
 };
 let server: Server;
 let base = '';
 let G: StyleGANGenerator;
+let P: ProGANGenerator;
 
 before(async () => {
   if (skip) return;
-  await writeStaticStudio(site, { quiet: true });
+  await writeStaticStudio(join(root, 'stylegan'), { quiet: true });
+  await writeStaticStudio(join(root, 'progan'), { network: PROGAN, quiet: true });
   G = (await openGenerator(defaultNetworkPath())).G as StyleGANGenerator;
+  P = (await openGenerator(PROGAN)).G as ProGANGenerator;
   // The site as a static host serves it, on the loopback interface only.
   server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '') || 'index.html';
-    readFile(join(site, path)).then(
+    const asked = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '');
+    const path = extname(asked) ? asked : join(asked, 'index.html');
+    if (path.startsWith('..')) return void res.writeHead(404).end();
+    readFile(join(root, path)).then(
       (body) => res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body),
       () => res.writeHead(404).end(),
     );
@@ -45,6 +52,7 @@ before(async () => {
 after(() => {
   server?.close();
   G?.dispose();
+  P?.dispose();
 });
 
 interface StudioState {
@@ -75,11 +83,19 @@ function reference(s: StudioState): Uint8Array {
   }));
 }
 
-async function renderIn(browser: Browser, backend: string, states: StudioState[]) {
+/** The libtorch render of the ProGAN page's state: z interpolated from seed towards interpSeed by t. */
+function proganReference(s: { seed: number; interpSeed: number; t: number }): Uint8Array {
+  return E.tidy(() => E.noGrad(() => {
+    const z = seedLatents([s.seed, s.interpSeed], P.cfg.latentSize);
+    return toUint8(P.forward(z.narrow(0, 0, 1).lerp(z.narrow(0, 1, 1), s.t))).data;
+  }));
+}
+
+async function renderIn(browser: Browser, site: string, backend: string, states: unknown[]) {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${base}?backend=${backend}`);
+  await page.goto(`${base}${site}/?backend=${backend}`);
   await page.waitForFunction(() => (window as unknown as { studio?: unknown }).studio !== undefined, null, { timeout: 120_000 });
   const got = await page.evaluate(async (list) => {
     const st = (window as unknown as { studio: { backend: string; ready: Promise<boolean>; times: number[]; render(s: unknown): Promise<{ pixels: number[]; ms: number }> } }).studio;
@@ -87,16 +103,18 @@ async function renderIn(browser: Browser, backend: string, states: StudioState[]
     const out = [];
     for (const s of list) out.push(await st.render(s));
     return { backend: st.backend, first: st.times[0]!, renders: out };
-  }, states as unknown[]);
+  }, states);
   await page.close();
   assert.deepEqual(errors, []);
   return got;
 }
 
-function assertClose(pixels: number[], ref: Uint8Array, what: string): void {
-  // The default network is grayscale: the page writes the channel to R, G and B.
+/** RGBA pixels of the page against NHWC bytes with `channels` channels (a gray channel is written to R, G and B). */
+function assertClose(pixels: number[], ref: Uint8Array, what: string, channels = 1): void {
   let worst = 0;
-  for (let p = 0; p < ref.length; p++) worst = Math.max(worst, Math.abs(pixels[p * 4]! - ref[p]!), Math.abs(pixels[p * 4 + 2]! - ref[p]!));
+  for (let p = 0; p < ref.length / channels; p++) {
+    for (let ch = 0; ch < 3; ch++) worst = Math.max(worst, Math.abs(pixels[p * 4 + ch]! - ref[p * channels + (channels === 1 ? 0 : ch)]!));
+  }
   assert.ok(worst <= 2, `${what}: max pixel difference ${worst}/255`);
 }
 
@@ -106,16 +124,18 @@ const FULL: StudioState = {
   noise: ['const', 'random', 'none', 'random', 'const', 'none', 'random', 'const'], noiseSeed: 9,
 };
 
-test('static studio on the wasm backend renders within 2/255 of libtorch (seed, class, ψ, mixing, interpolation, noise per layer)', { skip, timeout: 300_000 }, async () => {
+test('static studio on the wasm backend renders within 2/255 of libtorch (StyleGAN: seed, class, ψ, mixing, interpolation, noise per layer; ProGAN)', { skip, timeout: 300_000 }, async () => {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   try {
-    const got = await renderIn(browser, 'wasm', [PLAIN, FULL]);
+    const got = await renderIn(browser, 'stylegan', 'wasm', [PLAIN, FULL]);
     assert.equal(got.backend, 'wasm');
     // The two states give clearly different images, so matching each reference says the controls took effect.
     const [a, b] = [reference(PLAIN), reference(FULL)];
     assert.ok(a.some((v, i) => Math.abs(v - b[i]!) > 64));
     assertClose(got.renders[0]!.pixels, reference(PLAIN), 'plain');
     assertClose(got.renders[1]!.pixels, reference(FULL), 'mixing + interpolation + noise');
+    const pg = await renderIn(browser, 'progan', 'wasm', [{ seed: 4, interpSeed: 9, t: 0.4 }]);
+    assertClose(pg.renders[0]!.pixels, proganReference({ seed: 4, interpSeed: 9, t: 0.4 }), 'ProGAN interpolation', 3);
     if (process.env.STYLEGAN_STUDIO_TIMES) process.stdout.write(`# wasm: first ${got.first.toFixed(0)} ms, steady ${got.renders.map((r) => r.ms.toFixed(0)).join(', ')} ms\n`);
   } finally {
     await browser.close();
@@ -128,7 +148,7 @@ test('static studio on WebGPU (SwiftShader) renders within 2/255 of libtorch', {
     args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader'],
   });
   try {
-    const got = await renderIn(browser, 'webgpu', [PLAIN, FULL]);
+    const got = await renderIn(browser, 'stylegan', 'webgpu', [PLAIN, FULL]);
     assert.equal(got.backend, 'webgpu');
     assertClose(got.renders[0]!.pixels, reference(PLAIN), 'plain');
     assertClose(got.renders[1]!.pixels, reference(FULL), 'mixing + interpolation + noise');

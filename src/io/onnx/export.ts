@@ -124,7 +124,9 @@ export interface OnnxExportResult {
  */
 export async function exportOnnx(G: { stateDict(): Map<string, Tensor> }, config: NetworkConfig, dir: string, o: OnnxExportOptions = {}): Promise<OnnxExportResult> {
   const { graphs, info } = buildOnnx(G.stateDict(), config, o);
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true }).catch((e: Error) => {
+    throw new Error(`${dir}: cannot create the output directory (${e.message})`, { cause: e });
+  });
   const sizes = new Map<string, number>();
   for (const [name, bytes] of graphs) {
     await writeFileAtomic(join(dir, name), bytes);

@@ -6,7 +6,7 @@ import { exportOnnx, type OnnxExportResult } from '../io/onnx/index.js';
 export interface OnnxExportCommandOptions {
   fp16?: boolean;
   lod?: number;
-  /** Print a summary line per file (default true). */
+  /** Print nothing (default: one line per file written and a summary). */
   quiet?: boolean;
 }
 

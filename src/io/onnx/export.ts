@@ -10,7 +10,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as E from '../../engine/index.js';
 import type { Tensor } from '../../engine/index.js';
-import { type NetworkConfig, numStyleLayers, log2Resolution } from '../../nets/config.js';
+import { type NetworkConfig, numStyleLayers } from '../../nets/config.js';
 import { writeFileAtomic } from '../atomic.js';
 import type { WeightArray, WeightSource } from './layers.js';
 import { mappingGraph, synthesisGraph, layerResolution, layerScope } from './stylegan.js';
@@ -136,7 +136,3 @@ export async function exportOnnx(G: { stateDict(): Map<string, Tensor> }, config
   sizes.set('network.json', (await stat(join(dir, 'network.json'))).size);
   return { info, sizes };
 }
-
-/** Side in pixels of every synthesis layer's noise input (for callers building noise feeds). */
-export const noiseResolutions = (config: NetworkConfig): number[] =>
-  config.arch === 'stylegan' ? Array.from({ length: 2 * log2Resolution(config) - 2 }, (_, i) => layerResolution(i)) : [];

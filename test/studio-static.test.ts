@@ -13,7 +13,8 @@ import { defaultNetworkPath } from '../src/gen/network.js';
 import { toUint8 } from '../src/io/images.js';
 import { openGenerator } from '../src/io/open-network.js';
 import { truncate, type StyleGANGenerator, type ProGANGenerator } from '../src/nets/index.js';
-import { writeStaticStudio } from '../src/cli/studio-static.js';
+import { writeStaticStudio, ORT_FILES } from '../src/cli/studio-static.js';
+import { cli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { FIXTURE_DIR } from './helpers/pickle-fixtures.js';
 
@@ -156,4 +157,20 @@ test('static studio on WebGPU (SwiftShader) renders within 2/255 of libtorch', {
   } finally {
     await browser.close();
   }
+});
+
+test('stylegan studio --static OUTDIR writes the page, the ONNX export, onnxruntime-web and RandomState', async () => {
+  const out = join(root, 'cli-site');
+  const r = await cli(['studio', '--static', out, '--network', PROGAN, '--fp16']);
+  assert.equal(r.code, 0, r.stderr);
+  for (const f of ['index.html', 'studio.js', 'model/generator.onnx', 'model/network.json', 'js/numpy-random.js', 'js/correctly-rounded-log.js', ...ORT_FILES.map((f) => `ort/${f}`)]) {
+    assert.ok(existsSync(join(out, f)), f);
+  }
+  const info = JSON.parse(await readFile(join(out, 'model', 'network.json'), 'utf8')) as { arch: string; weights: string; lod: number };
+  assert.deepEqual([info.arch, info.weights, info.lod], ['progan', 'float16', 0]);
+  assert.match(r.stdout, /static studio for official ProGAN TF pickle .*progan-theano-32\.p4\.pkl \(Gs\): [\d.]+ MiB in /);
+  const missing = join(root, 'nope.pkl');
+  const e = await cli(['studio', '--static', join(root, 'x'), '--network', missing]);
+  assert.equal(e.code, 1);
+  assert.equal(e.stderr, `stylegan: ${missing}: no such network file\n`);
 });

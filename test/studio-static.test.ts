@@ -22,7 +22,8 @@ E.setNumThreads(1);
 const CHROMIUM = '/usr/bin/chromium';
 const skip = !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (scripts/setup.sh installs it)`;
 const root = tempDir('sgts-studio');
-const PROGAN = `${FIXTURE_DIR}progan-theano-32.p4.pkl`;
+/** Fused ProGAN (transposed convolutions) exported at lod 0: the StyleGAN default model upscales with Resize. */
+const PROGAN = `${FIXTURE_DIR}progan-32.p4.pkl`;
 const TYPES: Record<string, string> = {
   '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm',
 };
@@ -34,7 +35,7 @@ let P: ProGANGenerator;
 before(async () => {
   if (skip) return;
   await writeStaticStudio(join(root, 'stylegan'), { quiet: true });
-  await writeStaticStudio(join(root, 'progan'), { network: PROGAN, quiet: true });
+  await writeStaticStudio(join(root, 'progan'), { network: PROGAN, lod: 0, quiet: true });
   G = (await openGenerator(defaultNetworkPath())).G as StyleGANGenerator;
   P = (await openGenerator(PROGAN)).G as ProGANGenerator;
   // The site as a static host serves it, on the loopback interface only.
@@ -88,7 +89,7 @@ function reference(s: StudioState): Uint8Array {
 function proganReference(s: { seed: number; interpSeed: number; t: number }): Uint8Array {
   return E.tidy(() => E.noGrad(() => {
     const z = seedLatents([s.seed, s.interpSeed], P.cfg.latentSize);
-    return toUint8(P.forward(z.narrow(0, 0, 1).lerp(z.narrow(0, 1, 1), s.t))).data;
+    return toUint8(P.forward(z.narrow(0, 0, 1).lerp(z.narrow(0, 1, 1), s.t), { lod: 0 })).data;
   }));
 }
 
@@ -143,7 +144,7 @@ test('static studio on the wasm backend renders within 2/255 of libtorch (StyleG
   }
 });
 
-test('static studio on WebGPU (SwiftShader) renders within 2/255 of libtorch', { skip, timeout: 300_000 }, async () => {
+test('static studio on WebGPU (SwiftShader) renders within 2/255 of libtorch (StyleGAN controls; fused ProGAN)', { skip, timeout: 300_000 }, async () => {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader'],
@@ -153,15 +154,20 @@ test('static studio on WebGPU (SwiftShader) renders within 2/255 of libtorch', {
     assert.equal(got.backend, 'webgpu');
     assertClose(got.renders[0]!.pixels, reference(PLAIN), 'plain');
     assertClose(got.renders[1]!.pixels, reference(FULL), 'mixing + interpolation + noise');
+    const pg = await renderIn(browser, 'progan', 'webgpu', [{ seed: 4, interpSeed: 9, t: 0.4 }]);
+    assert.equal(pg.backend, 'webgpu');
+    assertClose(pg.renders[0]!.pixels, proganReference({ seed: 4, interpSeed: 9, t: 0.4 }), 'ProGAN interpolation (fused up-convolutions)', 3);
     if (process.env.STYLEGAN_STUDIO_TIMES) process.stdout.write(`# webgpu: first ${got.first.toFixed(0)} ms, steady ${got.renders.map((r) => r.ms.toFixed(0)).join(', ')} ms\n`);
   } finally {
     await browser.close();
   }
 });
 
+const THEANO = `${FIXTURE_DIR}progan-theano-32.p4.pkl`;
+
 test('stylegan studio --static OUTDIR writes the page, the ONNX export, onnxruntime-web and RandomState', async () => {
   const out = join(root, 'cli-site');
-  const r = await cli(['studio', '--static', out, '--network', PROGAN, '--fp16']);
+  const r = await cli(['studio', '--static', out, '--network', THEANO, '--fp16']);
   assert.equal(r.code, 0, r.stderr);
   for (const f of ['index.html', 'studio.js', 'model/generator.onnx', 'model/network.json', 'js/numpy-random.js', 'js/correctly-rounded-log.js', ...ORT_FILES.map((f) => `ort/${f}`)]) {
     assert.ok(existsSync(join(out, f)), f);

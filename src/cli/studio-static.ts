@@ -38,6 +38,8 @@ async function copy(from: string, to: string): Promise<number> {
 export interface StaticStudioOptions {
   network?: string;
   fp16?: boolean;
+  /** Level of detail to export (default: the network's own). */
+  lod?: number;
   quiet?: boolean;
 }
 
@@ -45,7 +47,7 @@ export interface StaticStudioOptions {
 export async function writeStaticStudio(outDir: string, o: StaticStudioOptions = {}): Promise<{ sizes: Map<string, number>; exportSeconds: number }> {
   const sizes = new Map<string, number>();
   for (const sub of ['model', 'ort', 'js']) await mkdir(join(outDir, sub), { recursive: true });
-  const exported = await exportNetworkOnnx(o.network, join(outDir, 'model'), { fp16: o.fp16, quiet: true });
+  const exported = await exportNetworkOnnx(o.network, join(outDir, 'model'), { fp16: o.fp16, lod: o.lod, quiet: true });
   for (const [name, bytes] of exported.sizes) sizes.set(`model/${name}`, bytes);
   for (const name of await readdir(PAGE_DIR)) sizes.set(name, await copy(join(PAGE_DIR, name), join(outDir, name)));
   for (const file of RANDOM_MODULES) sizes.set(`js/${file.split('/').at(-1)}`, await copy(file, join(outDir, 'js', file.split('/').at(-1)!)));
@@ -72,7 +74,8 @@ export function register(program: Command): void {
     .requiredOption('--static <outdir>', 'write the static site into OUTDIR')
     .option('--network <path>', 'official .pkl or stylegan-ts .safetensors (default: the packaged network)')
     .option('--fp16', 'store the ONNX weights as float16 (half the download)', false)
-    .action(async (o: { static: string; network?: string; fp16: boolean }) => {
-      await writeStaticStudio(o.static, { network: o.network, fp16: o.fp16 });
+    .option('--lod <lod>', "level of detail to export (default: the network's own)", parseFloat)
+    .action(async (o: { static: string; network?: string; fp16: boolean; lod?: number }) => {
+      await writeStaticStudio(o.static, { network: o.network, fp16: o.fp16, lod: o.lod });
     });
 }

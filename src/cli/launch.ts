@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 export interface LaunchOptions {
   nproc: number;
@@ -58,7 +59,7 @@ export async function launchWorkers(o: LaunchOptions): Promise<void> {
   let killer: NodeJS.Timeout | null = null;
   const exits = Array.from({ length: o.nproc }, (_, local) => {
     const rank = o.nodeRank * o.nproc + local;
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...o.args], {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./main.js', import.meta.url)), ...o.args], {
       stdio: ['ignore', rank === 0 ? 'inherit' : 'ignore', 'inherit'],
       env: {
         ...process.env, [WORKER_ENV]: '1', MASTER_ADDR: o.masterAddr, MASTER_PORT: String(port), WORLD_SIZE: String(worldSize),

@@ -93,6 +93,7 @@ export function register(program: Command): void {
       let started = false;
       let ips = 0;
       if (!quiet && !dist) process.stderr.write(`run directory: ${runDir}\n`);
+      // The bar's timer would keep a failed run's process alive: stop it whatever happens.
       const result = await train({
         data: o.data, runDir, preset: o.preset, net: o.net, totalKimg: o.kimg, conditional: o.cond, mirror: o.mirror, seed: o.seed,
         networkSnapshotTicks: o.snap, resume, maxSeconds: o.maxMinutes ? o.maxMinutes * 60 : undefined, device, parallel,
@@ -115,8 +116,7 @@ export function register(program: Command): void {
           process.stderr.write(`${line}\n`);
           if (process.stderr.isTTY) bar.start(Number(t.totalKimg.toFixed(1)), Number(t.kimg.toFixed(1)), { res: t.resolution, lod: t.lod.toFixed(2), ips: ips.toFixed(0) });
         },
-      });
-      if (started) bar.stop();
+      }).finally(() => started && bar.stop());
       group?.destroy();
       if (!quiet) process.stdout.write(`${JSON.stringify(result)}\n`);
     });

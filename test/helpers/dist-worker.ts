@@ -47,7 +47,7 @@ if (scenario === 'collectives') {
   // Rank 1 stays alive but never joins the collective: rank 0 times out.
   group.barrier().wait();
   if (r === 1) {
-    await new Promise((res) => setTimeout(res, 8000));
+    await new Promise((res) => setTimeout(res, 4000));
   } else {
     const started = Date.now();
     try {

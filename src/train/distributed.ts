@@ -6,6 +6,7 @@
  * stream and then sharded, gradients are averaged over ranks in buckets, and the w-average is averaged too — so
  * W processes × B/W follow the same trajectory as one process × B, to float-reduction tolerance.
  */
+import { performance } from 'node:perf_hooks';
 import * as E from '../engine/index.js';
 import type { Tensor, ProcessGroup, Work } from '../engine/index.js';
 import type { Batch } from '../data/batches.js';
@@ -30,6 +31,8 @@ const DEFAULT_BUCKET_BYTES = 25 << 20;
 export class DataParallelGroup implements DataParallel {
   readonly rank: number;
   readonly size: number;
+  /** Wall time spent in `allReduceMean` (gradients and w-average), for benchmarks. */
+  reduceMs = 0;
 
   constructor(readonly group: ProcessGroup, private readonly bucketBytes = DEFAULT_BUCKET_BYTES) {
     this.rank = group.rank;
@@ -83,6 +86,7 @@ export class DataParallelGroup implements DataParallel {
   allReduceMean(ts: readonly (Tensor | null)[]): void {
     const live = ts.filter((t): t is Tensor => t !== null);
     if (this.size === 1 || !live.length) return;
+    const started = performance.now();
     E.tidy(() => {
       const pending: { flat: Tensor; members: Tensor[]; work: Work }[] = [];
       for (const members of buckets(live, this.bucketBytes)) {
@@ -100,6 +104,7 @@ export class DataParallelGroup implements DataParallel {
         }
       }
     });
+    this.reduceMs += performance.now() - started;
   }
 
   /** Rank 0's values of `tensors` on every rank (initial weights), bucketed like the gradients. */

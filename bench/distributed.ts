@@ -26,7 +26,7 @@ import { peerScript } from './compare.js';
 
 interface Flags {
   sizes: number[]; res: number; widths: string; batch: number; threads: number; iters: number; warmup: number;
-  peer: boolean; json: boolean; python: string; worker?: string;
+  peer: boolean; json: boolean; python: string; worker?: string; device: string;
 }
 
 const MI = 1 << 20;
@@ -48,15 +48,19 @@ async function ranks(world: number, cmd: string, args: (rank: number, port: numb
 }
 
 const self = fileURLToPath(import.meta.url);
-const common = (f: Flags) => ['--iters', String(f.iters), '--warmup', String(f.warmup), '--threads', String(f.threads)];
+const common = (f: Flags) => ['--iters', String(f.iters), '--warmup', String(f.warmup), '--threads', String(f.threads), '--device', f.device];
+
+/** This rank's device: cuda:LOCAL_RANK (one GPU per process, NCCL) or the CPU (Gloo). */
+const rankDevice = (f: Flags) => (f.device === 'cuda' ? `cuda:${process.env.LOCAL_RANK ?? 0}` : 'cpu');
 
 /** A rank of the all-reduce case. */
 function allReduceWorker(f: Flags): Record<string, unknown> {
-  const group = E.ProcessGroup.fromEnv()!;
+  const device = rankDevice(f);
+  const group = E.ProcessGroup.fromEnv(device)!;
   const results: Record<string, Timing> = {};
   for (const size of f.sizes) {
-    const t = E.keep(E.full([size * MI], group.rank));
-    results[size] = timeCase(() => group.allReduce([t], 'sum').wait(), { device: 'cpu', warmup: f.warmup, iters: f.iters });
+    const t = E.keep(E.full([size * MI], group.rank, { device }));
+    results[size] = timeCase(() => group.allReduce([t], 'sum').wait(), { device, warmup: f.warmup, iters: f.iters });
     t.dispose();
   }
   group.barrier().wait();
@@ -66,10 +70,11 @@ function allReduceWorker(f: Flags): Record<string, unknown> {
 
 /** A rank of the training-step case (WORLD_SIZE 1: no process group at all). */
 function stepWorker(f: Flags): Record<string, unknown> {
-  const group = Number(process.env.WORLD_SIZE) > 1 ? E.ProcessGroup.fromEnv() : null;
+  const device = rankDevice(f);
+  const group = Number(process.env.WORLD_SIZE) > 1 ? E.ProcessGroup.fromEnv(device) : null;
   const parallel = group ? new DataParallelGroup(group) : undefined;
-  const c = trainingStepCase(f.res, f.widths as WidthsName, f.batch, true, 'cpu', 0, parallel);
-  const timing = timeCase(() => c.step(), { device: 'cpu', warmup: f.warmup, iters: f.iters });
+  const c = trainingStepCase(f.res, f.widths as WidthsName, f.batch, true, device, 0, parallel);
+  const timing = timeCase(() => c.step(), { device, warmup: f.warmup, iters: f.iters });
   const gradBytes = 4 * (c.nets.G.parameters().concat(c.nets.D.parameters())).reduce((a, p) => a + p.numel, 0);
   c.dispose?.();
   group?.destroy();
@@ -107,7 +112,7 @@ async function main(f: Flags): Promise<void> {
   const computeMs = t1;
   const project = (w: number) => computeMs / w + (w > 1 ? (2 * (w - 1) / w) * one.gradBytes / (largest.busbw_GBps * 1e9) * 1e3 : 0);
   const report = {
-    bench: 'distributed', machine: 'this machine, 2 CPU cores shared with other work; 127.0.0.1 Gloo', threads: f.threads,
+    bench: 'distributed', device: f.device, backend: f.device === 'cuda' ? 'nccl' : 'gloo', threads: f.threads,
     allreduce, step: {
       res: f.res, widths: f.widths, global_batch: f.batch, grad_MiB: one.gradBytes / MI,
       one_process_ms: t1, two_process_ms: t2, allreduce_ms_per_step: two.reduceMsPerStep,
@@ -120,7 +125,7 @@ async function main(f: Flags): Promise<void> {
     process.stdout.write(`${JSON.stringify(report)}\n`);
     return;
   }
-  const lines = ['all-reduce (sum) of float32, 2 processes, Gloo over 127.0.0.1', '  MiB      ours ms  algbw GB/s  busbw GB/s  pytorch ms  pytorch/ours'];
+  const lines = [`all-reduce (sum) of float32, 2 processes, ${report.backend} over 127.0.0.1`, '  MiB      ours ms  algbw GB/s  busbw GB/s  pytorch ms  pytorch/ours'];
   for (const a of allreduce) {
     lines.push(`  ${String(a.mib).padStart(4)}  ${a.ms.toFixed(1).padStart(10)}  ${a.algbw_GBps.toFixed(2).padStart(10)}  ${a.busbw_GBps.toFixed(2).padStart(10)}  ${a.peer_ms === null ? '         —' : a.peer_ms.toFixed(1).padStart(10)}  ${a.peer_over_ours === null ? '—' : a.peer_over_ours.toFixed(2)}`);
   }
@@ -140,6 +145,7 @@ const program = new Command('bench-distributed')
   .option('--threads <n>', 'intra-op threads of every process', Number, 1)
   .option('--iters <n>', 'timed calls', Number, 5)
   .option('--warmup <n>', 'untimed calls first', Number, 1)
+  .option('--device <cpu|cuda>', 'cpu (Gloo) or cuda (one GPU per process, NCCL; needs 2 GPUs)', 'cpu')
   .option('--python <path>', "the peer's interpreter", '/usr/bin/python3')
   .option('--no-peer', 'time stylegan-ts only')
   .option('--json', 'one JSON line', false)

@@ -4,6 +4,7 @@
 // thread that settles a Promise. Policy (environment variables, bucketing, data parallelism) lives in TypeScript.
 #include "common.h"
 
+#include <torch/csrc/distributed/c10d/Backend.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -15,15 +16,24 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <torch/version.h>
+
 #include <chrono>
 
 namespace sgt {
 
 namespace {
 
+// libtorch 1.x: ProcessGroupGloo / ProcessGroupNCCL derive from c10d::ProcessGroup; 2.x: from c10d::Backend.
+#if TORCH_VERSION_MAJOR >= 2
+using GroupBase = c10d::Backend;
+#else
+using GroupBase = c10d::ProcessGroup;
+#endif
+
 struct GroupBox {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<GroupBase> group;
 };
 struct WorkBox {
   c10::intrusive_ptr<c10d::Work> work;

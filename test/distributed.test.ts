@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { distributedConfigFromEnv, full, DistributedError } from '../src/engine/index.js';
-import { buckets } from '../src/train/distributed.js';
+import { distributedConfigFromEnv, full, tensor, DistributedError, type ProcessGroup } from '../src/engine/index.js';
+import { buckets, DataParallelGroup } from '../src/train/distributed.js';
 import { freePort } from '../src/cli/launch.js';
 import { readSafetensorsFile, type SafetensorsContents } from '../src/io/safetensors.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -159,4 +159,19 @@ test('a killed worker stops the run with a clear error; the last snapshot resume
   const resumed = await run(await trainArgs(runDir, 0.192, '--resume', 'true', '--nproc', '1'));
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.deepEqual(JSON.parse(resumed.stdout), { runDir, kimg: 0.192, ticks: 3, lastSnapshot: snapshot });
+});
+
+test('shards are strided rows of the global minibatch: images, labels, indices and random draws', () => {
+  const dp = new DataParallelGroup({ rank: 1, size: 2 } as ProcessGroup);
+  const per = 1 * 2 * 2;
+  const b = dp.shardBatch({
+    images: Uint8Array.from({ length: 4 * per }, (_, i) => Math.floor(i / per)), labels: Int32Array.from([10, 11, 12, 13]),
+    resolution: 2, channels: 1, batchSize: 4, indices: Int32Array.from([5, 6, 7, 8]), flipped: Uint8Array.from([0, 1, 0, 1]), position: 12,
+  });
+  assert.deepEqual(Array.from(b.images), [1, 1, 1, 1, 3, 3, 3, 3]);
+  assert.deepEqual([Array.from(b.labels!), Array.from(b.indices), Array.from(b.flipped), b.batchSize, b.position], [[11, 13], [6, 8], [1, 1], 2, 12]);
+  const t = tensor([[0, 0], [1, 1], [2, 2], [3, 3]]);
+  assert.deepEqual(Array.from(dp.shard(t).toFloat32Array()), [1, 1, 3, 3]);
+  assert.throws(() => dp.shardArray(Int32Array.from([1, 2, 3])), new Error('minibatch 3 is not divisible by the 2 processes'));
+  t.dispose();
 });

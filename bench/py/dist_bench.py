@@ -1,4 +1,4 @@
-"""PyTorch peer of bench/distributed.ts: all-reduce (sum) of float32 tensors over torch.distributed with Gloo.
+"""PyTorch peer of bench/distributed.ts: all-reduce (sum) of float32 tensors over torch.distributed (Gloo; NCCL on CUDA).
 
 One process per rank: `dist_bench.py --rank R --world W --port P --sizes 1,4,25` joins the group at
 tcp://127.0.0.1:P, times an in-place all-reduce of each size (millions of floats, 2**20 each) with the protocol of
@@ -22,7 +22,10 @@ def main() -> None:
     parser.add_argument('--sizes', type=parse_int_list, default=[1, 4, 25], help='millions (2**20) of floats')
     args = parser.parse_args()
     device = setup(args)
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{args.port}', rank=args.rank, world_size=args.world)
+    if device.type == 'cuda':  # one GPU per process, NCCL
+        device = torch.device('cuda', args.rank)
+        torch.cuda.set_device(device)
+    dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo', init_method=f'tcp://127.0.0.1:{args.port}', rank=args.rank, world_size=args.world)
     results = {}
     for size in args.sizes:
         t = torch.full((size << 20,), float(args.rank), device=device)

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import * as E from '../engine/index.js';
 import type { Tensor, ProcessGroup, Work } from '../engine/index.js';
 import type { Batch } from '../data/batches.js';
-import type { NoiseInput } from '../nets/index.js';
+import { noiseSize, type NoiseInput } from '../nets/index.js';
 
 /** What the step functions and the trainer ask of data parallelism. */
 export interface DataParallel {
@@ -76,7 +76,7 @@ export class DataParallelGroup implements DataParallel {
     return new Proxy<NoiseInput[]>([], {
       get: (target, key) => {
         if (typeof key !== 'string' || !/^\d+$/.test(key)) return Reflect.get(target, key) as unknown;
-        const s = 2 ** ((Number(key) >> 1) + 2);
+        const s = noiseSize(Number(key));
         return this.shard(E.randn([globalN, 1, s, s], { generator, device }));
       },
     });

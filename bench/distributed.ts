@@ -72,7 +72,7 @@ function allReduceWorker(f: Flags): Record<string, unknown> {
 function stepWorker(f: Flags): Record<string, unknown> {
   const device = rankDevice(f);
   const group = Number(process.env.WORLD_SIZE) > 1 ? E.ProcessGroup.fromEnv(device) : null;
-  const parallel = group ? new DataParallelGroup(group) : undefined;
+  const parallel = group ? new DataParallelGroup(group, device) : undefined;
   const c = trainingStepCase(f.res, f.widths as WidthsName, f.batch, true, device, 0, parallel);
   const timing = timeCase(() => c.step(), { device, warmup: f.warmup, iters: f.iters });
   const gradBytes = 4 * (c.nets.G.parameters().concat(c.nets.D.parameters())).reduce((a, p) => a + p.numel, 0);

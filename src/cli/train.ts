@@ -84,7 +84,7 @@ export function register(program: Command): void {
       }
       const device = dist && rt.device.startsWith('cuda') ? `cuda:${dist.localRank}` : rt.device;
       const group = dist ? ProcessGroup.init(dist, device) : null;
-      const parallel = group ? new DataParallelGroup(group) : undefined;
+      const parallel = group ? new DataParallelGroup(group, device) : undefined;
       const quiet = parallel !== undefined && !parallel.isWriter;
       const bar = new cliProgress.SingleBar({
         format: ' {bar} {percentage}% | {value}/{total} kimg | {res}² lod {lod} | {ips} img/s | ETA {eta_formatted}',

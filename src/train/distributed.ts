@@ -34,7 +34,8 @@ export class DataParallelGroup implements DataParallel {
   /** Wall time spent in `allReduceMean` (gradients and w-average), for benchmarks. */
   reduceMs = 0;
 
-  constructor(readonly group: ProcessGroup, private readonly bucketBytes = DEFAULT_BUCKET_BYTES) {
+  /** `device`: where this rank's tensors live (NCCL groups reduce CUDA tensors only). */
+  constructor(readonly group: ProcessGroup, private readonly device = 'cpu', private readonly bucketBytes = DEFAULT_BUCKET_BYTES) {
     this.rank = group.rank;
     this.size = group.size;
   }
@@ -127,7 +128,7 @@ export class DataParallelGroup implements DataParallel {
   /** True on every rank when it is true on any (stopping decisions taken from local clocks). */
   any(flag: boolean): boolean {
     return E.tidy(() => {
-      const t = E.full([1], flag ? 1 : 0);
+      const t = E.full([1], flag ? 1 : 0, { device: this.device });
       this.group.allReduce([t], 'max').wait();
       return t.item() > 0;
     });

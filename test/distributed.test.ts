@@ -118,6 +118,10 @@ async function oneAndTwo(name: string, kimg: number, ...extra: string[]) {
   return { A: A!, B: B!, names };
 }
 
+let styleganPromise: ReturnType<typeof oneAndTwo> | undefined;
+/** The StyleGAN smoke run in 1 and 2 processes, made on first use (two tests compare with it). */
+const styleganRuns = () => (styleganPromise ??= oneAndTwo('stylegan', 0.064));
+
 test('ProGAN: 2 processes × minibatch 16 give the weights of 1 process × minibatch 32 after 4 steps (WGAN-GP, AC-GAN labels)', async () => {
   const { A, B, names } = await oneAndTwo('progan', 0.128, '--preset', 'progan-cpu', '--net', 'fmapBase=64,fmapMax=16,latentSize=16');
   for (const name of names) {
@@ -129,7 +133,7 @@ test('ProGAN: 2 processes × minibatch 16 give the weights of 1 process × minib
 });
 
 test('StyleGAN: 2 processes × minibatch 4 follow 1 process × minibatch 8: same G, D, Gs after 8 steps (Gloo, 127.0.0.1)', async () => {
-  const { A, B, names } = await oneAndTwo('stylegan', 0.064);
+  const { A, B, names } = await styleganRuns();
   // Float reductions differ (sums over 4 + 4 samples vs 8; Gloo's sum), and Adam with β1 = 0 turns a gradient's
   // rounding into a full ±lr step where the gradient is near zero: a handful of such elements may differ by a few lr.
   // The same run in one process with 2 threads instead of 1 diverges by more. Everything else agrees to 1e-4.
@@ -190,4 +194,37 @@ test('shards are strided rows of the global minibatch: images, labels, indices a
   assert.deepEqual(Array.from(dp.shard(t).toFloat32Array()), [1, 1, 3, 3]);
   assert.throws(() => dp.shardArray(Int32Array.from([1, 2, 3])), new Error('minibatch 3 is not divisible by the 2 processes'));
   t.dispose();
+});
+
+test('two nodes (--nnodes 2 --node-rank 0|1 --master-addr --master-port) train as the 2 processes of one node', async () => {
+  const port = String(await freePort());
+  const runDir = path.join(dir, 'nodes');
+  const node = async (k: number) => run(await trainArgs(runDir, 0.064, '--nproc', '1', '--nnodes', '2', '--node-rank', String(k), '--master-addr', '127.0.0.1', '--master-port', port));
+  const [n0, n1] = await Promise.all([node(0), node(1)]);
+  assert.deepEqual([n0.code, n1.code], [0, 0], n0.stderr + n1.stderr);
+  assert.match(n0.stderr, /worker rank 0 of 2: pid/);
+  assert.match(n1.stderr, /worker rank 1 of 2: pid/);
+  assert.equal(n1.stdout, '', 'rank 1 prints no result');
+  const A = await readSafetensorsFile(path.join(runDir, 'network-snapshot-000000.safetensors'));
+  const { B, names } = await styleganRuns();
+  for (const name of names) {
+    const x = weights(A, name);
+    const y = weights(B, name);
+    assert.ok(x.every((v, i) => Math.abs(v - y[i]!) < 1e-6), `${name}: the same 2-rank run`);
+  }
+});
+
+test('launcher flags: several nodes need a port and a run directory; the node rank must be below the node count', async () => {
+  const data = await dataset();
+  const args = ['--threads', '1', '--device', 'cpu', 'train', '--data', data, '--preset', 'smoke'];
+  const cases: [string[], string][] = [
+    [['--nnodes', '2', '--run-dir', path.join(dir, 'x')], '--nnodes > 1 needs --master-port (the same on every node)'],
+    [['--nnodes', '2', '--master-port', '29999'], '--nnodes > 1 needs --run-dir (the same directory, on storage every node sees)'],
+    [['--nnodes', '2', '--node-rank', '2', '--master-port', '29999', '--run-dir', path.join(dir, 'x')], '--node-rank 2 is not below --nnodes 2'],
+  ];
+  for (const [extra, message] of cases) {
+    const r = await run([mainScript, ...args, ...extra]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('stylegan:')).join('\n'), `stylegan: ${message}`);
+  }
 });

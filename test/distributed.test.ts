@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distributedConfigFromEnv, full, tensor, DistributedError, type ProcessGroup } from '../src/engine/index.js';
@@ -112,6 +112,8 @@ async function oneAndTwo(name: string, kimg: number, ...extra: string[]) {
   assert.match(b.stderr, /worker rank 1 of 2: pid \d+/);
   assert.deepEqual(JSON.parse(b.stdout), { runDir: two, kimg, ticks: 1, lastSnapshot: path.join(two, 'network-snapshot-000000.safetensors') });
   assert.deepEqual(readdirSync(two).sort(), readdirSync(one).sort(), 'rank 0 alone writes, and writes everything');
+  const processes = (d: string) => (JSON.parse(readFileSync(path.join(d, 'training_options.json'), 'utf8')) as { processes: number }).processes;
+  assert.deepEqual([processes(one), processes(two)], [1, 2]);
   const [A, B] = await Promise.all([one, two].map((d) => readSafetensorsFile(path.join(d, 'network-snapshot-000000.safetensors'))));
   const names = [...A!.tensors.keys()].filter((k) => /^(G|D|Gs)\//.test(k));
   assert.ok(names.length > 50);

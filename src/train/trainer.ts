@@ -318,6 +318,7 @@ export class Trainer {
       await writeFileAtomic(path.join(o.runDir, 'training_options.json'), JSON.stringify({
         data: o.data, preset: this.preset.name, net: this.nets.config, totalKimg: this.totalKimg, mirror: o.mirror ?? false,
         seed: o.seed ?? 0, conditional: this.numClasses > 0, schedule: this.preset.schedule, loss: this.preset.loss,
+        processes: o.parallel?.size ?? 1,
       }, null, 2));
       await this.writeReals(path.join(o.runDir, 'reals.png'));
       await this.writeGrid(path.join(o.runDir, 'fakes_init.png'));

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
 
 export interface LaunchOptions {
   nproc: number;
@@ -29,6 +30,14 @@ export interface LaunchOptions {
 /** Set in the workers' environment: they train instead of launching. */
 export const WORKER_ENV = 'STYLEGAN_DIST_WORKER';
 export const isWorker = (env: NodeJS.ProcessEnv = process.env): boolean => env[WORKER_ENV] === '1';
+
+/** The arguments the program was parsed from (commander keeps them as `rawArgs`; also when run in-process). */
+export function commandLine(cmd: Command): string[] {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  const raw = (root as unknown as { rawArgs?: string[] }).rawArgs;
+  return raw?.length ? [...raw] : process.argv.slice(2);
+}
 
 /** A TCP port that was free a moment ago on `host`. */
 export function freePort(host = '127.0.0.1'): Promise<number> {

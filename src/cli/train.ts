@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import { train } from '../train/trainer.js';
 import { PRESETS } from '../train/presets.js';
 import { integerAtLeast, runtime, asArgument } from './options.js';
-import { launchWorkers, isWorker } from './launch.js';
+import { launchWorkers, isWorker, commandLine } from './launch.js';
 import { ProcessGroup, distributedConfigFromEnv } from '../engine/index.js';
 import { DataParallelGroup } from '../train/distributed.js';
 
@@ -78,7 +78,7 @@ export function register(program: Command): void {
         process.stderr.write(`run directory: ${runDir}\n`);
         await launchWorkers({
           nproc: o.nproc ?? 1, nnodes: o.nnodes, nodeRank: o.nodeRank, masterAddr: o.masterAddr, masterPort: o.masterPort,
-          args: [...process.argv.slice(2), '--run-dir', runDir], threads: cmd.optsWithGlobals<{ threads?: number }>().threads,
+          args: [...commandLine(cmd), '--run-dir', runDir], threads: cmd.optsWithGlobals<{ threads?: number }>().threads,
         });
         return;
       }

@@ -8,6 +8,7 @@ import { distributedConfigFromEnv, full, tensor, DistributedError, type ProcessG
 import { buckets, DataParallelGroup } from '../src/train/distributed.js';
 import { freePort } from '../src/cli/launch.js';
 import { readSafetensorsFile, type SafetensorsContents } from '../src/io/safetensors.js';
+import { BatchLoader } from '../src/data/loader.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 
@@ -183,17 +184,32 @@ test('a killed worker stops the run with a clear error; the last snapshot resume
   assert.deepEqual(JSON.parse(resumed.stdout), { runDir, kimg: 0.192, ticks: 3, lastSnapshot: snapshot });
 });
 
-test('shards are strided rows of the global minibatch: images, labels, indices and random draws', () => {
+test('shards are strided rows of the global minibatch: loader batches (the stream advances globally) and random draws', async () => {
+  const data = await dataset();
+  const opts = { resolution: 16, batchSize: 8, seed: 5, xflip: true, position: 4, validate: 'first' as const, prefetch: 1 };
+  const whole = await BatchLoader.open(data, opts);
+  const part = await BatchLoader.open(data, { ...opts, shard: { rank: 1, size: 2 } });
+  try {
+    for (let k = 0; k < 2; k++) {
+      const [w, p] = await Promise.all([whole.next(), part.next()]);
+      const rows = [1, 3, 5, 7];
+      const per = 16 * 16;
+      assert.equal(p.batchSize, 4);
+      assert.equal(p.position, w.position);
+      assert.deepEqual(Array.from(p.indices), rows.map((r) => w.indices[r]));
+      assert.deepEqual(Array.from(p.flipped), rows.map((r) => w.flipped[r]));
+      assert.deepEqual(Array.from(p.labels!), rows.map((r) => w.labels![r]));
+      assert.deepEqual(p.images, Uint8Array.from(rows.flatMap((r) => Array.from(w.images.subarray(r * per, (r + 1) * per)))));
+      assert.equal(part.position, whole.position);
+    }
+    assert.equal(part.position, 4 + 16);
+  } finally {
+    await Promise.all([whole.close(), part.close()]);
+  }
   const dp = new DataParallelGroup({ rank: 1, size: 2 } as ProcessGroup);
-  const per = 1 * 2 * 2;
-  const b = dp.shardBatch({
-    images: Uint8Array.from({ length: 4 * per }, (_, i) => Math.floor(i / per)), labels: Int32Array.from([10, 11, 12, 13]),
-    resolution: 2, channels: 1, batchSize: 4, indices: Int32Array.from([5, 6, 7, 8]), flipped: Uint8Array.from([0, 1, 0, 1]), position: 12,
-  });
-  assert.deepEqual(Array.from(b.images), [1, 1, 1, 1, 3, 3, 3, 3]);
-  assert.deepEqual([Array.from(b.labels!), Array.from(b.indices), Array.from(b.flipped), b.batchSize, b.position], [[11, 13], [6, 8], [1, 1], 2, 12]);
   const t = tensor([[0, 0], [1, 1], [2, 2], [3, 3]]);
   assert.deepEqual(Array.from(dp.shard(t).toFloat32Array()), [1, 1, 3, 3]);
+  assert.deepEqual(Array.from(dp.shardArray(Int32Array.from([4, 5, 6, 7]))), [5, 7]);
   assert.throws(() => dp.shardArray(Int32Array.from([1, 2, 3])), new Error('minibatch 3 is not divisible by the 2 processes'));
   t.dispose();
 });

@@ -9,7 +9,6 @@
 import { performance } from 'node:perf_hooks';
 import * as E from '../engine/index.js';
 import type { Tensor, ProcessGroup, Work } from '../engine/index.js';
-import type { Batch } from '../data/batches.js';
 import { noiseSize, type NoiseInput } from '../nets/index.js';
 
 /** What the step functions and the trainer ask of data parallelism. */
@@ -59,17 +58,6 @@ export class DataParallelGroup implements DataParallel {
   shardArray(a: Int32Array): Int32Array {
     this.localCount(a.length);
     return a.filter((_, i) => i % this.size === this.rank);
-  }
-
-  /** This rank's images (and labels) of a global minibatch from the loader. */
-  shardBatch(b: Batch): Batch {
-    const n = this.localCount(b.batchSize);
-    const per = b.channels * b.resolution * b.resolution;
-    const images = new Uint8Array(n * per);
-    const rows = Array.from({ length: n }, (_, k) => this.rank + k * this.size);
-    rows.forEach((j, k) => images.set(b.images.subarray(j * per, (j + 1) * per), k * per));
-    const pick = <T extends Int32Array | Uint8Array>(a: T) => a.filter((_, i) => i % this.size === this.rank) as T;
-    return { ...b, images, labels: b.labels ? pick(b.labels) : null, batchSize: n, indices: pick(b.indices), flipped: pick(b.flipped) };
   }
 
   noise(globalN: number, generator: E.Generator, device: string): NoiseInput[] {

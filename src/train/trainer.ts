@@ -202,6 +202,7 @@ export class Trainer {
     this.loader = await BatchLoader.open(o.data, {
       resolution: sched.resolution, batchSize: sched.minibatch, seed: o.seed ?? 0, xflip: o.mirror ?? false,
       position: this.state.loaderPosition, memoryBudget: o.memoryBudget,
+      shard: o.parallel && { rank: o.parallel.rank, size: o.parallel.size },
     });
   }
 
@@ -236,8 +237,7 @@ export class Trainer {
 
   /** One D step (and the Gs update that the official loop runs with it). */
   private dStep(batch: Batch, s: ScheduleState): void {
-    const local = this.o.parallel ? this.o.parallel.shardBatch(batch) : batch;
-    const { loss, penalty } = E.tidy(() => discriminatorStep(this.stepContext, this.processReals(local, s.lod), local.labels ?? null, s));
+    const { loss, penalty } = E.tidy(() => discriminatorStep(this.stepContext, this.processReals(batch, s.lod), batch.labels ?? null, s));
     this.lastLosses.d = loss;
     this.lastLosses.penalty = penalty;
   }

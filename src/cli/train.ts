@@ -10,6 +10,9 @@ import { nextRunDir } from '../train/run-dir.js';
 import { progressLine, tickLine, summaryText } from '../train/progress.js';
 import type { AugMode } from '../train/run-options.js';
 import { integerAtLeast, runtime, asArgument } from './options.js';
+import { launchWorkers, isWorker, commandLine } from './launch.js';
+import { ProcessGroup, distributedConfigFromEnv } from '../engine/index.js';
+import { DataParallelGroup } from '../train/distributed.js';
 
 export { nextRunDir } from '../train/run-dir.js';
 
@@ -40,6 +43,7 @@ interface TrainFlags {
   data: string; outdir: string; runDir?: string; preset?: string; kimg?: number; net?: Record<string, unknown>; cond?: boolean;
   mirror?: boolean; seed?: number; snap?: number; resume?: string; resumeFrom?: string; maxMinutes?: number; grid: string;
   gamma?: number; batch?: number; glr?: number; dlr?: number; aug?: AugMode; augpipe?: string; target?: number; p?: number; freezeD?: number;
+  nproc?: number; nnodes: number; nodeRank: number; masterAddr: string; masterPort?: number;
 }
 
 export function register(program: Command): void {
@@ -70,6 +74,11 @@ export function register(program: Command): void {
     .option('--resume <snapshot|true>', 'continue from a snapshot file, or the newest snapshot of --run-dir')
     .option('--max-minutes <n>', 'stop (with a snapshot) within one minibatch of this much wall time', positive)
     .option('--grid <cols>x<rows>', 'fixed-latent image grid size', '8x4')
+    .option('--nproc <n>', 'data-parallel worker processes on this machine (one per GPU, or CPU workers)', integerAtLeast(1))
+    .option('--nnodes <n>', 'machines taking part (each runs the same command with its --node-rank)', integerAtLeast(1), 1)
+    .option('--node-rank <k>', 'this machine\'s index among --nnodes', integerAtLeast(0), 0)
+    .option('--master-addr <host>', 'address of node 0, which hosts the rendezvous', '127.0.0.1')
+    .option('--master-port <port>', 'TCP port of the rendezvous (default: a free one; required with --nnodes > 1)', integerAtLeast(1))
     .action(async (o: TrainFlags, cmd: Command) => {
       const rt = runtime(cmd);
       if (!existsSync(o.data)) throw new Error(`--data ${o.data}: no such file or folder`);
@@ -79,11 +88,26 @@ export function register(program: Command): void {
       const resume = o.resume === undefined ? undefined : o.resume === 'true' ? true : o.resume;
       if (resume === true && !o.runDir) throw new Error('--resume true needs --run-dir (the run to continue)');
       const desc = `${path.basename(o.data).replace(/\.zip$/, '')}-${o.preset ?? 'stylegan-cpu'}${o.resumeFrom ? '-transfer' : ''}`;
+      const launching = (o.nproc !== undefined || o.nnodes > 1) && !isWorker();
+      if (launching && o.nnodes > 1 && !o.runDir) throw new Error('--nnodes > 1 needs --run-dir (the same directory, on storage every node sees)');
+      const dist = launching ? null : distributedConfigFromEnv();
       const runDir = o.runDir ?? (typeof resume === 'string' ? path.dirname(resume) : nextRunDir(o.outdir, desc));
+      if (launching) {
+        process.stderr.write(`run directory: ${runDir}\n`);
+        await launchWorkers({
+          nproc: o.nproc ?? 1, nnodes: o.nnodes, nodeRank: o.nodeRank, masterAddr: o.masterAddr, masterPort: o.masterPort,
+          args: [...commandLine(cmd), '--run-dir', runDir], threads: cmd.optsWithGlobals<{ threads?: number }>().threads,
+        });
+        return;
+      }
+      const device = dist && rt.device.startsWith('cuda') ? `cuda:${dist.localRank}` : rt.device;
+      const group = dist ? ProcessGroup.init(dist, device) : null;
+      const parallel = group ? new DataParallelGroup(group, device) : undefined;
+      const quiet = parallel !== undefined && !parallel.isWriter;
       const bar = new cliProgress.SingleBar({ format: ' {bar} {percentage}% | {line}', hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 30000 },
         cliProgress.Presets.shades_classic);
       let started = false;
-      process.stderr.write(`run directory: ${runDir}\n`);
+      if (!quiet && !dist) process.stderr.write(`run directory: ${runDir}\n`);
       const signals = ['SIGINT', 'SIGTERM'] as const;
       let trainer: Trainer | null = null;
       const onSignal = (sig: string) => {
@@ -97,23 +121,27 @@ export function register(program: Command): void {
           data: o.data, runDir, preset: o.preset, net: o.net, totalKimg: o.kimg, conditional: o.cond, mirror: o.mirror, seed: o.seed,
           gamma: o.gamma, batch: o.batch, glr: o.glr, dlr: o.dlr, aug: o.aug, augpipe: o.augpipe, target: o.target, p: o.p, freezeD: o.freezeD,
           transfer: o.resumeFrom, networkSnapshotTicks: o.snap, resume, maxSeconds: o.maxMinutes ? o.maxMinutes * 60 : undefined,
-          device: rt.device, gridSize: [Number(grid[1]), Number(grid[2])],
+          device, parallel, gridSize: [Number(grid[1]), Number(grid[2])],
           onWarning: (w) => process.stderr.write(`warning: ${w}\n`),
           onProgress: (p) => {
+            if (quiet) return;
             if (!started) bar.start(p.totalKimg, 0, { line: '' });
             started = true;
             bar.update(Math.min(p.kimg, p.totalKimg), { line: progressLine(p) });
           },
           onTick: (t) => {
+            if (quiet) return;
             if (process.stderr.isTTY) bar.stop();
             process.stderr.write(`${tickLine(t)}\n`);
             if (process.stderr.isTTY) bar.start(t.totalKimg, Math.min(t.kimg, t.totalKimg), { line: progressLine(t) });
           },
         }, (t) => (trainer = t));
-        if (started) bar.stop();
-        process.stdout.write(`${summaryText(result)}\n`);
+        if (!quiet) process.stdout.write(`${summaryText(result)}\n`);
       } finally {
+        // The bar's timer would keep a failed run's process alive: stop it whatever happens.
+        if (started) bar.stop();
         for (const s of signals) process.removeListener(s, onSignal);
+        group?.destroy();
       }
     });
 }

@@ -9,3 +9,4 @@ export * from './run-options.js';
 export * from './run-dir.js';
 export * from './progress.js';
 export * from './transfer.js';
+export * from './distributed.js';

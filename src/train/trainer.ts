@@ -27,6 +27,7 @@ import { writeTrainingSnapshot, readTrainingState, restoreOptimizer, restoreGene
 import { loadTransferNetworks, trainableDiscriminatorParams } from './transfer.js';
 import { eta, type ProgressInfo, type TickInfo, type RunSummary } from './progress.js';
 import { FixedGrid, writeReals } from './grids.js';
+import type { DataParallelGroup } from './distributed.js';
 
 export { latestSnapshot } from './run-dir.js';
 export type { ProgressInfo, TickInfo } from './progress.js';
@@ -56,6 +57,8 @@ export interface TrainOptions extends RunFlags {
   onProgress?: (p: ProgressInfo) => void;
   onTick?: (t: TickInfo) => void;
   onWarning?: (message: string) => void;
+  /** Data parallelism over a process group (src/train/distributed.ts); rank 0 alone claims the directory and writes. */
+  parallel?: DataParallelGroup;
 }
 
 type Nets = Required<Networks>;
@@ -93,6 +96,11 @@ export class Trainer {
     return this.o.device ?? 'cpu';
   }
 
+  /** Whether this process writes logs, grids and snapshots (the only one, or rank 0). */
+  private get writer(): boolean {
+    return !this.o.parallel || this.o.parallel.isWriter;
+  }
+
   /** Asks the loop to stop after the current minibatch, with a snapshot (SIGINT / SIGTERM). */
   requestStop(reason: string): void {
     this.stopSignal = reason;
@@ -104,11 +112,11 @@ export class Trainer {
     const resumeFrom = typeof o.resume === 'string' ? o.resume : o.resume ? latestSnapshot(o.runDir) : null;
     if (o.resume === true && !resumeFrom) throw new Error(`${o.runDir}: --resume: no network-snapshot-*.safetensors to continue from`);
     if (resumeFrom && o.transfer) throw new Error(`--resume-from ${o.transfer}: cannot be combined with --resume (a resumed run continues its own snapshot)`);
-    this.claim = claimRunDir(o.runDir, !o.resume);
+    this.claim = this.writer ? claimRunDir(o.runDir, !o.resume) : null;
     try {
       await this.open(resumeFrom);
     } catch (e) {
-      this.claim.release();
+      this.claim?.release();
       this.claim = null;
       throw e;
     }
@@ -170,6 +178,7 @@ export class Trainer {
         throw new Error(`${o.data}: the dataset is ${info.resolution}² × ${info.channels} channels with ${this.numClasses} classes used, but ${net} ` +
           `${c.resolution}² × ${c.numChannels} channels with ${c.labelSize} label(s)`);
       }
+      o.parallel?.broadcast([this.nets.G, this.nets.D, this.nets.Gs].flatMap((n) => [...n.stateDict().values()]));
       const a = this.preset.adam;
       this.gOpt = new E.Adam(this.nets.G.parameters(), { lr: 0.001, ...a });
       this.dOpt = new E.Adam(trainableDiscriminatorParams(this.nets.D, opts.freezeD), { lr: 0.001, ...a });
@@ -192,7 +201,7 @@ export class Trainer {
     const sched = this.schedule();
     this.loader = await BatchLoader.open(o.data, {
       resolution: sched.resolution, batchSize: sched.minibatch, seed: this.options.seed, xflip: this.options.mirror,
-      position: this.state.loaderPosition, memoryBudget: o.memoryBudget,
+      position: this.state.loaderPosition, memoryBudget: o.memoryBudget, shard: o.parallel && { rank: o.parallel.rank, size: o.parallel.size },
     });
   }
 
@@ -216,7 +225,7 @@ export class Trainer {
   private get stepContext(): StepContext {
     const aug = this.augment;
     return {
-      nets: this.nets, gOpt: this.gOpt, dOpt: this.dOpt, gen: this.gen, device: this.device, loss: this.preset.loss,
+      parallel: this.o.parallel, nets: this.nets, gOpt: this.gOpt, dOpt: this.dOpt, gen: this.gen, device: this.device, loss: this.preset.loss,
       emaBeta: (minibatch) => presetEmaBeta(this.preset, minibatch), numClasses: this.numClasses, classCdf: this.classCdf,
       augment: aug && aug.p > 0 ? (x) => aug.forward(x, this.gen) : undefined,
     };
@@ -235,6 +244,12 @@ export class Trainer {
     const batch = await this.loader.next();
     const r = E.tidy(() => discriminatorStep(this.stepContext, this.processReals(batch, s.lod), batch.labels ?? null, s));
     if (!Number.isFinite(r.loss)) this.diverged(`the D loss is ${r.loss}`);
+    if (this.o.parallel) { // r_t over the global minibatch: the mean of every rank's (sum, count)
+      const t = E.tensor([r.realSigns, r.count]);
+      this.o.parallel.allReduceMean([t]);
+      [r.realSigns, r.count] = Array.from(t.toFloat32Array());
+      t.dispose();
+    }
     Object.assign(this.last, { d: r.loss, penalty: r.penalty });
     this.tickSigns.sum += r.realSigns;
     this.tickSigns.count += r.count;
@@ -270,16 +285,16 @@ export class Trainer {
   }
 
   private log(entry: Record<string, unknown>): void {
-    appendFileSync(path.join(this.o.runDir, 'log.jsonl'), JSON.stringify(entry) + '\n');
+    if (this.writer) appendFileSync(path.join(this.o.runDir, 'log.jsonl'), JSON.stringify(entry) + '\n');
   }
 
   /** Runs until totalKimg, maxTicks, maxSeconds or requestStop. */
   async run(): Promise<TrainResult> {
     const o = this.o;
-    if (this.state.curNimg === 0 && this.state.tick === 0) {
+    if (this.state.curNimg === 0 && this.state.tick === 0 && this.writer) {
       await writeFileAtomic(path.join(o.runDir, 'training_options.json'), JSON.stringify({
         data: o.data, ...this.options, preset: this.preset.name, totalKimg: this.totalKimg, net: this.nets.config,
-        schedule: this.preset.schedule, loss: this.preset.loss, conditional: this.numClasses > 0,
+        schedule: this.preset.schedule, loss: this.preset.loss, conditional: this.numClasses > 0, processes: o.parallel?.size ?? 1,
       }, null, 2));
       await writeReals(path.join(o.runDir, 'reals.png'), o.data, this.nets.config.resolution, this.grid.cols, this.grid.rows);
       await this.writeGrid(path.join(o.runDir, 'fakes_init.png'));
@@ -306,8 +321,9 @@ export class Trainer {
         let interrupted: RunSummary['stoppedBy'] | null = null;
         for (let r = 0; r < this.preset.minibatchRepeats && !interrupted; r++) {
           await this.minibatch(s);
-          if (this.stopSignal) interrupted = 'signal';
-          else if (o.maxSeconds !== undefined && elapsed() >= o.maxSeconds) interrupted = 'time';
+          const local = this.stopSignal ? 'signal' : o.maxSeconds !== undefined && elapsed() >= o.maxSeconds ? 'time' : null;
+          // Under data parallelism every rank stops at the same minibatch.
+          interrupted = o.parallel ? (o.parallel.any(local !== null) ? local ?? 'signal' : null) : local;
         }
         this.state.loaderPosition = this.loader.position;
         const rate = eta({ nimg: this.state.curNimg, startNimg, totalNimg, elapsedSec: elapsed(), maxSec: o.maxSeconds });
@@ -328,14 +344,15 @@ export class Trainer {
         this.state.totalSec = secondsBefore + (now - start) / 1000;
         tickStart = now;
         stoppedBy = interrupted ?? (done ? 'kimg' : o.maxTicks !== undefined && ticksThisRun >= o.maxTicks ? 'ticks' : stoppedBy);
-        const stopping = interrupted !== null || done || stoppedBy === 'ticks';
+        const stopLocal = interrupted !== null || done || stoppedBy === 'ticks';
+        const stopping = o.parallel ? o.parallel.any(stopLocal) : stopLocal;
         let grid: string | null = null;
-        if (this.state.tick % (o.imageSnapshotTicks ?? 1) === 0 || stopping) {
+        if (this.writer && (this.state.tick % (o.imageSnapshotTicks ?? 1) === 0 || stopping)) {
           grid = path.join(o.runDir, `fakes${String(Math.floor(this.state.curNimg / 1000)).padStart(6, '0')}.png`);
           await this.writeGrid(grid);
         }
         let snap: string | null = null;
-        if (this.state.tick % (o.networkSnapshotTicks ?? this.preset.networkSnapshotTicks) === 0 || stopping) {
+        if (this.writer && (this.state.tick % (o.networkSnapshotTicks ?? this.preset.networkSnapshotTicks) === 0 || stopping)) {
           snap = path.join(o.runDir, snapshotName(this.state.curNimg));
           await this.snapshot(snap);
         }

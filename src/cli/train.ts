@@ -69,28 +69,33 @@ export function register(program: Command): void {
       let started = false;
       let ips = 0;
       process.stderr.write(`run directory: ${runDir}\n`);
-      const result = await train({
-        data: o.data, runDir, preset: o.preset, net: o.net, totalKimg: o.kimg, conditional: o.cond, mirror: o.mirror, seed: o.seed,
-        networkSnapshotTicks: o.snap, resume, maxSeconds: o.maxMinutes ? o.maxMinutes * 60 : undefined, device: rt.device,
-        gridSize: [Number(grid[1]), Number(grid[2])],
-        onProgress: (p) => {
-          const payload = { res: p.resolution, lod: p.lod.toFixed(2), ips: ips.toFixed(0) };
-          if (!started) {
-            bar.start(Number(p.totalKimg.toFixed(1)), 0, payload);
-            started = true;
-          }
-          bar.update(Number(p.kimg.toFixed(1)), payload);
-        },
-        onTick: (t) => {
-          ips = t.imagesPerSec;
-          const line = `tick ${t.tick} kimg ${t.kimg.toFixed(1)} lod ${t.lod.toFixed(2)} res ${t.resolution} mb ${t.minibatch} ` +
-            `G ${t.lossG.toFixed(3)} D ${t.lossD.toFixed(3)} pen ${t.penalty.toFixed(4)} ${t.secPerKimg.toFixed(1)} s/kimg${t.snapshot ? ` → ${t.snapshot}` : ''}`;
-          if (process.stderr.isTTY) bar.stop();
-          process.stderr.write(`${line}\n`);
-          if (process.stderr.isTTY) bar.start(Number(t.totalKimg.toFixed(1)), Number(t.kimg.toFixed(1)), { res: t.resolution, lod: t.lod.toFixed(2), ips: ips.toFixed(0) });
-        },
-      });
-      if (started) bar.stop();
+      let result: Awaited<ReturnType<typeof train>>;
+      try {
+        result = await train({
+          data: o.data, runDir, preset: o.preset, net: o.net, totalKimg: o.kimg, conditional: o.cond, mirror: o.mirror, seed: o.seed,
+          networkSnapshotTicks: o.snap, resume, maxSeconds: o.maxMinutes ? o.maxMinutes * 60 : undefined, device: rt.device,
+          gridSize: [Number(grid[1]), Number(grid[2])],
+          onProgress: (p) => {
+            const payload = { res: p.resolution, lod: p.lod.toFixed(2), ips: ips.toFixed(0) };
+            if (!started) {
+              bar.start(Number(p.totalKimg.toFixed(1)), 0, payload);
+              started = true;
+            }
+            bar.update(Number(p.kimg.toFixed(1)), payload);
+          },
+          onTick: (t) => {
+            ips = t.imagesPerSec;
+            const line = `tick ${t.tick} kimg ${t.kimg.toFixed(1)} lod ${t.lod.toFixed(2)} res ${t.resolution} mb ${t.minibatch} ` +
+              `G ${t.lossG.toFixed(3)} D ${t.lossD.toFixed(3)} pen ${t.penalty.toFixed(4)} ${t.secPerKimg.toFixed(1)} s/kimg${t.snapshot ? ` → ${t.snapshot}` : ''}`;
+            if (process.stderr.isTTY) bar.stop();
+            process.stderr.write(`${line}\n`);
+            if (process.stderr.isTTY) bar.start(Number(t.totalKimg.toFixed(1)), Number(t.kimg.toFixed(1)), { res: t.resolution, lod: t.lod.toFixed(2), ips: ips.toFixed(0) });
+          },
+        });
+      } finally {
+        // A running bar keeps a timer: stop it on errors too, or the process never exits.
+        if (started) bar.stop();
+      }
       process.stdout.write(`${JSON.stringify(result)}\n`);
     });
 }

@@ -24,6 +24,7 @@ import { inferProGANConfig } from './import/progan.js';
 import { isStyleGAN2Pickle, readStyleGAN2, styleGAN2Refusal, type TorchNetwork } from './import/stylegan2.js';
 import type { JsonValue } from './import/pickle-json.js';
 import { describe, isTuple, printable, readPickleFile, type PickleValue } from './pickle.js';
+import { fileFormatOf, FORMAT_NAMES } from './sniff.js';
 
 export type OfficialFormat = 'stylegan1' | 'progan' | 'stylegan2-ada' | 'stylegan2-tf';
 
@@ -168,6 +169,11 @@ export function importOfficial(value: PickleValue, where: string, o: ImportOptio
 
 /** `importOfficial` on a file; the metadata also names the file (`source`). */
 export async function importOfficialFile(path: string, o: ImportOptions = {}): Promise<ImportedNetworks> {
+  const format = await fileFormatOf(path, 'pickle');
+  if (format === 'safetensors') {
+    throw new Error(`${path}: is a safetensors checkpoint, not an official network pickle (nothing to import: pass it to --network as it is)`);
+  }
+  if (format !== 'pickle' && format !== 'unknown') throw new Error(`${path}: is ${FORMAT_NAMES[format]}, not an official network pickle`);
   const imported = importOfficial(await readPickleFile(path), path, o);
   imported.metadata.source = basename(path);
   return imported;

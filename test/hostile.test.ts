@@ -5,11 +5,14 @@
  * STYLEGAN_SOAK=1 tries many more.
  */
 import { after, test } from 'node:test';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertRefused, runChild, worstRss } from './helpers/hostile-cli.js';
 import { encodeWithSharp, noiseImage } from './helpers/images.js';
+import { deflatedZeros, rawZip } from './helpers/raw-zip.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const HOSTILE = fileURLToPath(new URL('../../test/fixtures/hostile/', import.meta.url));
@@ -69,4 +72,86 @@ test('pickle truncations are refused by info', () => {
     assertRefused(runChild(['info', path]), path, /./, 'pickle', `truncated at ${i + 0.5}/${cuts}`);
   }
   copyFileSync(join(PICKLES, 'stylegan1-32.p4.pkl'), join(dir, 'whole.pkl'));
+});
+
+// --- Defect 3: zip entries that lie about their size, and zip bombs.
+
+async function pngBytes(seed: number, size = 8): Promise<Uint8Array> {
+  return encodeWithSharp(noiseImage(size, size, 3, seed));
+}
+
+test('a zip entry claiming 2**31 bytes (stored) is refused by dataset create, dataset info and train', async () => {
+  const zip = join(dir, 'claims-2g.zip');
+  writeFileSync(zip, rawZip([
+    { name: 'a.png', stored: await pngBytes(1) },
+    { name: 'b.png', stored: await pngBytes(2), size: 2 ** 31, compressedSize: 2 ** 31 },
+  ]));
+  const problem = /entry b\.png claims 2147483648 bytes at offset \d+, beyond the end of the archive/;
+  assertRefused(runChild(['dataset', 'create', '--source', zip, '--dest', join(dir, 'claims-out.zip')]), zip, problem, 'zip', 'stored 2**31 (create)');
+  assertRefused(runChild(['dataset', 'info', zip]), zip, problem, 'zip', 'stored 2**31 (info)');
+  assertRefused(runChild(['train', '--data', zip, '--run-dir', join(dir, 'claims-run'), '--kimg', '0.01']), zip, problem, 'zip', 'stored 2**31 (train)');
+  assert.equal(readdirSync(dir).filter((f) => f.includes('.partial-')).length, 0, 'no partial output is left');
+});
+
+test('a 1 MB zip inflating to 1 GiB is refused before it is inflated', async () => {
+  const zip = join(dir, 'bomb.zip');
+  const bomb = await deflatedZeros(2 ** 30);
+  writeFileSync(zip, rawZip([{ name: 'a.png', stored: await pngBytes(1) }, { name: 'bomb.png', method: 8, size: 2 ** 30, ...bomb }]));
+  assertRefused(runChild(['dataset', 'create', '--source', zip, '--dest', join(dir, 'bomb-out.zip')]), zip,
+    /bomb\.png: .*entry bomb\.png claims 1073741824 bytes, more than the \d+ allowed for it/, 'zip', 'deflate bomb 1 GiB');
+});
+
+test('an image of a training dataset may not be larger than its declared size allows', async () => {
+  const zip = join(dir, 'fat.zip');
+  const fat = Buffer.concat([await pngBytes(3), Buffer.alloc(4 << 20)]);
+  writeFileSync(zip, rawZip([
+    { name: 'a.png', stored: await pngBytes(1) }, { name: 'b.png', stored: await pngBytes(2) },
+    { name: 'c.png', stored: fat }, { name: 'dataset.json', stored: Buffer.from('{"labels": null}') },
+  ]));
+  // The headers are fine (8x8 RGB): the 4 MiB after c.png's end are refused when training reads the image.
+  const r = runChild(['train', '--data', zip, '--run-dir', join(dir, 'fat-run'), '--kimg', '0.01']);
+  assertRefused(r, zip, /c\.png claims \d+ bytes, more than the 1048968 allowed for it/, 'zip', '4 MiB entry in an 8x8 dataset (train)');
+});
+
+// --- Defect 4: huge label values.
+
+for (const label of [2147483647, 1e8]) {
+  test(`a dataset.json label of ${label} is refused`, async () => {
+    const zip = join(dir, `label-${label}.zip`);
+    const json = JSON.stringify({ labels: [['a.png', 0], ['b.png', label]] });
+    writeFileSync(zip, rawZip([{ name: 'a.png', stored: await pngBytes(1) }, { name: 'b.png', stored: await pngBytes(2) }, { name: 'dataset.json', stored: Buffer.from(json) }]));
+    const problem = new RegExp(`dataset\\.json: label of b\\.png is ${label}; class indices must be below 65536`);
+    assertRefused(runChild(['dataset', 'info', zip]), zip, problem, 'dataset.json', `label ${label} (info)`);
+    assertRefused(runChild(['train', '--data', zip, '--run-dir', join(dir, `label-run-${label}`), '--kimg', '0.01']), zip, problem, 'dataset.json', `label ${label} (train)`);
+  });
+}
+
+// --- Defect 6: symlink loops in folder datasets.
+
+test('folder datasets follow each real folder once: links to . add no images and do not overflow', async () => {
+  const src = await imageFolder('loops', 4);
+  symlinkSync('.', join(src, 'a'));
+  symlinkSync('.', join(src, 'b'));
+  mkdirSync(join(src, 'sub'));
+  symlinkSync('..', join(src, 'sub', 'up'));
+  const r = runChild(['dataset', 'info', src, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { count: number }).count, 4);
+});
+
+// --- Defect 7: declared image sizes.
+
+/** A PNG whose IHDR declares `width`×`height` (CRC fixed up), with the original pixels after it. */
+async function lyingPng(width: number, height: number): Promise<Uint8Array> {
+  const png = Buffer.from(await pngBytes(5));
+  png.writeUInt32BE(width, 16);
+  png.writeUInt32BE(height, 20);
+  png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+  return png;
+}
+
+test('a PNG header declaring 65536x65536 is refused before decoding', async () => {
+  const src = await imageFolder('huge-header', 2, { 'huge.png': await lyingPng(65536, 65536) });
+  const r = runChild(['dataset', 'create', '--source', src, '--dest', join(dir, 'huge.zip'), '--resolution', '8']);
+  assertRefused(r, src, /huge\.png: declares 65536x65536 pixels, more than the 67108864 an image may have/, 'png', 'IHDR 65536x65536');
 });

@@ -34,3 +34,28 @@ export class ExpansionBudget {
     }
   }
 }
+
+/** Bytes one archive entry may inflate to (an 8192² 16-bit RGBA PNG stored raw is 512 MiB). */
+export const MAX_ENTRY_BYTES = 2 ** 29 + 2 ** 20;
+/** Bytes a dataset.json may have (70,000 labels take ~3 MB). */
+export const MAX_JSON_BYTES = 2 ** 28;
+/** Pixels an image may declare in its header (8192²: the largest dataset resolution; sharp's own limit is 16383²). */
+export const MAX_IMAGE_PIXELS = 2 ** 26;
+
+/**
+ * Bytes an image file of a dataset at `resolution` with `channels` may take: its pixels stored without
+ * compression, with PNG's filter bytes and room for metadata chunks (colour profiles, text) of up to 1 MiB.
+ */
+export function imageFileBudget(resolution: number, channels: number): number {
+  return resolution * (resolution * channels * 2 + 1) + 2 ** 20;
+}
+
+/** Throws `<name>: declares W×H pixels …` for an image header beyond MAX_IMAGE_PIXELS. */
+export function checkImageSize(width: number, height: number, name: string): void {
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new Error(`${name}: declares ${width}x${height} pixels, more than the ${MAX_IMAGE_PIXELS} an image may have (8192x8192)`);
+  }
+}
+
+/** Class labels are below this (a conditional network holds a one-hot input and an embedding row per class). */
+export const MAX_CLASSES = 65536;

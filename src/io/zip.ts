@@ -24,6 +24,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { inflateSync } from 'fflate';
+import { MAX_ENTRY_BYTES } from './limits.js';
 
 /** How errors about an archive in memory name it. */
 const IN_MEMORY = 'zip';
@@ -228,7 +229,19 @@ function* readDirectory(archiveSize: number, source: string): Reads<ZipEntry[] |
     ? end
     : parseZip64End(yield { position: end.zip64At, length: ZIP64_EOCD_SIZE }, end.zip64At, source);
   if (dir.offset + dir.size > archiveSize) throw new ZipError('ZIP central directory lies beyond the end of the file', source);
-  return parseCentralDirectory(yield { position: dir.offset, length: dir.size }, dir.count, source);
+  const entries = parseCentralDirectory(yield { position: dir.offset, length: dir.size }, dir.count, source);
+  for (const e of entries) checkEntrySizes(e, archiveSize, source);
+  return entries;
+}
+
+/** Sizes an entry cannot have: data beyond the end of the archive, or a stored entry whose two sizes differ. */
+function checkEntrySizes(entry: ZipEntry, archiveSize: number, source: string): void {
+  if (entry.localHeaderOffset + LOCAL_HEADER_SIZE + entry.compressedSize > archiveSize) {
+    throw new ZipError(`entry ${entry.name} claims ${entry.compressedSize} bytes at offset ${entry.localHeaderOffset}, beyond the end of the archive (${archiveSize} bytes)`, source);
+  }
+  if (entry.method === METHOD_STORED && entry.size !== entry.compressedSize) {
+    throw new ZipError(`entry ${entry.name} is stored with ${entry.compressedSize} bytes but claims to be ${entry.size}`, source);
+  }
 }
 
 /**
@@ -319,9 +332,10 @@ export class ZipReader {
     return this.entries.has(name);
   }
 
-  /** The uncompressed contents of an entry; the CRC-32 is verified. */
-  async read(name: string): Promise<Uint8Array> {
+  /** The uncompressed contents of an entry, at most `maxBytes` (checked before reading); the CRC-32 is verified. */
+  async read(name: string, maxBytes = MAX_ENTRY_BYTES): Promise<Uint8Array> {
     const entry = this.entry(name);
+    if (entry.size > maxBytes) throw new ZipError(`entry ${name} claims ${entry.size} bytes, more than the ${maxBytes} allowed for it`, this.path);
     const data = decodeEntry(entry, await this.readStored(entry, entry.compressedSize), this.path);
     if (crc32(data) !== entry.crc32) throw new ZipError(`entry ${name}: CRC-32 mismatch (corrupt archive)`, this.path);
     return data;

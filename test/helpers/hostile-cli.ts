@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './python.js';
 
-export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The CLI under test (STYLEGAN_HOSTILE_CLI runs the suite against another build, e.g. to see a defect before its fix). */
+export const CLI = process.env.STYLEGAN_HOSTILE_CLI ?? join(ROOT, 'dist', 'src', 'cli', 'main.js');
 /** GNU time (Debian package `time`): reports the child's peak RSS. */
 export const GNU_TIME = '/usr/bin/time';
 

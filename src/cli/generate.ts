@@ -3,13 +3,13 @@
  * saved dlatents; one PNG per image (--outdir) and/or one grid (--grid), optionally the images as .npy and the
  * latents used. A progress bar shows on a terminal when there is more than one batch.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import {
   generateBatches, readLatents, writeLatents, concatImages, concatLatents, isStyleGAN, type LatentArray, type LatentSource,
 } from '../gen/index.js';
+import { makeDirectory } from '../io/atomic.js';
 import { makeGrid, pick, writePng, type ImageBatch } from '../io/images.js';
 import { writeNpyFile } from '../io/npy.js';
 import { integerAtLeast } from './options.js';
@@ -37,7 +37,7 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
     : f.z ? { z: await readLatents(f.z, 'z', G) } : { dlatents: await readLatents(f.dlatents!, 'dlatents', G) };
   const o = renderFrom(net, f, { classes: !f.dlatents });
   if (f.saveDlatents && !isStyleGAN(G)) throw new Error('--save-dlatents needs a StyleGAN generator; this network is a Progressive GAN');
-  if (f.outdir) mkdirSync(f.outdir, { recursive: true });
+  if (f.outdir) makeDirectory(f.outdir);
 
   const total = 'seeds' in source ? source.seeds.length : 'z' in source ? source.z.shape[0]! : source.dlatents.shape[0]!;
   const bar = new cliProgress.SingleBar({ format: ' {bar} {value}/{total} images | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic);

@@ -24,6 +24,7 @@
  */
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { makeDirectory } from '../io/atomic.js';
 import { ZipWriter } from '../io/zip.js';
 import { formatDatasetJson, DATASET_JSON } from './labels.js';
 import {
@@ -208,13 +209,33 @@ interface DatasetOutput {
   abort(): Promise<void>;
 }
 
+/** A system error of the output (full disk, read-only file system, …) as `<dest>: cannot write (<reason>)`. */
+async function naming<T>(dest: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    if (!(e as NodeJS.ErrnoException).code) throw e;
+    throw new Error(`${dest}: cannot write (${(e as Error).message.replace(/, \w+ '.*'$/, '')})`, { cause: e });
+  }
+}
+
+/** `createOutput` with every write failure naming `dest`. */
+async function openOutput(dest: string, kind: 'zip' | 'folder'): Promise<DatasetOutput> {
+  const out = await naming(dest, () => createOutput(dest, kind));
+  return {
+    add: (name, data) => naming(dest, () => out.add(name, data)),
+    finish: () => naming(dest, () => out.finish()),
+    abort: () => out.abort(),
+  };
+}
+
 async function createOutput(dest: string, kind: 'zip' | 'folder'): Promise<DatasetOutput> {
   const existing = await stat(dest).catch(() => null);
   if (existing && (kind === 'zip' || !existing.isDirectory() || (await readdir(dest)).length > 0)) {
     throw new Error(`createDataset: ${dest} already exists${kind === 'folder' && existing.isDirectory() ? ' and is not empty' : ''}`);
   }
   const partial = `${dest}.partial-${process.pid}`;
-  await mkdir(dirname(dest), { recursive: true });
+  makeDirectory(dirname(dest));
   if (kind === 'zip') {
     const zip = await ZipWriter.create(partial);
     return {
@@ -293,7 +314,7 @@ export async function createDataset(options: CreateDatasetOptions): Promise<Crea
   const source = await openSource(options.source, options);
   let output: DatasetOutput | undefined;
   try {
-    const sink = (output = await createOutput(options.dest, kind));
+    const sink = (output = await openOutput(options.dest, kind));
     const total = Math.min(source.items.length, options.maxImages ?? Infinity);
     const geometry = await resolveGeometry(source, total, options, settings);
     const level = options.compressionLevel ?? 6;

@@ -112,7 +112,13 @@ export async function loadCheckpoint(path: string, o: LoadOptions = {}): Promise
     byRole.get(role)!.set(m[2]!, rec);
   }
   for (const role of wanted) {
-    const net = withoutInit(() => (role === 'D' ? buildDiscriminator(config, 0, o.device) : buildGenerator(config, 0, o.device)));
+    let net: Generator | Discriminator;
+    try {
+      // Uninitialized memory: a config the checked ranges allow but the tensors do not match costs no RSS here.
+      net = withoutInit(() => (role === 'D' ? buildDiscriminator(config, 0, o.device) : buildGenerator(config, 0, o.device)));
+    } catch (e) {
+      throw new Error(`${path}: cannot build ${role} from the config in its metadata: ${(e as Error).message}`, { cause: e });
+    }
     try {
       E.tidy(() => {
         const values = new Map<string, Tensor>();

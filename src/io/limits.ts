@@ -59,3 +59,15 @@ export function checkImageSize(width: number, height: number, name: string): voi
 
 /** Class labels are below this (a conditional network holds a one-hot input and an embedding row per class). */
 export const MAX_CLASSES = 65536;
+
+/** Whether a parsed JSON value nests deeper than `max` levels (checked without recursion). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

@@ -10,6 +10,7 @@ import { withoutInit } from '../nn/module.js';
 import { buildGenerator, buildDiscriminator, validate, type NetworkConfig, type Generator, type Discriminator } from '../nets/index.js';
 import { readSafetensorsFile, writeSafetensorsFile } from './safetensors.js';
 import type { TensorRecord } from './tensor-record.js';
+import { warnNonFiniteWeights } from './finite.js';
 
 export const CHECKPOINT_FORMAT = 'stylegan-ts/1';
 export type NetworkRole = 'G' | 'D' | 'Gs';
@@ -125,6 +126,7 @@ export async function loadCheckpoint(path: string, o: LoadOptions = {}): Promise
         for (const [name, rec] of byRole.get(role) ?? []) values.set(name, recordToTensor(rec, `${path}: ${role}/${name}`));
         net.loadStateDict(values, { source: `${path} (${role})` });
       });
+      warnNonFiniteWeights(net.stateDict(), `${path}: ${role}`);
     } catch (e) {
       net.dispose();
       throw e;

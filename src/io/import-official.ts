@@ -25,6 +25,7 @@ import { isStyleGAN2Pickle, readStyleGAN2, styleGAN2Refusal, type TorchNetwork }
 import type { JsonValue } from './import/pickle-json.js';
 import { describe, isTuple, printable, readPickleFile, type PickleValue } from './pickle.js';
 import { fileFormatOf, FORMAT_NAMES } from './sniff.js';
+import { warnNonFiniteWeights } from './finite.js';
 
 export type OfficialFormat = 'stylegan1' | 'progan' | 'stylegan2-ada' | 'stylegan2-tf';
 
@@ -94,6 +95,7 @@ function buildNetwork(role: NetworkRole, config: NetworkConfig, tf: TfNetwork, d
       for (const name of net.stateDict().keys()) if (/(^|\/)lod$/.test(name) && !values.has(name)) values.set(name, E.zeros([]));
       net.loadStateDict(values, { source: `${where}: ${role} (${tf.buildFuncName})` });
     });
+    warnNonFiniteWeights(net.stateDict(), `${where}: ${role}`);
   } catch (e) {
     net.dispose();
     throw e;

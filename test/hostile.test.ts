@@ -155,3 +155,165 @@ test('a PNG header declaring 65536x65536 is refused before decoding', async () =
   const r = runChild(['dataset', 'create', '--source', src, '--dest', join(dir, 'huge.zip'), '--resolution', '8']);
   assertRefused(r, src, /huge\.png: declares 65536x65536 pixels, more than the 67108864 an image may have/, 'png', 'IHDR 65536x65536');
 });
+
+// --- Seeded truncations of every reader's format, and checkpoint configs without bounds (defect 5).
+
+/** mulberry32: a small seeded generator of floats in [0, 1). */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Writes `count` seeded truncations of `bytes` (never empty, never whole) and returns their paths. */
+function truncations(bytes: Uint8Array, stem: string, ext: string, count: number, seed: number): string[] {
+  const rand = seededRandom(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const path = join(dir, `${stem}-cut${i}.${ext}`);
+    writeFileSync(path, bytes.subarray(0, 1 + Math.floor(rand() * (bytes.length - 1))));
+    return path;
+  });
+}
+
+const MODEL = fileURLToPath(new URL('../../models/fmnist32-stylegan.safetensors', import.meta.url));
+const CUTS = SOAK ? 30 : 3;
+
+test('safetensors truncations are refused by info and generate', () => {
+  for (const path of truncations(readFileSync(MODEL), 'model', 'safetensors', CUTS, 11)) {
+    assertRefused(runChild(['info', path]), path, /./, 'safetensors', 'truncated (info)');
+  }
+  const [first] = truncations(readFileSync(MODEL), 'model-gen', 'safetensors', 1, 12);
+  assertRefused(runChild(['generate', '--network', first!, '--seeds', '0', '--class', '0', '--outdir', join(dir, 'cut-gen')]), first!, /./, 'safetensors', 'truncated (generate)');
+});
+
+/** The packaged model with its header rewritten by `edit` (tensor data untouched). */
+function editedModel(name: string, edit: (header: Record<string, unknown>) => unknown): string {
+  const bytes = readFileSync(MODEL);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>;
+  const json = Buffer.from(JSON.stringify(edit(header)));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  const path = join(dir, name);
+  writeFileSync(path, Buffer.concat([length, json, bytes.subarray(8 + n)]));
+  return path;
+}
+
+function withConfig(name: string, overrides: Record<string, unknown>): string {
+  return editedModel(name, (h) => {
+    const meta = h.__metadata__ as Record<string, string>;
+    return { ...h, __metadata__: { ...meta, config: JSON.stringify({ ...JSON.parse(meta.config!), ...overrides }) } };
+  });
+}
+
+for (const [name, overrides, problem] of [
+  ['mapping-1e6', { mappingLayers: 1e6 }, /mappingLayers must be an integer in 1…64, got 1000000/],
+  ['latent-1e9', { latentSize: 1e9 }, /latentSize must be an integer in 1…4096, got 1000000000/],
+  ['channels-1e9', { numChannels: 1e9 }, /numChannels must be an integer in 1…4, got 1000000000/],
+  ['unknown-key', { bogusKey: 5 }, /unknown stylegan config key 'bogusKey'/],
+  ['inconsistent', { mappingLayers: 64, mappingFmaps: 4096, fmapMax: 4096, fmapBase: 65536 }, /\(Gs\): G_mapping: \d+ variable mismatch\(es\):\n {2}'Dense0\/weight': shape \[256, 128\] but the network has \[256, 4096\]/],
+] as const) {
+  test(`a checkpoint config with ${name} is refused before (or while) building, naming the file`, () => {
+    const path = withConfig(`config-${name}.safetensors`, overrides);
+    const r = runChild(['generate', '--network', path, '--seeds', '0', '--class', '0', '--outdir', join(dir, `config-${name}`)]);
+    assertRefused(r, path, problem, 'safetensors', `config ${name}`);
+  });
+}
+
+test('safetensors metadata nested 200,000 deep is refused without a stack overflow', () => {
+  // Written as text: JSON.stringify itself would overflow the stack on such a value.
+  const bytes = readFileSync(MODEL);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const text = bytes.subarray(8, 8 + n).toString('utf8').trimEnd();
+  const json = Buffer.from(`${text.slice(0, -1)}, "deep": ${'['.repeat(200_000)}${']'.repeat(200_000)}}`);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  const path = join(dir, 'deep-meta.safetensors');
+  writeFileSync(path, Buffer.concat([length, json, bytes.subarray(8 + n)]));
+  assertRefused(runChild(['info', path]), path, /safetensors: header nests more than 64 levels deep/, 'safetensors', 'metadata 200k deep');
+});
+
+test('import on a safetensors file says what the file is', () => {
+  assertRefused(runChild(['import', MODEL, '-o', join(dir, 'again.safetensors')]), MODEL,
+    /is a safetensors checkpoint, not an official network pickle/, 'safetensors', 'import of a checkpoint');
+});
+
+// --- Defect 9: NaN / Inf.
+
+/** A float32 .npy of `rows` × `cols` values (0.1 each), with `poison` at index `at`. */
+function npy(rows: number, cols: number, poison: number, at: number): Uint8Array {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  header = header.padEnd(118, ' ') + '\n';
+  const data = new Float32Array(rows * cols).fill(0.1);
+  data[at] = poison;
+  return Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, header.length, 0]), Buffer.from(header), Buffer.from(data.buffer)]);
+}
+
+test('NaN or infinite latents are refused, naming the file and the row', () => {
+  for (const [label, poison] of [['nan', NaN], ['inf', Infinity]] as const) {
+    const path = join(dir, `z-${label}.npy`);
+    writeFileSync(path, npy(3, 128, poison, 128 + 5));
+    const r = runChild(['generate', '--z', path, '--class', '0', '--outdir', join(dir, `z-${label}`)]);
+    assertRefused(r, path, new RegExp(`z value 133 \\(row 1\\) is ${String(poison)}; NaN or infinite latents render black images`), 'npy', `z with ${label}`);
+  }
+});
+
+test('npy truncations are refused by generate --z', () => {
+  for (const path of truncations(npy(2, 128, 0.5, 0), 'z', 'npy', CUTS, 13)) {
+    assertRefused(runChild(['generate', '--z', path, '--class', '0', '--outdir', join(dir, 'z-cut')]), path, /./, 'npy', 'truncated z');
+  }
+});
+
+test('a checkpoint with a NaN weight renders with a warning naming the file and the variable', () => {
+  const bytes = Buffer.from(readFileSync(MODEL));
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype?: string; data_offsets?: [number, number] }>;
+  const entry = header['Gs/G_mapping/Dense0/weight']!;
+  assert.equal(entry.dtype, 'F16'); // the packaged model is stored in float16: 0x7e00 is a NaN
+  bytes.writeUInt16LE(0x7e00, 8 + n + entry.data_offsets![0]);
+  const path = join(dir, 'nan-weight.safetensors');
+  writeFileSync(path, bytes);
+  const r = runChild(['generate', '--network', path, '--seeds', '0', '--class', '0', '--outdir', join(dir, 'nan-weight')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`^stylegan: warning: ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: Gs: 1 weight value\\(s\\) are NaN or infinite \\(first in '[^']*Dense0/weight'\\)`, 'm'));
+});
+
+// --- Zip and dataset.json damage.
+
+test('truncated dataset zips and a truncated dataset.json are refused by dataset info', async () => {
+  const src = await imageFolder('for-zip', 4);
+  const zip = join(dir, 'good.zip');
+  assert.equal(runChild(['dataset', 'create', '--source', src, '--dest', zip]).code, 0);
+  for (const path of truncations(readFileSync(zip), 'dataset', 'zip', CUTS, 17)) {
+    assertRefused(runChild(['dataset', 'info', path]), path, /./, 'zip', 'truncated zip');
+  }
+  const broken = join(dir, 'broken-json.zip');
+  writeFileSync(broken, rawZip([{ name: 'a.png', stored: await pngBytes(1) }, { name: 'dataset.json', stored: Buffer.from('{"labels": [["a.png", 0]') }]));
+  assertRefused(runChild(['dataset', 'info', broken]), broken, /dataset\.json: invalid JSON/, 'dataset.json', 'truncated JSON');
+});
+
+// --- Defect 8: threads, environment and --net keys; output errors.
+
+test('--threads beyond the cores, STYLEGAN_THREADS=abc and unknown --net keys are refused', () => {
+  const threads = runChild(['--threads', '100000', 'selfcheck']);
+  assert.equal(threads.code, 1);
+  assert.match(threads.stderr, /^stylegan: option '--threads <n>' argument '100000' is invalid\. --threads: expected an integer from 1 to \d+ \(the cores of this machine\), got '100000'/);
+  const env = runChild(['selfcheck'], { env: { STYLEGAN_THREADS: 'abc' } });
+  assert.equal(env.code, 1);
+  assert.match(env.stderr, /^stylegan: STYLEGAN_THREADS: expected an integer from 1 to \d+ \(the cores of this machine\), got 'abc'/);
+  const net = runChild(['train', '--data', join(dir, 'none.zip'), '--net', 'bogusKey=5']);
+  assert.equal(net.code, 1);
+  assert.match(net.stderr, /^stylegan: --net: unknown stylegan config key 'bogusKey'/);
+});
+
+test('an output folder that cannot be created reports the true reason', { skip: process.getuid?.() === 0 ? 'root ignores permissions' : false }, () => {
+  const locked = join(dir, 'locked');
+  mkdirSync(locked, { mode: 0o555 });
+  const r = runChild(['generate', '--seeds', '0', '--class', '0', '--outdir', join(locked, 'a', 'b')]);
+  assertRefused(r, join(locked, 'a', 'b'), /cannot create the folder \(EACCES: permission denied\)/, 'output', 'EACCES');
+});

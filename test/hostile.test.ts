@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { assertRefused, runChild, worstRss } from './helpers/hostile-cli.js';
 import { encodeWithSharp, noiseImage } from './helpers/images.js';
 import { deflatedZeros, rawZip } from './helpers/raw-zip.js';
+import { seededRandom } from './helpers/seeded.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const HOSTILE = fileURLToPath(new URL('../../test/fixtures/hostile/', import.meta.url));
@@ -157,18 +158,6 @@ test('a PNG header declaring 65536x65536 is refused before decoding', async () =
 });
 
 // --- Seeded truncations of every reader's format, and checkpoint configs without bounds (defect 5).
-
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Writes `count` seeded truncations of `bytes` (never empty, never whole) and returns their paths. */
 function truncations(bytes: Uint8Array, stem: string, ext: string, count: number, seed: number): string[] {
@@ -316,4 +305,13 @@ test('an output folder that cannot be created reports the true reason', { skip: 
   mkdirSync(locked, { mode: 0o555 });
   const r = runChild(['generate', '--seeds', '0', '--class', '0', '--outdir', join(locked, 'a', 'b')]);
   assertRefused(r, join(locked, 'a', 'b'), /cannot create the folder \(EACCES: permission denied\)/, 'output', 'EACCES');
+});
+
+// --- Defect 10: --grid and --npy hold every image at once; they are bounded before any work.
+
+test('a --grid too large to hold is refused before rendering', () => {
+  const r = runChild(['generate', '--seeds', '0-299999', '--class', '0', '--grid', join(dir, 'huge-grid.png')]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^stylegan: --grid: 300000 images of 32x32 take 293 MiB at once, more than 256 MiB; write them one by one with --outdir, or render fewer/);
+  assert.ok(r.seconds < 30 && r.rssMiB < 1024, `${r.seconds} s, ${r.rssMiB} MiB`);
 });

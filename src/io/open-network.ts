@@ -15,7 +15,8 @@ export async function networkFileKind(path: string): Promise<NetworkFileKind> {
   const format = await fileFormatOf(path, 'network file');
   if (format === 'pickle') return 'pickle';
   if (format === 'safetensors') return 'checkpoint';
-  throw new Error(`${path}: is ${FORMAT_NAMES[format]}, neither a Python pickle (protocol 2-5) nor a safetensors checkpoint`);
+  const what = format === 'unknown' ? '' : `is ${FORMAT_NAMES[format]}, `;
+  throw new Error(`${path}: ${what}neither a Python pickle (protocol 2-5) nor a safetensors checkpoint`);
 }
 
 export interface OpenedGenerator {

@@ -23,7 +23,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { inflateSync } from 'fflate';
+import { Inflate, inflateSync } from 'fflate';
 import { concatArrays } from './concat.js';
 import { MAX_ENTRY_BYTES } from './limits.js';
 
@@ -344,12 +344,29 @@ export class ZipReader {
 
   /**
    * The first `length` bytes of an entry (fewer if the entry is shorter), without reading the rest when the entry
-   * is stored. Not CRC-checked.
+   * is stored, and inflating no more than `length` bytes when it is deflated (a header never costs the whole
+   * image). Not CRC-checked.
    */
   async readHead(name: string, length: number): Promise<Uint8Array> {
     const entry = this.entry(name);
-    if (entry.method !== METHOD_STORED) return (await this.read(name)).subarray(0, length);
-    return this.readStored(entry, Math.min(length, entry.size));
+    if (entry.method === METHOD_STORED) return this.readStored(entry, Math.min(length, entry.size));
+    checkMethod(entry, this.path);
+    const raw = await this.readStored(entry, entry.compressedSize);
+    const want = Math.min(length, entry.size);
+    const out = new Uint8Array(want);
+    let filled = 0;
+    const inflate = new Inflate((chunk) => {
+      const n = Math.min(chunk.length, want - filled);
+      out.set(chunk.subarray(0, n), filled);
+      filled += n;
+    });
+    try {
+      // Small compressed steps: each inflates to at most ~1 MiB, and inflation stops once the head is complete.
+      for (let at = 0; at < raw.length && filled < want; at += 1024) inflate.push(raw.subarray(at, at + 1024), at + 1024 >= raw.length);
+    } catch (err) {
+      throw new ZipError(`entry ${name}: corrupt deflate data (${(err as Error).message})`, this.path);
+    }
+    return out.subarray(0, filled);
   }
 
   async close(): Promise<void> {

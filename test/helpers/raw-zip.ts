@@ -26,23 +26,18 @@ export function rawZip(entries: readonly RawEntry[]): Uint8Array {
     const size = e.size ?? e.stored.length;
     const compressed = e.compressedSize ?? e.stored.length;
     const crc = e.crc ?? crc32(e.stored);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(e.method ?? 0, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(Math.min(compressed, 0xffffffff), 18);
-    local.writeUInt32LE(Math.min(size, 0xffffffff), 22);
-    local.writeUInt16LE(name.length, 26);
-    const cd = Buffer.alloc(46);
-    cd.writeUInt32LE(0x02014b50, 0);
-    cd.writeUInt16LE(20, 4);
-    cd.writeUInt16LE(20, 6);
-    cd.writeUInt16LE(e.method ?? 0, 10);
-    cd.writeUInt32LE(crc, 16);
-    cd.writeUInt32LE(Math.min(compressed, 0xffffffff), 20);
-    cd.writeUInt32LE(Math.min(size, 0xffffffff), 24);
-    cd.writeUInt16LE(name.length, 28);
+    /** Version, method, CRC-32, sizes and name length: the fields both headers share, at their offsets in each. */
+    const header = (length: number, signature: number, versions: number, fields: number): Buffer => {
+      const b = Buffer.alloc(length);
+      b.writeUInt32LE(signature, 0);
+      for (let i = 0; i < versions; i++) b.writeUInt16LE(20, 4 + 2 * i);
+      b.writeUInt16LE(e.method ?? 0, fields);
+      [crc, Math.min(compressed, 0xffffffff), Math.min(size, 0xffffffff)].forEach((v, i) => b.writeUInt32LE(v, fields + 6 + 4 * i));
+      b.writeUInt16LE(name.length, fields + 18);
+      return b;
+    };
+    const local = header(30, 0x04034b50, 1, 8);
+    const cd = header(46, 0x02014b50, 2, 10);
     cd.writeUInt32LE(offset, 42);
     parts.push(local, name, Buffer.from(e.stored));
     central.push(cd, name);

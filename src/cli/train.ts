@@ -9,6 +9,7 @@ import { AUGPIPES } from '../train/augment.js';
 import { nextRunDir } from '../train/run-dir.js';
 import { progressLine, tickLine, summaryText } from '../train/progress.js';
 import type { AugMode } from '../train/run-options.js';
+import { proganConfig, styleganConfig } from '../nets/index.js';
 import { integerAtLeast, runtime, asArgument } from './options.js';
 import { launchWorkers, isWorker, commandLine } from './launch.js';
 import { ProcessGroup, distributedConfigFromEnv } from '../engine/index.js';
@@ -46,6 +47,19 @@ interface TrainFlags {
   nproc?: number; nnodes: number; nodeRank: number; masterAddr: string; masterPort?: number;
 }
 
+/** Refuses --net keys the preset's architecture does not have, and values outside their ranges, before any work. */
+function checkNetOverrides(preset: string, net: Record<string, unknown> | undefined): void {
+  const p = PRESETS[preset];
+  if (!net || !p) return;
+  try {
+    const overridden: Record<string, unknown> = { ...p.net, ...net };
+    if (p.arch === 'stylegan') styleganConfig(overridden);
+    else proganConfig(overridden);
+  } catch (e) {
+    throw new Error(`--net: ${(e as Error).message}`);
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('train')
@@ -81,6 +95,7 @@ export function register(program: Command): void {
     .option('--master-port <port>', 'TCP port of the rendezvous (default: a free one; required with --nnodes > 1)', integerAtLeast(1))
     .action(async (o: TrainFlags, cmd: Command) => {
       const rt = runtime(cmd);
+      checkNetOverrides(o.preset ?? 'stylegan-cpu', o.net);
       if (!existsSync(o.data)) throw new Error(`--data ${o.data}: no such file or folder`);
       if (o.resumeFrom && !existsSync(o.resumeFrom)) throw new Error(`--resume-from ${o.resumeFrom}: no such network file`);
       const grid = /^(\d+)x(\d+)$/.exec(o.grid);

@@ -15,7 +15,7 @@ import { BatchLoader } from '../data/loader.js';
 import type { Batch } from '../data/batches.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { networkFileKind } from '../io/open-network.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { makeDirectory, writeFileAtomic } from '../io/atomic.js';
 import { trainingSchedule, lodBoundaryCrossed, type ScheduleState } from './schedule.js';
 import { presetEmaBeta } from './ema.js';
 import { discriminatorStep, generatorStep, type StepContext } from './step.js';
@@ -109,6 +109,7 @@ export class Trainer {
   /** Claims the run directory, opens the data, builds (or restores, or transfers) networks and optimizers. */
   async setup(): Promise<void> {
     const o = this.o;
+    makeDirectory(o.runDir);
     const resumeFrom = typeof o.resume === 'string' ? o.resume : o.resume ? latestSnapshot(o.runDir) : null;
     if (o.resume === true && !resumeFrom) throw new Error(`${o.runDir}: --resume: no network-snapshot-*.safetensors to continue from`);
     if (resumeFrom && o.transfer) throw new Error(`--resume-from ${o.transfer}: cannot be combined with --resume (a resumed run continues its own snapshot)`);

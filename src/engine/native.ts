@@ -80,7 +80,11 @@ export interface Native {
   backward(t: H, grad: H | null, retainGraph: boolean, createGraph: boolean): void;
   grad(outputs: H[], inputs: H[], gradOutputs: H[] | null, retainGraph: boolean, createGraph: boolean, allowUnused: boolean): (H | null)[];
   setGradEnabled(on: boolean): boolean; isGradEnabled(): boolean;
-  adamStep(params: H[], expAvg: H[], expAvgSq: H[], step: number, lr: number, beta1: number, beta2: number, eps: number): void;
+
+  foreachMul_(self: H[], s: number): void; foreachDiv_(self: H[], s: number): void;
+  foreachAdd_(self: H[], other: H[] | number, alpha?: number): void;
+  foreachAddcmul_(self: H[], a: H[], b: H[], value: number): void; foreachAddcdiv_(self: H[], a: H[], b: H[], value: number): void;
+  foreachSqrt(ts: H[]): H[];
 }
 
 function findAddon(): string {

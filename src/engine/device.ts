@@ -1,6 +1,6 @@
 /** Threads, devices and memory of the libtorch runtime. */
 import os from 'node:os';
-import { native } from './native.js';
+import { native, onNativeLoad } from './native.js';
 
 /** Sets libtorch's intra-op threads. */
 export function setNumThreads(n: number): void {
@@ -34,11 +34,10 @@ export function torchVersion(): { torch: string; parallel: string; config: strin
   return native.version();
 }
 
-let initialized = false;
-/** Default set-up: intra-op threads = cores (override with STYLEGAN_THREADS). Called once by the engine entry. */
+/** Default set-up when libtorch loads: intra-op threads = cores (override with STYLEGAN_THREADS). */
 export function initRuntime(): void {
-  if (initialized) return;
-  initialized = true;
-  const env = Number(process.env.STYLEGAN_THREADS);
-  setNumThreads(Number.isInteger(env) && env > 0 ? env : availableCores());
+  onNativeLoad(() => {
+    const env = Number(process.env.STYLEGAN_THREADS);
+    setNumThreads(Number.isInteger(env) && env > 0 ? env : availableCores());
+  });
 }

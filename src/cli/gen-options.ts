@@ -3,12 +3,11 @@
  * the network to open, truncation, noise mode, class, batch, and argument parsers that turn the library's messages
  * into commander errors.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { type Command } from 'commander';
 import { parseSeeds, parseNumberList, NOISE_MODES, type AnyGenerator, type NoiseMode, type RenderOptions } from '../gen/index.js';
 import { openNetwork, DEFAULT_NETWORK, type OpenedNetwork } from '../gen/network.js';
-import { writePng, type ImageBatch } from '../io/images.js';
+import { writeImage, zoomImages, type ImageBatch } from '../io/images.js';
+import { WATCHABLE_WIDTH } from '../gen/video.js';
 import { missingClassError } from '../nets/labels.js';
 import { integerAtLeast, runtime, asArgument, finiteNumber, oneOf } from './options.js';
 
@@ -29,10 +28,11 @@ export interface RenderFlags {
   noiseMode?: NoiseMode;
   class?: number | 'cycle';
   batch: number;
+  zoom: number | 'auto';
 }
 
-/** Adds --network, the truncation and noise options (unless turned off), --class and --batch to a command. */
-export function renderOptions(cmd: Command, o: { trunc?: boolean; noise?: boolean } = {}): Command {
+/** Adds --network, the truncation and noise options (unless turned off), --class, --batch and --zoom to a command. */
+export function renderOptions(cmd: Command, o: { trunc?: boolean; noise?: boolean; zoom?: number | 'auto' } = {}): Command {
   cmd.option('--network <path>', `official .pkl or stylegan-ts .safetensors (default: the packaged ${DEFAULT_NETWORK})`);
   if (o.trunc ?? true) {
     cmd
@@ -40,6 +40,7 @@ export function renderOptions(cmd: Command, o: { trunc?: boolean; noise?: boolea
       .option('--trunc-cutoff <n>', "layers ψ applies to, or 'all' (default: the network's, 8 for the official nets)", cutoffValue);
   }
   if (o.noise ?? true) cmd.option('--noise-mode <mode>', `noise inputs: ${NOISE_MODES.join(', ')} (default const; StyleGAN only)`, oneOf(NOISE_MODES));
+  zoomOption(cmd, o.zoom ?? 1);
   return cmd
     .option('--class <n|cycle>', "class of a conditional network, or 'cycle' (image i gets class i mod classes)", asArgument((v): number | 'cycle' => (v === 'cycle' ? 'cycle' : integerAtLeast(0)(v))))
     .option('--batch <n>', 'images per forward pass', integerAtLeast(1), 8);
@@ -66,9 +67,16 @@ export function renderFrom(net: OpenedNetwork, f: RenderFlags, o: { classes?: bo
   return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, classes: f.class, batch: f.batch };
 }
 
-/** Writes a PNG, creating its folder; returns a one-line description. */
-export async function savePng(path: string, image: ImageBatch): Promise<string> {
-  mkdirSync(dirname(path), { recursive: true });
-  await writePng(path, image);
-  return `${path} (${image.width}×${image.height})`;
+/** Writes a PNG or JPEG (by extension) zoomed `zoom` times, creating its folder; returns a one-line description. */
+export async function saveImage(path: string, image: ImageBatch, zoom: number | 'auto' = 1): Promise<string> {
+  if (zoom === 'auto') throw new Error('saveImage: auto zoom is for videos');
+  const out = zoomImages(image, zoom);
+  await writeImage(path, out);
+  return `${path} (${out.width}×${out.height}${zoom > 1 ? `, zoom ${zoom}` : ''})`;
+}
+
+/** Adds `--zoom <n>` (nearest-neighbour enlargement of every image written). */
+export function zoomOption(cmd: Command, fallback: number | 'auto' = 1): Command {
+  const what = fallback === 'auto' ? `default: frames at least ${WATCHABLE_WIDTH} px wide` : `default ${fallback}`;
+  return cmd.option('--zoom <n>', `enlarge every image n times, nearest neighbour (${what})`, integerAtLeast(1), fallback);
 }

@@ -10,10 +10,10 @@ import cliProgress from 'cli-progress';
 import {
   generateBatches, readLatents, writeLatents, concatImages, concatLatents, isStyleGAN, type LatentArray, type LatentSource,
 } from '../gen/index.js';
-import { makeGrid, pick, writePng, type ImageBatch } from '../io/images.js';
+import { makeGrid, pick, writeImage, zoomImages, imageFormat, type ImageBatch } from '../io/images.js';
 import { writeNpyFile } from '../io/npy.js';
 import { integerAtLeast } from './options.js';
-import { renderOptions, openFromFlags, renderFrom, seedList, savePng, type RenderFlags } from './gen-options.js';
+import { renderOptions, openFromFlags, renderFrom, seedList, saveImage, type RenderFlags } from './gen-options.js';
 
 interface GenerateFlags extends RenderFlags {
   seeds?: number[];
@@ -31,6 +31,8 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
   const sources = [f.seeds && '--seeds', f.z && '--z', f.dlatents && '--dlatents'].filter(Boolean);
   if (sources.length !== 1) throw new Error(`generate: give exactly one of --seeds, --z or --dlatents${sources.length ? ` (got ${sources.join(' and ')})` : ''}`);
   if (!f.outdir && !f.grid) throw new Error('generate: give --outdir DIR (one PNG per image) and/or --grid FILE.png');
+  if (f.grid) imageFormat(f.grid);
+  const zoom = f.zoom as number;
   const net = await openFromFlags(f, cmd);
   const G = net.G;
   const source: LatentSource = f.seeds ? { seeds: f.seeds }
@@ -51,7 +53,7 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
       if (f.outdir) {
         for (let i = 0; i < b.images.count; i++) {
           const name = b.seeds ? `seed${String(b.seeds[i]).padStart(4, '0')}.png` : `image${String(b.start + i).padStart(4, '0')}.png`;
-          await writePng(join(f.outdir, name), pick(b.images, i));
+          await writeImage(join(f.outdir, name), zoomImages(pick(b.images, i), zoom));
         }
       }
       if (f.grid || f.npy) images.push(b.images);
@@ -63,9 +65,9 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
   }
   const lines = f.outdir ? [`${total} images in ${f.outdir}`] : [];
   const all = images.length ? concatImages(images) : null;
-  if (f.grid) lines.push(await savePng(f.grid, makeGrid(all!, f.cols ?? Math.ceil(Math.sqrt(total)))));
+  if (f.grid) lines.push(await saveImage(f.grid, makeGrid(all!, f.cols ?? Math.ceil(Math.sqrt(total))), zoom));
   if (f.npy) {
-    const file = f.outdir ? join(f.outdir, 'images.npy') : f.grid!.replace(/(\.png)?$/i, '.npy');
+    const file = f.outdir ? join(f.outdir, 'images.npy') : f.grid!.replace(/(\.(png|jpe?g))?$/i, '.npy');
     await writeNpyFile(file, { dtype: 'uint8', shape: [all!.count, all!.height, all!.width, all!.channels], data: all!.data });
     lines.push(`${file} (uint8 [N, H, W, C])`);
   }
@@ -89,9 +91,9 @@ export function register(program: Command): void {
     .option('--z <file.npy>', 'latents z [N, latent] to render')
     .option('--dlatents <file.npy>', 'dlatents [N, layers, dlatent] (or w [N, dlatent]) to render directly (StyleGAN)')
     .option('--outdir <dir>', 'write one PNG per image (seedNNNN.png, or imageNNNN.png for saved latents)')
-    .option('--grid <file.png>', 'write all images as one grid')
+    .option('--grid <file>', 'write all images as one grid (.png, .jpg or .jpeg)')
     .option('--cols <n>', 'grid columns (default: a square grid)', integerAtLeast(1))
-    .option('--npy', 'also write the images as one uint8 [N, H, W, C] .npy (images.npy in --outdir, else next to --grid)', false)
+    .option('--npy', 'also write the images (not zoomed) as one uint8 [N, H, W, C] .npy (images.npy in --outdir, else next to --grid)', false)
     .option('--save-z <file.npy>', 'save the z used')
     .option('--save-dlatents <file.npy>', 'save the dlatents passed to synthesis (after truncation)');
   renderOptions(cmd).action((f: GenerateFlags, c: Command) => generate(f, c));

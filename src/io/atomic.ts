@@ -8,7 +8,7 @@
  * killed outright (SIGKILL, power loss) can leave a stale `.tmp-` file next to the target, never a damaged target.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 /** What can be written: a string (UTF-8), bytes, or a sequence of byte chunks written in order. */
@@ -50,12 +50,13 @@ async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
-/** Writes `contents` to `path` atomically (see the module comment). */
+/** Writes `contents` to `path` atomically (see the module comment), creating missing folders. */
 export async function writeFileAtomic(path: string, contents: FileContents): Promise<void> {
   const target = resolve(path);
   const temporary = `${target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   let handle: FileHandle | undefined;
   try {
+    await mkdir(dirname(target), { recursive: true });
     handle = await open(temporary, 'wx', await modeFor(target));
     for await (const chunk of chunksOf(contents)) await writeAll(handle, chunk);
     await handle.sync();

@@ -2,8 +2,7 @@
  * Network output → pictures: float NCHW in a dynamic range (≈[−1, 1]) → uint8 (x·127.5 + 127.5, rounded and
  * clipped, as the official `convert_images_to_uint8`), grids, and PNG files written atomically with sharp.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, extname } from 'node:path';
+import { extname } from 'node:path';
 import sharp from 'sharp';
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
@@ -106,7 +105,6 @@ export const encodePng = (b: ImageBatch): Promise<Uint8Array> => encodeImage(b, 
 export async function writeImage(path: string, b: ImageBatch): Promise<void> {
   const format = imageFormat(path);
   single(b, path);
-  mkdirSync(dirname(path), { recursive: true });
   await writeFileAtomic(path, await encodeImage(b, format));
 }
 

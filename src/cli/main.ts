@@ -7,6 +7,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { leakReport } from '../engine/scope.js';
 
 function packageVersion(): string {
   try {
@@ -40,6 +41,14 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (e) {
     reportError(e);
   }
+  if (process.env.STYLEGAN_DEBUG_TENSORS === '1') reportLeaks();
+}
+
+/** STYLEGAN_DEBUG_TENSORS=1: the tensors still alive at the end, by creation site. */
+function reportLeaks(): void {
+  const { live, sites } = leakReport();
+  process.stderr.write(`stylegan: ${live} tensor(s) alive at exit${live ? ', by creation site:' : ''}\n`);
+  for (const s of sites.slice(0, 20)) process.stderr.write(`  ${String(s.count).padStart(6)}  ${s.example}\n`);
 }
 
 function isEntryPoint(): boolean {

@@ -4,7 +4,7 @@ export {
   type AnyGenerator, type LatentArray, type ClassSpec, type RenderOptions, type Truncation, type NoiseMode, NOISE_MODES,
   isStyleGAN, requireStyleGAN, seededNoise,
 } from './render.js';
-export { generateImages, generateBatches, concatLatents, readLatents, writeLatents, type LatentSource, type GenerateOptions, type GeneratedImages } from './generate.js';
+export { generateImages, generateImagesAsync, generateBatches, concatLatents, readLatents, writeLatents, type LatentSource, type GenerateOptions, type GeneratedImages } from './generate.js';
 export { styleMixingFigure, resolveStyleLayers, type StyleLayers, type StyleMixingOptions, type StyleMixingFigure } from './style-mixing.js';
 export { noiseFigure, noiseDetailFigure, noiseComponentsFigure, noiseComponentColumns, type NoiseFigureOptions, type NoiseComponents } from './noise-figure.js';
 export { truncationFigure, DEFAULT_PSIS, type TruncationFigureOptions } from './truncation-figure.js';

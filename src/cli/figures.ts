@@ -9,6 +9,7 @@ import {
 } from '../gen/index.js';
 import { imageFormat } from '../io/images.js';
 import { integerAtLeast } from './options.js';
+import { withProgress } from './progress.js';
 import { renderOptions, openFromFlags, renderFrom, seedList, numberList, saveImage, cutoffValue, cutoffOf, type RenderFlags } from './gen-options.js';
 
 interface MixFlags extends RenderFlags {
@@ -78,7 +79,10 @@ export function register(program: Command): void {
     const net = await openFromFlags(f, cmd);
     const o = { ...renderFrom(net, f), seeds: f.seeds, samples: f.samples, noiseSeed: f.noiseSeed, split: f.split };
     const lines: string[] = [];
-    if (f.detail) lines.push(await saveImage(f.detail, noiseDetailFigure(net.G, o), f.zoom));
+    if (f.detail) {
+      const detail = await withProgress('noise', 'images', f.samples * f.seeds.length, (p) => noiseDetailFigure(net.G, { ...o, onProgress: (d) => p.update(d) }));
+      lines.push(await saveImage(f.detail, detail, f.zoom));
+    }
     if (f.components) {
       const b = noiseComponentsFigure(net.G, o);
       lines.push(`${await saveImage(f.components, b.grid, f.zoom)}; columns: ${b.columns.map((c) => c.title).join(' | ')}`);
@@ -114,10 +118,10 @@ export function register(program: Command): void {
     .option('--batch <n>', 'images per forward pass', integerAtLeast(1), 8)
     .action(async (f: FiguresFlags, cmd: Command) => {
       const net = await openFromFlags(f, cmd);
-      const files = await renderFigures(net.G, {
+      const files = await withProgress('figures', 'files', 1, (p) => renderFigures(net.G, {
         outdir: f.outdir, maxCell: f.maxCell, zoom: f.zoom, samples: f.samples, frames: f.frames, fps: f.fps, runDir: f.run, batch: f.batch,
-        log: (line) => process.stderr.write(`${line}\n`),
-      });
+        onProgress: (done, total) => p.update(done, total),
+      }));
       for (const x of files) {
         process.stdout.write(`${x.file}  ${(x.bytes / 1024).toFixed(1)} KiB${x.bytes > 200 * 1024 ? '  (over 200 KiB: lower --max-cell or --frames)' : ''}\n`);
       }

@@ -1,18 +1,18 @@
 /**
  * `stylegan generate`: images from seeds (z = RandomState(seed).randn, as NVIDIA's scripts), from saved z, or from
  * saved dlatents; one PNG per image (--outdir) and/or one grid (--grid), optionally the images as .npy and the
- * latents used. A progress bar shows on a terminal when there is more than one batch.
+ * latents used, with a progress display (see progress.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import {
   generateBatches, readLatents, writeLatents, concatImages, concatLatents, isStyleGAN, type LatentArray, type LatentSource,
 } from '../gen/index.js';
 import { makeGrid, pick, writeImage, zoomImages, imageFormat, type ImageBatch } from '../io/images.js';
 import { writeNpyFile } from '../io/npy.js';
 import { integerAtLeast } from './options.js';
+import { progress } from './progress.js';
 import { renderOptions, openFromFlags, renderFrom, seedList, saveImage, type RenderFlags } from './gen-options.js';
 
 interface GenerateFlags extends RenderFlags {
@@ -42,14 +42,12 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
   if (f.outdir) mkdirSync(f.outdir, { recursive: true });
 
   const total = 'seeds' in source ? source.seeds.length : 'z' in source ? source.z.shape[0]! : source.dlatents.shape[0]!;
-  const bar = new cliProgress.SingleBar({ format: ' {bar} {value}/{total} images | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic);
-  const showBar = process.stderr.isTTY && total > f.batch;
-  if (showBar) bar.start(total, 0);
+  const bar = progress('generate', 'images', total);
   const images: ImageBatch[] = [];
   const zs: LatentArray[] = [];
   const ds: LatentArray[] = [];
   try {
-    for (const b of generateBatches(G, source, { ...o, onProgress: (done) => showBar && bar.update(done) })) {
+    for (const b of generateBatches(G, source, { ...o, onProgress: (done) => bar.update(done) })) {
       if (f.outdir) {
         for (let i = 0; i < b.images.count; i++) {
           const name = b.seeds ? `seed${String(b.seeds[i]).padStart(4, '0')}.png` : `image${String(b.start + i).padStart(4, '0')}.png`;
@@ -61,7 +59,7 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
       if (b.dlatents && f.saveDlatents) ds.push(b.dlatents);
     }
   } finally {
-    if (showBar) bar.stop();
+    bar.stop();
   }
   const lines = f.outdir ? [`${total} images in ${f.outdir}`] : [];
   const all = images.length ? concatImages(images) : null;

@@ -3,10 +3,10 @@
  * snapshot grids in kimg order). MP4 needs ffmpeg on the PATH; .webp and .gif are written with sharp.
  */
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { interpolationFrames, timelapse, writeVideo, videoFormat, hasFfmpeg, type InterpolationSpace } from '../gen/index.js';
 import type { ImageBatch } from '../io/images.js';
 import { integerAtLeast } from './options.js';
+import { progress } from './progress.js';
 import { renderOptions, openFromFlags, renderFrom, seedList, oneOf, finiteNumber, zoomOption, type RenderFlags } from './gen-options.js';
 
 interface VideoFlags extends RenderFlags {
@@ -26,17 +26,15 @@ function checkOutput(file: string): void {
 }
 
 function* counted(frames: Iterable<ImageBatch>, total: number): Generator<ImageBatch> {
-  const show = process.stderr.isTTY && total > 1;
-  const bar = new cliProgress.SingleBar({ format: ' {bar} {value}/{total} frames | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic);
-  if (show) bar.start(total, 0);
+  const bar = progress('video', 'frames', total);
   let n = 0;
   try {
     for (const f of frames) {
       yield f;
-      if (show) bar.update(++n);
+      bar.update(++n);
     }
   } finally {
-    if (show) bar.stop();
+    bar.stop();
   }
 }
 

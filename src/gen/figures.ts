@@ -34,6 +34,8 @@ export interface FiguresOptions {
   batch?: number;
   /** Progress lines. */
   log?: (line: string) => void;
+  /** Called after each file with the files written and the total to write. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface FigureFile {
@@ -81,6 +83,7 @@ export async function renderFigures(G: AnyGenerator, o: FiguresOptions): Promise
   const done = (file: string, what: string) => {
     out.push({ file, bytes: statSync(file).size, what });
     o.log?.(`${file}: ${what}`);
+    o.onProgress?.(out.length, (isStyleGAN(G) ? 7 : 2) + (o.runDir ? 1 : 0));
   };
   const png = async (name: string, img: ImageBatch, what: string) => {
     const file = join(o.outdir, name);

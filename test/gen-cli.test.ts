@@ -114,21 +114,25 @@ test('stylegan generate: clear errors for bad arguments and networks', async () 
 });
 
 test('stylegan mix, noise and truncation write figures of the right size', async () => {
-  const mix = await cli(['mix', '--rows', '1-2', '--cols', '3-5', '--styles', 'coarse/0-1,4', '-o', join(dir, 'mix.png'), '--network', nets.rgb]);
+  const mix = await cli(['mix', '--rows', '1-2', '--cols', '3-5', '--styles', 'coarse/0-1,4', '--no-titles', '-o', join(dir, 'mix.png'), '--network', nets.rgb]);
   assert.equal(mix.code, 0, mix.stderr);
   assert.equal(mix.stdout, `wrote ${join(dir, 'mix.png')} (64×48); row 1: layers 0,1,2,3; row 2: layers 0,1,4\n`);
   assert.deepEqual(await size(join(dir, 'mix.png')), [64, 48]);
-  const noise = await cli(['noise', '--seeds', '1', '--samples', '3', '--detail', join(dir, 'new', 'detail.png'), '--components', join(dir, 'new', 'c.png'), '--network', nets.rgb]);
+  const titled = await cli(['mix', '--rows', '1-2', '--cols', '3-5', '--styles', 'coarse/0-1,4', '--zoom', '2', '-o', join(dir, 'mix-t.png'), '--network', nets.rgb]);
+  assert.equal(titled.code, 0, titled.stderr);
+  const [tw, th] = await size(join(dir, 'mix-t.png'));
+  assert.ok(th === 96 + 16 && tw! > 128, `titles above (16 px) and on the left of the zoomed 128×96 grid: ${tw}×${th}`);
+  const noise = await cli(['noise', '--seeds', '1', '--samples', '3', '--detail', join(dir, 'new', 'detail.png'), '--components', join(dir, 'new', 'c.png'), '--no-titles', '--network', nets.rgb]);
   assert.equal(noise.code, 0, noise.stderr);
   assert.deepEqual(await size(join(dir, 'new', 'detail.png')), [48, 16], 'missing folders are created');
   assert.deepEqual(await size(join(dir, 'new', 'c.png')), [64, 16]);
-  const zoomed = await cli(['noise', '--seeds', '1', '--samples', '3', '--components', join(dir, 'c3.jpg'), '--zoom', '3', '--network', nets.rgb]);
+  const zoomed = await cli(['noise', '--seeds', '1', '--samples', '3', '--components', join(dir, 'c3.jpg'), '--zoom', '3', '--no-titles', '--network', nets.rgb]);
   assert.equal(zoomed.code, 0, zoomed.stderr);
   assert.match(zoomed.stdout, new RegExp(`^wrote ${join(dir, 'c3.jpg')} \\(192×48, zoom 3\\); columns: `));
   assert.deepEqual([(await sharp(join(dir, 'c3.jpg')).metadata()).format, ...await size(join(dir, 'c3.jpg'))], ['jpeg', 192, 48]);
   assert.equal((await cli(['noise', '--network', nets.rgb])).stderr, 'stylegan: noise: give --detail FILE.png and/or --components FILE.png\n');
   assert.match(noise.stdout, /columns: noise in all layers \| no noise \| noise in fine layers only \(3–5\) \| noise in coarse layers only \(0–2\)\n$/);
-  const trunc = await cli(['truncation', '--seeds', '1,2', '--psi', '1,0,-1', '-o', join(dir, 'trunc.png'), '--network', nets.rgb]);
+  const trunc = await cli(['truncation', '--seeds', '1,2', '--psi', '1,0,-1', '--no-titles', '-o', join(dir, 'trunc.png'), '--network', nets.rgb]);
   assert.equal(trunc.code, 0, trunc.stderr);
   assert.equal(trunc.stdout, `wrote ${join(dir, 'trunc.png')} (48×32); columns ψ = 1, 0, -1\n`);
   const p = await cli(['mix', '--rows', '1', '--cols', '2', '-o', join(dir, 'pmix.png'), '--network', nets.progan]);
@@ -149,7 +153,7 @@ test('stylegan video and timelapse: animated files with every frame; MP4 without
   }
   const t = await cli(['timelapse', run, '--fps', '4', '-o', join(dir, 't.webp')]);
   assert.equal(t.code, 0, t.stderr);
-  assert.equal(t.stdout, `wrote ${join(dir, 't.webp')} (webp, 3 frames of 256×128, 4 fps)\n`);
+  assert.equal(t.stdout, `wrote ${join(dir, 't.webp')} (webp, 3 frames of 256×256, 4 fps)\n`, '32×16 grids + a 16 px kimg caption, zoomed ×8');
   assert.equal(await pages(join(dir, 't.webp')), 3);
   const empty = await cli(['timelapse', join(dir, 'nets'), '-o', join(dir, 't2.webp')]);
   assert.equal(empty.stderr, `stylegan: ${join(dir, 'nets')}: no fakes*.png grids (is this a training run directory?)\n`);

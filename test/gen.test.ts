@@ -388,8 +388,13 @@ test('timelapse: the fakes*.png grids of a run in kimg order; errors name the di
   assert.deepEqual(g.runGrids(run).map((x) => [x.file, x.kimg]), [
     [join(run, 'fakes_init.png'), -1], [join(run, 'fakes000040.png'), 40], [join(run, 'fakes000120.png'), 120],
   ]);
-  const info = await g.timelapse(run, join(dir, 't.gif'), { fps: 5 });
+  const info = await g.timelapse(run, join(dir, 't.gif'), { fps: 5, captions: false });
   assert.deepEqual([info.frames, info.width, info.height], [3, 24, 16]);
+  const captioned = [];
+  for await (const f of g.timelapseFrames(run, { captions: true })) captioned.push(f);
+  assert.deepEqual(captioned.map((f) => [f.width, f.height]), [[24, 16 + g.STRIP_HEIGHT], [24, 16 + g.STRIP_HEIGHT], [24, 16 + g.STRIP_HEIGHT]]);
+  assert.ok(captioned[2]!.data.subarray(0, 24 * g.STRIP_HEIGHT).some((v) => v > 128), 'the caption strip has white text');
+  assert.equal(captioned[2]!.data[24 * g.STRIP_HEIGHT], 170, 'the grid sits below the strip');
   const a = await readAnimation(join(dir, 't.gif'));
   assert.deepEqual([a.pages, a.firstPixels, a.delay], [3, [10, 90, 170], [200, 200, 200]]);
   mkdirSync(join(dir, 'empty'));

@@ -12,14 +12,19 @@ import { integerAtLeast } from './options.js';
 import { withProgress } from './progress.js';
 import { renderOptions, openFromFlags, renderFrom, seedList, numberList, saveImage, cutoffValue, cutoffOf, type RenderFlags } from './gen-options.js';
 
-interface MixFlags extends RenderFlags {
+interface Titled {
+  /** Column and row titles on the figure (--no-titles: the bare grid). */
+  titles: boolean;
+}
+
+interface MixFlags extends RenderFlags, Titled {
   rows: number[];
   cols: number[];
   styles: string;
   output: string;
 }
 
-interface NoiseFlags extends Omit<RenderFlags, 'noiseMode'> {
+interface NoiseFlags extends Omit<RenderFlags, 'noiseMode'>, Titled {
   seeds: number[];
   samples: number;
   noiseSeed: number;
@@ -28,7 +33,7 @@ interface NoiseFlags extends Omit<RenderFlags, 'noiseMode'> {
   components?: string;
 }
 
-interface TruncationFlags extends Omit<RenderFlags, 'trunc'> {
+interface TruncationFlags extends Omit<RenderFlags, 'trunc'>, Titled {
   seeds: number[];
   psi: number[];
   output: string;
@@ -54,13 +59,14 @@ export function register(program: Command): void {
     .requiredOption('--cols <list>', "source seeds, e.g. '55,821,1789'", seedList)
     .option('--styles <spec>', "layers taken from the source: coarse, middle, fine or ranges like '0-3,8'; one per row with '/' (coarse/middle/fine)", 'coarse')
     .requiredOption('-o, --output <file>', 'the image written (.png, .jpg or .jpeg)');
-  renderOptions(mix).action(async (f: MixFlags, cmd: Command) => {
+  renderOptions(mix).option('--no-titles', 'leave out the column and row titles').action(async (f: MixFlags, cmd: Command) => {
     imageFormat(f.output);
     const net = await openFromFlags(f, cmd);
     const specs = f.styles.split('/') as StyleLayers[];
     const fig = styleMixingFigure(net.G, { ...renderFrom(net, f), rowSeeds: f.rows, colSeeds: f.cols, styles: specs.length === 1 ? specs[0]! : specs });
     const rows = fig.layers.map((l, i) => `row ${f.rows[i]}: layers ${l.join(',')}`).join('; ');
-    process.stdout.write(`wrote ${await saveImage(f.output, fig.grid, f.zoom)}; ${rows}\n`);
+    const titles = { columns: ['', ...f.cols.map((s) => `source ${s}`)], rows: ['', ...f.rows.map((s, i) => `${s} ← ${specs[specs.length === 1 ? 0 : i]}`)] };
+    process.stdout.write(`wrote ${await saveImage(f.output, fig.grid, f.zoom, f.titles ? titles : undefined)}; ${rows}\n`);
   });
 
   const noise = program
@@ -73,7 +79,7 @@ export function register(program: Command): void {
     .option('--detail <file.png>', 'write the detail figure (one latent under many noise samples, zoomed crops, per-pixel std)')
     .option('--components <file.png>', 'write the components figure (noise on all / none / fine / coarse layers)');
   // The noise figures draw their own noise: no --noise-mode.
-  renderOptions(noise, { noise: false }).action(async (f: NoiseFlags, cmd: Command) => {
+  renderOptions(noise, { noise: false }).option('--no-titles', 'leave out the column and row titles').action(async (f: NoiseFlags, cmd: Command) => {
     if (!f.detail && !f.components) throw new Error('noise: give --detail FILE.png and/or --components FILE.png');
     for (const file of [f.detail, f.components]) if (file) imageFormat(file);
     const net = await openFromFlags(f, cmd);
@@ -85,7 +91,8 @@ export function register(program: Command): void {
     }
     if (f.components) {
       const b = noiseComponentsFigure(net.G, o);
-      lines.push(`${await saveImage(f.components, b.grid, f.zoom)}; columns: ${b.columns.map((c) => c.title).join(' | ')}`);
+      const titles = { columns: b.columns.map((c) => c.title.replace(/^noise in /, '').replace(/ only/, '')), rows: f.seeds.map((s) => `seed ${s}`) };
+      lines.push(`${await saveImage(f.components, b.grid, f.zoom, f.titles ? titles : undefined)}; columns: ${b.columns.map((c) => c.title).join(' | ')}`);
     }
     process.stdout.write(`wrote ${lines.join(' and ')}\n`);
   });
@@ -97,11 +104,12 @@ export function register(program: Command): void {
     .option('--psi <list>', 'ψ values, one column each', numberList, [...DEFAULT_PSIS])
     .option('--trunc-cutoff <n>', "layers ψ applies to, or 'all' (default all, as the paper's figure)", cutoffValue)
     .requiredOption('-o, --output <file>', 'the image written (.png, .jpg or .jpeg)');
-  renderOptions(trunc, { trunc: false }).action(async (f: TruncationFlags, cmd: Command) => {
+  renderOptions(trunc, { trunc: false }).option('--no-titles', 'leave out the column and row titles').action(async (f: TruncationFlags, cmd: Command) => {
     imageFormat(f.output);
     const net = await openFromFlags(f, cmd);
     const grid = truncationFigure(net.G, { ...renderFrom(net, f), seeds: f.seeds, psis: f.psi, truncationCutoff: cutoffOf(f.truncCutoff) ?? null });
-    process.stdout.write(`wrote ${await saveImage(f.output, grid, f.zoom)}; columns ψ = ${f.psi.join(', ')}\n`);
+    const titles = { columns: f.psi.map((p) => `ψ = ${p}`), rows: f.seeds.map((s) => `seed ${s}`) };
+    process.stdout.write(`wrote ${await saveImage(f.output, grid, f.zoom, f.titles ? titles : undefined)}; columns ψ = ${f.psi.join(', ')}\n`);
   });
 
   program

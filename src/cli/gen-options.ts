@@ -4,7 +4,7 @@
  * into commander errors.
  */
 import { type Command } from 'commander';
-import { parseSeeds, parseNumberList, NOISE_MODES, type AnyGenerator, type NoiseMode, type RenderOptions } from '../gen/index.js';
+import { parseSeeds, parseNumberList, NOISE_MODES, withTitles, type AnyGenerator, type NoiseMode, type RenderOptions, type Titles } from '../gen/index.js';
 import { openNetwork, DEFAULT_NETWORK, type OpenedNetwork } from '../gen/network.js';
 import { writeImage, zoomImages, type ImageBatch } from '../io/images.js';
 import { WATCHABLE_WIDTH } from '../gen/video.js';
@@ -67,10 +67,14 @@ export function renderFrom(net: OpenedNetwork, f: RenderFlags, o: { classes?: bo
   return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, classes: f.class, batch: f.batch };
 }
 
-/** Writes a PNG or JPEG (by extension) zoomed `zoom` times, creating its folder; returns a one-line description. */
-export async function saveImage(path: string, image: ImageBatch, zoom: number | 'auto' = 1): Promise<string> {
+/**
+ * Writes a PNG or JPEG (by extension) zoomed `zoom` times, with column / row titles drawn at the zoomed size, creating
+ * its folder; returns a one-line description.
+ */
+export async function saveImage(path: string, image: ImageBatch, zoom: number | 'auto' = 1, titles?: Titles): Promise<string> {
   if (zoom === 'auto') throw new Error('saveImage: auto zoom is for videos');
-  const out = zoomImages(image, zoom);
+  const zoomed = zoomImages(image, zoom);
+  const out = titles ? await withTitles(zoomed, titles) : zoomed;
   await writeImage(path, out);
   return `${path} (${out.width}×${out.height}${zoom > 1 ? `, zoom ${zoom}` : ''})`;
 }

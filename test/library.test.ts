@@ -86,3 +86,19 @@ test('writePng refuses a batch of several images; zoomImages enlarges each image
   assert.deepEqual([z.count, z.width, z.height], [2, 4, 4]);
   assert.deepEqual(Array.from(z.data.subarray(16, 24)), [5, 5, 6, 6, 5, 5, 6, 6]);
 });
+
+test('class names: from metadata, Fashion-MNIST by its dataset line; --class by index, name or unique prefix', async () => {
+  const { classNamesOf, classIndexOf, FASHION_MNIST_CLASSES } = await import('../src/io/class-names.js');
+  assert.deepEqual(classNamesOf({ class_names: '["cat","dog"]' }, 2), ['cat', 'dog']);
+  assert.deepEqual(classNamesOf({ dataset: 'stylegan dataset create --source fashion-mnist/train-images-idx3-ubyte.gz' }, 10), FASHION_MNIST_CLASSES);
+  assert.equal(classNamesOf({ dataset: 'cifar' }, 10), null);
+  assert.equal(classNamesOf({ class_names: '["cat"]' }, 2), null, 'a list of the wrong length is ignored');
+  const names = [...FASHION_MNIST_CLASSES];
+  assert.deepEqual([classIndexOf('7', 10, names), classIndexOf('sneaker', 10, names), classIndexOf('Ankle', 10, names), classIndexOf(3, 10, null)], [7, 7, 9, 3]);
+  assert.throws(() => classIndexOf('s', 10, names), /^Error: class 's' is ambiguous; this network's classes: 0 T-shirt\/top, 1 Trouser, /);
+  assert.throws(() => classIndexOf('cat', 2, null), { message: "class 'cat': this network's class names are not known; use an index 0…1" });
+  assert.throws(() => classIndexOf('12', 10, null), { message: 'class 12 is out of range: this network has classes 0…9' });
+  const net = await g.openNetwork(undefined);
+  assert.deepEqual(net.classNames, names, 'the packaged model names its classes');
+  net.G.dispose();
+});

@@ -39,7 +39,7 @@ interface TruncationFlags extends Omit<RenderFlags, 'trunc'>, Titled {
   output: string;
 }
 
-interface FiguresFlags {
+interface FiguresFlags extends Titled {
   network?: string;
   outdir: string;
   maxCell: number;
@@ -124,10 +124,12 @@ export function register(program: Command): void {
     .option('--fps <n>', 'frames per second of the videos', integerAtLeast(1), 15)
     .option('--run <dir>', 'a training run directory: also render its timelapse')
     .option('--batch <n>', 'images per forward pass', integerAtLeast(1), 8)
+    .option('--no-titles', 'leave out column / row titles and timelapse captions')
     .action(async (f: FiguresFlags, cmd: Command) => {
       const net = await openFromFlags(f, cmd);
       const files = await withProgress('figures', 'files', 1, (p) => renderFigures(net.G, {
         outdir: f.outdir, maxCell: f.maxCell, zoom: f.zoom, samples: f.samples, frames: f.frames, fps: f.fps, runDir: f.run, batch: f.batch,
+        classNames: net.classNames, titles: f.titles,
         onProgress: (done, total) => p.update(done, total),
       }));
       for (const x of files) {

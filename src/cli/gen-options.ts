@@ -9,6 +9,7 @@ import { openNetwork, DEFAULT_NETWORK, type OpenedNetwork } from '../gen/network
 import { writeImage, zoomImages, type ImageBatch } from '../io/images.js';
 import { WATCHABLE_WIDTH } from '../gen/video.js';
 import { missingClassError } from '../nets/labels.js';
+import { classIndexOf } from '../io/class-names.js';
 import { integerAtLeast, runtime, asArgument, finiteNumber, oneOf } from './options.js';
 
 export { asArgument, finiteNumber, oneOf };
@@ -26,7 +27,7 @@ export interface RenderFlags {
   trunc?: number;
   truncCutoff?: number | 'all';
   noiseMode?: NoiseMode;
-  class?: number | 'cycle';
+  class?: string;
   batch: number;
   zoom: number | 'auto';
 }
@@ -42,7 +43,7 @@ export function renderOptions(cmd: Command, o: { trunc?: boolean; noise?: boolea
   if (o.noise ?? true) cmd.option('--noise-mode <mode>', `noise inputs: ${NOISE_MODES.join(', ')} (default const; StyleGAN only)`, oneOf(NOISE_MODES));
   zoomOption(cmd, o.zoom ?? 1);
   return cmd
-    .option('--class <n|cycle>', "class of a conditional network, or 'cycle' (image i gets class i mod classes)", asArgument((v): number | 'cycle' => (v === 'cycle' ? 'cycle' : integerAtLeast(0)(v))))
+    .option('--class <n|name|cycle>', "class of a conditional network: an index, a name (e.g. 'sneaker' for Fashion-MNIST) or 'cycle' (image i gets class i mod classes)")
     .option('--batch <n>', 'images per forward pass', integerAtLeast(1), 8);
 }
 
@@ -64,7 +65,8 @@ export function renderFrom(net: OpenedNetwork, f: RenderFlags, o: { classes?: bo
   }
   if (L > 0 && f.class === undefined) throw new Error(`${net.source}: ${missingClassError(L, `pass --class 0…${L - 1}`).message}`);
   if (L === 0 && f.class !== undefined) throw new Error(`--class ${f.class}: ${net.source} is unconditional`);
-  return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, classes: f.class, batch: f.batch };
+  const classes = f.class === undefined || f.class === 'cycle' ? f.class : classIndexOf(f.class, L, net.classNames);
+  return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, classes, batch: f.batch };
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * One progress display for every long command: a cli-progress bar on a terminal; without one (logs, CI, pipes) a
- * plain line on stderr at most every 10 s and at the end, so a long run never stays silent.
+ * plain line on stderr every 10 s and at the end of work that took longer, so a long run never stays silent.
  */
 import cliProgress from 'cli-progress';
 
@@ -31,7 +31,8 @@ export function progress(label: string, unit: string, total: number): Progress {
       stop: () => started && bar.stop(),
     };
   }
-  let shown = Date.now();
+  const started = Date.now();
+  let shown = started;
   const line = () => process.stderr.write(`${label}: ${last.done}/${last.total} ${unit}\n`);
   return {
     update(done, n = last.total) {
@@ -41,7 +42,7 @@ export function progress(label: string, unit: string, total: number): Progress {
         line();
       }
     },
-    stop: () => last.total > 1 && line(),
+    stop: () => Date.now() - started >= LINE_EVERY_MS && line(),
   };
 }
 

@@ -32,6 +32,8 @@ const MIRROR_ONLY: Record<string, string> = {
   numel: 'Tensor.numel multiplies its cached shape',
   dim: 'Tensor.ndim is its cached shape length',
   isDisposed: 'Tensor.disposed tracks disposal without a native call',
+  distRank: 'ProcessGroup.rank is kept from the init options',
+  distSize: 'ProcessGroup.size is kept from the init options',
 };
 
 test('every native file is built and registered: binding.gyp sources and the addon init', () => {

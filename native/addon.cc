@@ -339,6 +339,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerOps(env, exports);
   sgt::registerAutograd(env, exports);
   sgt::registerGrid(env, exports);
+  sgt::registerForeach(env, exports);
   sgt::registerDistributed(env, exports);
   return exports;
 }

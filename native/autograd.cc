@@ -1,4 +1,4 @@
-// Autograd (backward, grad with create_graph for double backward, grad mode) and the Adam update kernel.
+// Autograd (backward, grad with create_graph for double backward, grad mode).
 #include "common.h"
 
 #include <torch/csrc/autograd/autograd.h>
@@ -49,35 +49,9 @@ SGT_FN(setGradEnabled) {
 }
 SGT_FN(isGradEnabled) { return Napi::Boolean::New(env, c10::GradMode::is_enabled()); }
 
-// adamStep(params[], expAvg[], expAvgSq[], step, lr, beta1, beta2, eps): one Adam update of every parameter that has
-// a gradient, with bias correction (Kingma & Ba); `step` counts from 1. Parameters without gradient are skipped.
-SGT_FN(adamStep) {
-  auto params = toTensors(info[0]);
-  auto m = toTensors(info[1]);
-  auto v = toTensors(info[2]);
-  if (m.size() != params.size() || v.size() != params.size())
-    throw Napi::RangeError::New(env, "adamStep: params, expAvg and expAvgSq differ in length");
-  double step = NUM(3), lr = NUM(4), beta1 = NUM(5), beta2 = NUM(6), eps = NUM(7);
-  double bc1 = 1 - std::pow(beta1, step);
-  double bc2 = 1 - std::pow(beta2, step);
-  double stepSize = lr / bc1;
-  double bc2Sqrt = std::sqrt(bc2);
-  at::NoGradGuard noGrad;
-  for (size_t i = 0; i < params.size(); i++) {
-    at::Tensor& p = params[i];
-    const at::Tensor& g = p.grad();
-    if (!g.defined()) continue;
-    m[i].mul_(beta1).add_(g, 1 - beta1);
-    v[i].mul_(beta2).addcmul_(g, g, 1 - beta2);
-    at::Tensor denom = (v[i].sqrt() / bc2Sqrt).add_(eps);
-    p.addcdiv_(m[i], denom, -stepSize);
-  }
-  return env.Undefined();
-}
-
 void registerAutograd(Napi::Env env, Exports exports) {
   SGT_EXPORT(requiresGrad_); SGT_EXPORT(getGrad); SGT_EXPORT(setGrad); SGT_EXPORT(retainGrad); SGT_EXPORT(backward);
-  SGT_EXPORT(grad); SGT_EXPORT(setGradEnabled); SGT_EXPORT(isGradEnabled); SGT_EXPORT(adamStep);
+  SGT_EXPORT(grad); SGT_EXPORT(setGradEnabled); SGT_EXPORT(isGradEnabled);
 }
 
 }  // namespace sgt

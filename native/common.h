@@ -61,6 +61,7 @@ void registerCore(Napi::Env env, Exports exports);
 void registerOps(Napi::Env env, Exports exports);
 void registerAutograd(Napi::Env env, Exports exports);
 void registerGrid(Napi::Env env, Exports exports);
+void registerForeach(Napi::Env env, Exports exports);
 void registerDistributed(Napi::Env env, Exports exports);
 
 }  // namespace sgt

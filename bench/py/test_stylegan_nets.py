@@ -16,7 +16,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stylegan_nets as sn  # noqa: E402
 
-SHARED_DOCS = Path(__file__).resolve().parents[3] / 'shared' / 'docs'
+SHARED_DOCS = Path(__file__).resolve().parents[2] / 'test' / 'fixtures' / 'variables'
 
 
 class Counts(unittest.TestCase):
@@ -25,7 +25,6 @@ class Counts(unittest.TestCase):
             'stylegan_G': 26_219_627, 'stylegan_G_mapping': 2_101_248, 'stylegan_G_synthesis': 24_118_379,
             'stylegan_D': 23_087_249, 'progan_G': 23_079_115, 'progan_D': 23_087_249})
 
-    @unittest.skipUnless((SHARED_DOCS / 'variables-stylegan1-1024.txt').is_file(), f'no {SHARED_DOCS}')
     def test_every_variable_name_and_shape_matches(self):
         report = sn.check_variables(SHARED_DOCS)
         for net, r in report.items():

@@ -7,31 +7,39 @@ import type { Command } from 'commander';
 import {
   styleMixingFigure, noiseDetailFigure, noiseComponentsFigure, truncationFigure, renderFigures, DEFAULT_PSIS, DEFAULT_NETWORK, type StyleLayers,
 } from '../gen/index.js';
+import { imageFormat } from '../io/images.js';
 import { integerAtLeast } from './options.js';
-import { renderOptions, openFromFlags, renderFrom, seedList, numberList, savePng, cutoffValue, cutoffOf, type RenderFlags } from './gen-options.js';
+import { withProgress } from './progress.js';
+import { renderOptions, openFromFlags, renderFrom, seedList, numberList, saveImage, cutoffValue, cutoffOf, type RenderFlags } from './gen-options.js';
 
-interface MixFlags extends RenderFlags {
+interface Titled {
+  /** Column and row titles on the figure (--no-titles: the bare grid). */
+  titles: boolean;
+}
+
+interface MixFlags extends RenderFlags, Titled {
   rows: number[];
   cols: number[];
   styles: string;
   output: string;
 }
 
-interface NoiseFlags extends Omit<RenderFlags, 'noiseMode'> {
+interface NoiseFlags extends Omit<RenderFlags, 'noiseMode'>, Titled {
   seeds: number[];
   samples: number;
   noiseSeed: number;
   split?: number;
-  output: string;
+  detail?: string;
+  components?: string;
 }
 
-interface TruncationFlags extends Omit<RenderFlags, 'trunc'> {
+interface TruncationFlags extends Omit<RenderFlags, 'trunc'>, Titled {
   seeds: number[];
   psi: number[];
   output: string;
 }
 
-interface FiguresFlags {
+interface FiguresFlags extends Titled {
   network?: string;
   outdir: string;
   maxCell: number;
@@ -43,9 +51,6 @@ interface FiguresFlags {
   batch: number;
 }
 
-/** `FILE.png` → `FILE-<suffix>.png`. */
-const suffixed = (file: string, suffix: string) => file.replace(/(\.png)?$/i, `-${suffix}.png`);
-
 export function register(program: Command): void {
   const mix = program
     .command('mix')
@@ -53,13 +58,15 @@ export function register(program: Command): void {
     .requiredOption('--rows <list>', "destination seeds, e.g. '85,100,75'", seedList)
     .requiredOption('--cols <list>', "source seeds, e.g. '55,821,1789'", seedList)
     .option('--styles <spec>', "layers taken from the source: coarse, middle, fine or ranges like '0-3,8'; one per row with '/' (coarse/middle/fine)", 'coarse')
-    .requiredOption('-o, --output <file.png>', 'output PNG');
-  renderOptions(mix).action(async (f: MixFlags, cmd: Command) => {
+    .requiredOption('-o, --output <file>', 'the image written (.png, .jpg or .jpeg)');
+  renderOptions(mix).option('--no-titles', 'leave out the column and row titles').action(async (f: MixFlags, cmd: Command) => {
+    imageFormat(f.output);
     const net = await openFromFlags(f, cmd);
     const specs = f.styles.split('/') as StyleLayers[];
     const fig = styleMixingFigure(net.G, { ...renderFrom(net, f), rowSeeds: f.rows, colSeeds: f.cols, styles: specs.length === 1 ? specs[0]! : specs });
     const rows = fig.layers.map((l, i) => `row ${f.rows[i]}: layers ${l.join(',')}`).join('; ');
-    process.stdout.write(`wrote ${await savePng(f.output, fig.grid)}; ${rows}\n`);
+    const titles = { columns: ['', ...f.cols.map((s) => `source ${s}`)], rows: ['', ...f.rows.map((s, i) => `${s} ← ${specs[specs.length === 1 ? 0 : i]}`)] };
+    process.stdout.write(`wrote ${await saveImage(f.output, fig.grid, f.zoom, f.titles ? titles : undefined)}; ${rows}\n`);
   });
 
   const noise = program
@@ -69,15 +76,25 @@ export function register(program: Command): void {
     .option('--samples <n>', 'noise samples per seed in the detail figure', integerAtLeast(2), 100)
     .option('--noise-seed <n>', 'noise sample k is drawn from seed noise-seed + k', integerAtLeast(0), 0)
     .option('--split <n>', 'first "fine" layer in the components figure (default min(8, layers/2))', integerAtLeast(1))
-    .requiredOption('-o, --output <file.png>', 'output: writes FILE-detail.png and FILE-components.png');
+    .option('--detail <file.png>', 'write the detail figure (one latent under many noise samples, zoomed crops, per-pixel std)')
+    .option('--components <file.png>', 'write the components figure (noise on all / none / fine / coarse layers)');
   // The noise figures draw their own noise: no --noise-mode.
-  renderOptions(noise, { noise: false }).action(async (f: NoiseFlags, cmd: Command) => {
+  renderOptions(noise, { noise: false }).option('--no-titles', 'leave out the column and row titles').action(async (f: NoiseFlags, cmd: Command) => {
+    if (!f.detail && !f.components) throw new Error('noise: give --detail FILE.png and/or --components FILE.png');
+    for (const file of [f.detail, f.components]) if (file) imageFormat(file);
     const net = await openFromFlags(f, cmd);
     const o = { ...renderFrom(net, f), seeds: f.seeds, samples: f.samples, noiseSeed: f.noiseSeed, split: f.split };
-    const a = await savePng(suffixed(f.output, 'detail'), noiseDetailFigure(net.G, o));
-    const b = noiseComponentsFigure(net.G, o);
-    const bLine = await savePng(suffixed(f.output, 'components'), b.grid);
-    process.stdout.write(`wrote ${a} and ${bLine}; columns: ${b.columns.map((c) => c.title).join(' | ')}\n`);
+    const lines: string[] = [];
+    if (f.detail) {
+      const detail = await withProgress('noise', 'images', f.samples * f.seeds.length, (p) => noiseDetailFigure(net.G, { ...o, onProgress: (d) => p.update(d) }));
+      lines.push(await saveImage(f.detail, detail, f.zoom));
+    }
+    if (f.components) {
+      const b = noiseComponentsFigure(net.G, o);
+      const titles = { columns: b.columns.map((c) => c.title.replace(/^noise in /, '').replace(/ only/, '')), rows: f.seeds.map((s) => `seed ${s}`) };
+      lines.push(`${await saveImage(f.components, b.grid, f.zoom, f.titles ? titles : undefined)}; columns: ${b.columns.map((c) => c.title).join(' | ')}`);
+    }
+    process.stdout.write(`wrote ${lines.join(' and ')}\n`);
   });
 
   const trunc = program
@@ -86,11 +103,13 @@ export function register(program: Command): void {
     .option('--seeds <list>', 'seeds, one row each', seedList, [91, 388])
     .option('--psi <list>', 'ψ values, one column each', numberList, [...DEFAULT_PSIS])
     .option('--trunc-cutoff <n>', "layers ψ applies to, or 'all' (default all, as the paper's figure)", cutoffValue)
-    .requiredOption('-o, --output <file.png>', 'output PNG');
-  renderOptions(trunc, { trunc: false }).action(async (f: TruncationFlags, cmd: Command) => {
+    .requiredOption('-o, --output <file>', 'the image written (.png, .jpg or .jpeg)');
+  renderOptions(trunc, { trunc: false }).option('--no-titles', 'leave out the column and row titles').action(async (f: TruncationFlags, cmd: Command) => {
+    imageFormat(f.output);
     const net = await openFromFlags(f, cmd);
     const grid = truncationFigure(net.G, { ...renderFrom(net, f), seeds: f.seeds, psis: f.psi, truncationCutoff: cutoffOf(f.truncCutoff) ?? null });
-    process.stdout.write(`wrote ${await savePng(f.output, grid)}; columns ψ = ${f.psi.join(', ')}\n`);
+    const titles = { columns: f.psi.map((p) => `ψ = ${p}`), rows: f.seeds.map((s) => `seed ${s}`) };
+    process.stdout.write(`wrote ${await saveImage(f.output, grid, f.zoom, f.titles ? titles : undefined)}; columns ψ = ${f.psi.join(', ')}\n`);
   });
 
   program
@@ -105,12 +124,14 @@ export function register(program: Command): void {
     .option('--fps <n>', 'frames per second of the videos', integerAtLeast(1), 15)
     .option('--run <dir>', 'a training run directory: also render its timelapse')
     .option('--batch <n>', 'images per forward pass', integerAtLeast(1), 8)
+    .option('--no-titles', 'leave out column / row titles and timelapse captions')
     .action(async (f: FiguresFlags, cmd: Command) => {
       const net = await openFromFlags(f, cmd);
-      const files = await renderFigures(net.G, {
+      const files = await withProgress('figures', 'files', 1, (p) => renderFigures(net.G, {
         outdir: f.outdir, maxCell: f.maxCell, zoom: f.zoom, samples: f.samples, frames: f.frames, fps: f.fps, runDir: f.run, batch: f.batch,
-        log: (line) => process.stderr.write(`${line}\n`),
-      });
+        classNames: net.classNames, titles: f.titles,
+        onProgress: (done, total) => p.update(done, total),
+      }));
       for (const x of files) {
         process.stdout.write(`${x.file}  ${(x.bytes / 1024).toFixed(1)} KiB${x.bytes > 200 * 1024 ? '  (over 200 KiB: lower --max-cell or --frames)' : ''}\n`);
       }

@@ -3,13 +3,13 @@
  * the network to open, truncation, noise mode, class, batch, and argument parsers that turn the library's messages
  * into commander errors.
  */
-import { dirname } from 'node:path';
 import { type Command } from 'commander';
-import { parseSeeds, parseNumberList, NOISE_MODES, type AnyGenerator, type NoiseMode, type RenderOptions } from '../gen/index.js';
+import { parseSeeds, parseNumberList, NOISE_MODES, withTitles, type AnyGenerator, type NoiseMode, type RenderOptions, type Titles } from '../gen/index.js';
 import { openNetwork, DEFAULT_NETWORK, type OpenedNetwork } from '../gen/network.js';
-import { makeDirectory } from '../io/atomic.js';
-import { writePng, type ImageBatch } from '../io/images.js';
+import { writeImage, zoomImages, type ImageBatch } from '../io/images.js';
+import { WATCHABLE_WIDTH } from '../gen/video.js';
 import { missingClassError } from '../nets/labels.js';
+import { classIndexOf } from '../io/class-names.js';
 import { integerAtLeast, runtime, asArgument, finiteNumber, oneOf } from './options.js';
 
 export { asArgument, finiteNumber, oneOf };
@@ -27,12 +27,13 @@ export interface RenderFlags {
   trunc?: number;
   truncCutoff?: number | 'all';
   noiseMode?: NoiseMode;
-  class?: number | 'cycle';
+  class?: string;
   batch: number;
+  zoom: number | 'auto';
 }
 
-/** Adds --network, the truncation and noise options (unless turned off), --class and --batch to a command. */
-export function renderOptions(cmd: Command, o: { trunc?: boolean; noise?: boolean } = {}): Command {
+/** Adds --network, the truncation and noise options (unless turned off), --class, --batch and --zoom to a command. */
+export function renderOptions(cmd: Command, o: { trunc?: boolean; noise?: boolean; zoom?: number | 'auto' } = {}): Command {
   cmd.option('--network <path>', `official .pkl or stylegan-ts .safetensors (default: the packaged ${DEFAULT_NETWORK})`);
   if (o.trunc ?? true) {
     cmd
@@ -40,8 +41,9 @@ export function renderOptions(cmd: Command, o: { trunc?: boolean; noise?: boolea
       .option('--trunc-cutoff <n>', "layers ψ applies to, or 'all' (default: the network's, 8 for the official nets)", cutoffValue);
   }
   if (o.noise ?? true) cmd.option('--noise-mode <mode>', `noise inputs: ${NOISE_MODES.join(', ')} (default const; StyleGAN only)`, oneOf(NOISE_MODES));
+  zoomOption(cmd, o.zoom ?? 1);
   return cmd
-    .option('--class <n|cycle>', "class of a conditional network, or 'cycle' (image i gets class i mod classes)", asArgument((v): number | 'cycle' => (v === 'cycle' ? 'cycle' : integerAtLeast(0)(v))))
+    .option('--class <n|name|cycle>', "class of a conditional network: an index, a name (e.g. 'sneaker' for Fashion-MNIST) or 'cycle' (image i gets class i mod classes)")
     .option('--batch <n>', 'images per forward pass', integerAtLeast(1), 8);
 }
 
@@ -63,12 +65,24 @@ export function renderFrom(net: OpenedNetwork, f: RenderFlags, o: { classes?: bo
   }
   if (L > 0 && f.class === undefined) throw new Error(`${net.source}: ${missingClassError(L, `pass --class 0…${L - 1}`).message}`);
   if (L === 0 && f.class !== undefined) throw new Error(`--class ${f.class}: ${net.source} is unconditional`);
-  return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, classes: f.class, batch: f.batch };
+  const classes = f.class === undefined || f.class === 'cycle' ? f.class : classIndexOf(f.class, L, net.classNames);
+  return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, classes, batch: f.batch };
 }
 
-/** Writes a PNG, creating its folder; returns a one-line description. */
-export async function savePng(path: string, image: ImageBatch): Promise<string> {
-  makeDirectory(dirname(path));
-  await writePng(path, image);
-  return `${path} (${image.width}×${image.height})`;
+/**
+ * Writes a PNG or JPEG (by extension) zoomed `zoom` times, with column / row titles drawn at the zoomed size, creating
+ * its folder; returns a one-line description.
+ */
+export async function saveImage(path: string, image: ImageBatch, zoom: number | 'auto' = 1, titles?: Titles): Promise<string> {
+  if (zoom === 'auto') throw new Error('saveImage: auto zoom is for videos');
+  const zoomed = zoomImages(image, zoom);
+  const out = titles ? await withTitles(zoomed, titles) : zoomed;
+  await writeImage(path, out);
+  return `${path} (${out.width}×${out.height}${zoom > 1 ? `, zoom ${zoom}` : ''})`;
+}
+
+/** Adds `--zoom <n>` (nearest-neighbour enlargement of every image written). */
+export function zoomOption(cmd: Command, fallback: number | 'auto' = 1): Command {
+  const what = fallback === 'auto' ? `default: frames at least ${WATCHABLE_WIDTH} px wide` : `default ${fallback}`;
+  return cmd.option('--zoom <n>', `enlarge every image n times, nearest neighbour (${what})`, integerAtLeast(1), fallback);
 }

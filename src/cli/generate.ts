@@ -1,19 +1,19 @@
 /**
  * `stylegan generate`: images from seeds (z = RandomState(seed).randn, as NVIDIA's scripts), from saved z, or from
  * saved dlatents; one PNG per image (--outdir) and/or one grid (--grid), optionally the images as .npy and the
- * latents used. A progress bar shows on a terminal when there is more than one batch.
+ * latents used, with a progress display (see progress.ts).
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import {
   generateBatches, readLatents, writeLatents, concatLatents, isStyleGAN, type LatentArray, type LatentSource,
 } from '../gen/index.js';
 import { makeDirectory } from '../io/atomic.js';
-import { GridCanvas, pick, writePng } from '../io/images.js';
+import { GridCanvas, pick, writeImage, zoomImages, imageFormat } from '../io/images.js';
 import { writeNpyFile } from '../io/npy.js';
 import { integerAtLeast } from './options.js';
-import { renderOptions, openFromFlags, renderFrom, seedList, savePng, type RenderFlags } from './gen-options.js';
+import { progress } from './progress.js';
+import { renderOptions, openFromFlags, renderFrom, seedList, saveImage, type RenderFlags } from './gen-options.js';
 
 interface GenerateFlags extends RenderFlags {
   seeds?: number[];
@@ -34,6 +34,8 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
   const sources = [f.seeds && '--seeds', f.z && '--z', f.dlatents && '--dlatents'].filter(Boolean);
   if (sources.length !== 1) throw new Error(`generate: give exactly one of --seeds, --z or --dlatents${sources.length ? ` (got ${sources.join(' and ')})` : ''}`);
   if (!f.outdir && !f.grid) throw new Error('generate: give --outdir DIR (one PNG per image) and/or --grid FILE.png');
+  if (f.grid) imageFormat(f.grid);
+  const zoom = f.zoom as number;
   const net = await openFromFlags(f, cmd);
   const G = net.G;
   const source: LatentSource = f.seeds ? { seeds: f.seeds }
@@ -43,9 +45,7 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
   if (f.outdir) makeDirectory(f.outdir);
 
   const total = 'seeds' in source ? source.seeds.length : 'z' in source ? source.z.shape[0]! : source.dlatents.shape[0]!;
-  const bar = new cliProgress.SingleBar({ format: ' {bar} {value}/{total} images | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic);
-  const showBar = process.stderr.isTTY && total > f.batch;
-  if (showBar) bar.start(total, 0);
+  const bar = progress('generate', 'images', total);
   const cell = { width: G.cfg.resolution, height: G.cfg.resolution, channels: G.cfg.numChannels };
   const cellBytes = cell.width * cell.height * cell.channels;
   const cols = f.cols ?? Math.ceil(Math.sqrt(total));
@@ -61,11 +61,11 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
   const zs: LatentArray[] = [];
   const ds: LatentArray[] = [];
   try {
-    for (const b of generateBatches(G, source, { ...o, onProgress: (done) => showBar && bar.update(done) })) {
+    for (const b of generateBatches(G, source, { ...o, onProgress: (done) => bar.update(done) })) {
       if (f.outdir) {
         for (let i = 0; i < b.images.count; i++) {
           const name = b.seeds ? `seed${String(b.seeds[i]).padStart(4, '0')}.png` : `image${String(b.start + i).padStart(4, '0')}.png`;
-          await writePng(join(f.outdir, name), pick(b.images, i));
+          await writeImage(join(f.outdir, name), zoomImages(pick(b.images, i), zoom));
         }
       }
       grid?.paste(b.images, b.start);
@@ -74,12 +74,12 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
       if (b.dlatents && f.saveDlatents) ds.push(b.dlatents);
     }
   } finally {
-    if (showBar) bar.stop();
+    bar.stop();
   }
   const lines = f.outdir ? [`${total} images in ${f.outdir}`] : [];
-  if (grid) lines.push(await savePng(f.grid!, grid.image));
+  if (grid) lines.push(await saveImage(f.grid!, grid.image, zoom));
   if (all) {
-    const file = f.outdir ? join(f.outdir, 'images.npy') : f.grid!.replace(/(\.png)?$/i, '.npy');
+    const file = f.outdir ? join(f.outdir, 'images.npy') : f.grid!.replace(/(\.(png|jpe?g))?$/i, '.npy');
     await writeNpyFile(file, { dtype: 'uint8', shape: [total, cell.height, cell.width, cell.channels], data: all });
     lines.push(`${file} (uint8 [N, H, W, C])`);
   }
@@ -103,9 +103,9 @@ export function register(program: Command): void {
     .option('--z <file.npy>', 'latents z [N, latent] to render')
     .option('--dlatents <file.npy>', 'dlatents [N, layers, dlatent] (or w [N, dlatent]) to render directly (StyleGAN)')
     .option('--outdir <dir>', 'write one PNG per image (seedNNNN.png, or imageNNNN.png for saved latents)')
-    .option('--grid <file.png>', 'write all images as one grid')
+    .option('--grid <file>', 'write all images as one grid (.png, .jpg or .jpeg)')
     .option('--cols <n>', 'grid columns (default: a square grid)', integerAtLeast(1))
-    .option('--npy', 'also write the images as one uint8 [N, H, W, C] .npy (images.npy in --outdir, else next to --grid)', false)
+    .option('--npy', 'also write the images (not zoomed) as one uint8 [N, H, W, C] .npy (images.npy in --outdir, else next to --grid)', false)
     .option('--save-z <file.npy>', 'save the z used')
     .option('--save-dlatents <file.npy>', 'save the dlatents passed to synthesis (after truncation)');
   renderOptions(cmd).action((f: GenerateFlags, c: Command) => generate(f, c));

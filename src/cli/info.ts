@@ -11,7 +11,7 @@ export function formatInfo(info: NetworkFileInfo, withTensors: boolean): string[
     `format:     ${info.format}`,
     `resolution: ${info.resolution === undefined ? '?' : `${info.resolution}x${info.resolution}`}`,
     `channels:   ${info.channels ?? '?'}`,
-    `labels:     ${info.labels ?? '?'}`,
+    `labels:     ${info.labels ?? '?'}${info.classNames ? ` (${info.classNames.map((n, i) => `${i} ${n}`).join(', ')})` : ''}`,
     'networks:',
   ];
   const width = Math.max(...info.networks.map((n) => n.role.length));

@@ -7,6 +7,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { leakReport } from '../engine/scope.js';
 
 function packageVersion(): string {
   try {
@@ -32,7 +33,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     .configureOutput({ outputError: (text, write) => write(`stylegan: ${text.replace(/^error: /, '')}`) })
     .showHelpAfterError('(add --help for usage)');
   try {
-    // The command modules load libtorch; importing them here turns a missing or broken addon into a one-line error.
+    // Importing the command modules does not load libtorch (the engine loads it on the first operation), so --help is
+    // fast; a missing or broken addon is a one-line error from the command that needs it.
     const modules = await Promise.all([import('./options.js'), import('./selfcheck.js'), import('./train.js'), import('./dataset.js'), import('./metric.js'), import('./import.js'), import('./export.js'), import('./info.js'), import('./generate.js'), import('./figures.js'), import('./video.js'), import('./studio-static.js')]);
     (await import('../io/finite.js')).setWarningSink((message) => process.stderr.write(`stylegan: warning: ${message}\n`));
     for (const m of modules) m.register(program);
@@ -40,6 +42,14 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (e) {
     reportError(e);
   }
+  if (process.env.STYLEGAN_DEBUG_TENSORS === '1') reportLeaks();
+}
+
+/** STYLEGAN_DEBUG_TENSORS=1: the tensors still alive at the end, by creation site. */
+function reportLeaks(): void {
+  const { live, sites } = leakReport();
+  process.stderr.write(`stylegan: ${live} tensor(s) alive at exit${live ? ', by creation site:' : ''}\n`);
+  for (const s of sites.slice(0, 20)) process.stderr.write(`  ${String(s.count).padStart(6)}  ${s.example}\n`);
 }
 
 function isEntryPoint(): boolean {

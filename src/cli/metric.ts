@@ -9,6 +9,7 @@ import { fidFmnist } from '../metrics/fid-fmnist.js';
 import { DEFAULT_CLASSIFIER, trainAndSaveClassifier } from '../metrics/fmnist-classifier.js';
 import { FMNIST_DIR } from '../metrics/fmnist-data.js';
 import { integerAtLeast, runtime } from './options.js';
+import { withProgress } from './progress.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -17,10 +18,6 @@ function positiveNumber(value: string): number {
 }
 
 /** Writes "label done/total" over itself on a terminal; nothing otherwise. */
-function progressLine(label: string): ((done: number, total: number) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  return (done, total) => process.stderr.write(`\r${label} ${done}/${total}${done === total ? '\n' : ''}`);
-}
 
 interface FidFlags {
   network: string;
@@ -35,10 +32,10 @@ interface FidFlags {
 
 async function fidCommand(flags: FidFlags, command: Command): Promise<void> {
   const { device } = runtime(command);
-  const r = await fidFmnist({
+  const r = await withProgress('fid-fmnist', 'images generated', flags.num, (p) => fidFmnist({
     network: flags.network, num: flags.num, batch: flags.batch, seed: flags.seed, device, classifier: flags.classifier,
-    dataDir: flags.data, cacheDir: flags.cache ? undefined : null, onProgress: progressLine('generated'),
-  });
+    dataDir: flags.data, cacheDir: flags.cache ? undefined : null, onProgress: (done) => p.update(done),
+  }));
   if (flags.json) console.log(JSON.stringify(r));
   else console.log(`fid-fmnist ${r.fid.toFixed(4)}  (${r.num} generated vs ${r.reference.count} t10k images, ${r.seconds.toFixed(1)} s)`);
 }

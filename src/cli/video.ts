@@ -3,11 +3,11 @@
  * snapshot grids in kimg order). MP4 needs ffmpeg on the PATH; .webp and .gif are written with sharp.
  */
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { interpolationFrames, timelapse, writeVideo, videoFormat, hasFfmpeg, type InterpolationSpace } from '../gen/index.js';
 import type { ImageBatch } from '../io/images.js';
 import { integerAtLeast } from './options.js';
-import { renderOptions, openFromFlags, renderFrom, seedList, oneOf, finiteNumber, type RenderFlags } from './gen-options.js';
+import { progress } from './progress.js';
+import { renderOptions, openFromFlags, renderFrom, seedList, oneOf, finiteNumber, zoomOption, type RenderFlags } from './gen-options.js';
 
 interface VideoFlags extends RenderFlags {
   seeds: number[];
@@ -26,17 +26,15 @@ function checkOutput(file: string): void {
 }
 
 function* counted(frames: Iterable<ImageBatch>, total: number): Generator<ImageBatch> {
-  const show = process.stderr.isTTY && total > 1;
-  const bar = new cliProgress.SingleBar({ format: ' {bar} {value}/{total} frames | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic);
-  if (show) bar.start(total, 0);
+  const bar = progress('video', 'frames', total);
   let n = 0;
   try {
     for (const f of frames) {
       yield f;
-      if (show) bar.update(++n);
+      bar.update(++n);
     }
   } finally {
-    if (show) bar.stop();
+    bar.stop();
   }
 }
 
@@ -51,23 +49,24 @@ export function register(program: Command): void {
     .option('--loop', 'return to the first seed at the end (default)', true)
     .option('--no-loop', 'end on the last seed')
     .requiredOption('-o, --output <file>', 'output .mp4, .webp or .gif');
-  renderOptions(video).action(async (f: VideoFlags, cmd: Command) => {
+  renderOptions(video, { zoom: 'auto' }).action(async (f: VideoFlags, cmd: Command) => {
     checkOutput(f.output);
     const net = await openFromFlags(f, cmd);
     const frames = interpolationFrames(net.G, { ...renderFrom(net, f), seeds: f.seeds, space: f.space, frames: f.frames, loop: f.loop });
-    const info = await writeVideo(f.output, counted(frames, f.frames), { fps: f.fps });
+    const info = await writeVideo(f.output, counted(frames, f.frames), { fps: f.fps, zoom: f.zoom });
     process.stdout.write(`wrote ${info.path} (${info.format}, ${info.frames} frames of ${info.width}×${info.height}, ${f.fps} fps)\n`);
   });
 
-  program
+  const lapse = program
     .command('timelapse')
     .description("video of a training run's fakes*.png grids in kimg order")
     .argument('<run-dir>', 'training run directory')
     .option('--fps <n>', 'frames per second', finiteNumber, 10)
-    .requiredOption('-o, --output <file>', 'output .mp4, .webp or .gif')
-    .action(async (runDir: string, f: { fps: number; output: string }) => {
+    .requiredOption('-o, --output <file>', 'output .mp4, .webp or .gif');
+  zoomOption(lapse, 'auto')
+    .action(async (runDir: string, f: { fps: number; output: string; zoom: number | 'auto' }) => {
       checkOutput(f.output);
-      const info = await timelapse(runDir, f.output, { fps: f.fps });
+      const info = await timelapse(runDir, f.output, { fps: f.fps, zoom: f.zoom });
       process.stdout.write(`wrote ${info.path} (${info.format}, ${info.frames} frames of ${info.width}×${info.height}, ${f.fps} fps)\n`);
     });
 }

@@ -1,6 +1,6 @@
 /** Threads, devices and memory of the libtorch runtime. */
 import os from 'node:os';
-import { native } from './native.js';
+import { native, onNativeLoad } from './native.js';
 
 /** Sets libtorch's intra-op threads. */
 export function setNumThreads(n: number): void {
@@ -47,11 +47,10 @@ export function checkThreadCount(value: string, what: string): number {
   return n;
 }
 
-let initialized = false;
-/** Default set-up: intra-op threads = cores (override with STYLEGAN_THREADS, checked). Called once by the engine entry. */
+/** Default set-up when libtorch loads: intra-op threads = cores (override with STYLEGAN_THREADS, checked). */
 export function initRuntime(): void {
-  if (initialized) return;
-  initialized = true;
-  const env = process.env.STYLEGAN_THREADS;
-  setNumThreads(env === undefined || env === '' ? availableCores() : checkThreadCount(env, 'STYLEGAN_THREADS'));
+  onNativeLoad(() => {
+    const env = process.env.STYLEGAN_THREADS;
+    setNumThreads(env === undefined || env === '' ? availableCores() : checkThreadCount(env, 'STYLEGAN_THREADS'));
+  });
 }

@@ -4,7 +4,7 @@ import { initRuntime } from './device.js';
 export { Tensor, itemSize, type DType, type Shape, type TensorLike } from './tensor.js';
 export * from './functional.js';
 export * from './grid.js';
-export { tidy, keep, disposeAll, scopeDepth, type Disposable } from './scope.js';
+export { tidy, scopeAsync, keep, disposeAll, scopeDepth, debugLeaks, leakReport, type Disposable, type LeakSite } from './scope.js';
 export { grad, noGrad, isGradEnabled, type GradOptions } from './autograd.js';
 export { Adam, type AdamOptions, type AdamState } from './optim.js';
 export { Generator, manualSeed } from './random.js';

@@ -85,7 +85,11 @@ export interface Native {
   backward(t: H, grad: H | null, retainGraph: boolean, createGraph: boolean): void;
   grad(outputs: H[], inputs: H[], gradOutputs: H[] | null, retainGraph: boolean, createGraph: boolean, allowUnused: boolean): (H | null)[];
   setGradEnabled(on: boolean): boolean; isGradEnabled(): boolean;
-  adamStep(params: H[], expAvg: H[], expAvgSq: H[], step: number, lr: number, beta1: number, beta2: number, eps: number): void;
+
+  foreachMul_(self: H[], s: number): void; foreachDiv_(self: H[], s: number): void;
+  foreachAdd_(self: H[], other: H[] | number, alpha?: number): void;
+  foreachAddcmul_(self: H[], a: H[], b: H[], value: number): void; foreachAddcdiv_(self: H[], a: H[], b: H[], value: number): void;
+  foreachSqrt(ts: H[]): H[];
 
   distBackends(): string[];
   distInit(backend: string, host: string, port: number, rank: number, worldSize: number, timeoutMs: number, prefix: string): GroupHandle;
@@ -115,4 +119,28 @@ function findAddon(): string {
   );
 }
 
-export const native: Native = createRequire(import.meta.url)(findAddon()) as Native;
+const onLoad: ((addon: Native) => void)[] = [];
+
+/** Runs `f` once the addon is loaded (right away if it already is): the runtime's default set-up. */
+export function onNativeLoad(f: (addon: Native) => void): void {
+  if (native === stub) onLoad.push(f);
+  else f(native);
+}
+
+/** Loads the addon (libtorch) if it is not loaded yet, and returns it. */
+export function loadNative(): Native {
+  if (native === stub) {
+    native = createRequire(import.meta.url)(findAddon()) as Native;
+    for (const f of onLoad.splice(0)) f(native);
+  }
+  return native;
+}
+
+/** Stands in for the addon until the first call: importing the library does not load libtorch (so `--help` is fast). */
+const stub: Native = new Proxy({} as Native, { get: (_target, name) => (loadNative() as unknown as Record<string | symbol, unknown>)[name] });
+
+/**
+ * The addon's functions. A live binding: the lazy stub until the first use, then the addon itself (so calls after the
+ * first pay no indirection).
+ */
+export let native: Native = stub;

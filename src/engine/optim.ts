@@ -1,14 +1,13 @@
 /**
- * Adam (Kingma & Ba) over a fixed list of parameters. Its moments live in tensors that can be read and restored, so a
- * training run resumes exactly; `reset()` clears them, as the official progressive training does at each new
- * resolution.
+ * Adam (Kingma & Ba) over a fixed list of parameters, written with libtorch's foreach ops the way PyTorch's
+ * `torch.optim.Adam(foreach=True)` is. Its moments live in tensors that can be read and restored, so a training run
+ * resumes exactly; `reset()` clears them, as the official progressive training does at each new resolution.
  */
-import { native } from './native.js';
 import type { Tensor } from './tensor.js';
 import { zeros } from './functional.js';
-import { keep } from './scope.js';
+import { keep, tidy } from './scope.js';
 import { noGrad } from './autograd.js';
-import { noteMutation } from './mutation.js';
+import { foreachAdd_, foreachAddcdiv_, foreachAddcmul_, foreachDiv_, foreachMul_, foreachSqrt } from './foreach.js';
 
 export interface AdamOptions {
   lr: number;
@@ -51,12 +50,29 @@ export class Adam {
     return this.#step;
   }
 
-  /** Applies one update from the parameters' accumulated gradients. */
+  /**
+   * Applies one update from the parameters' accumulated gradients (parameters without a gradient are left alone):
+   * m ← β1·m + (1 − β1)·g, v ← β2·v + (1 − β2)·g², p ← p − lr/(1 − β1^t) · m / (√v / √(1 − β2^t) + ε).
+   */
   step(): void {
     this.#step += 1;
-    native.adamStep(this.params.map((p) => p.handle), this.#m.map((t) => t.handle), this.#v.map((t) => t.handle),
-      this.#step, this.lr, this.beta1, this.beta2, this.eps);
-    noteMutation();
+    const t = this.#step;
+    const stepSize = this.lr / (1 - Math.pow(this.beta1, t));
+    const bc2Sqrt = Math.sqrt(1 - Math.pow(this.beta2, t));
+    tidy(() => noGrad(() => {
+      const live = this.params.map((p, i) => ({ p, g: p.grad, i })).filter((e): e is { p: Tensor; g: Tensor; i: number } => e.g !== null);
+      if (live.length === 0) return;
+      const [params, grads] = [live.map((e) => e.p), live.map((e) => e.g)];
+      const [m, v] = [live.map((e) => this.#m[e.i]!), live.map((e) => this.#v[e.i]!)];
+      foreachMul_(m, this.beta1);
+      foreachAdd_(m, grads, 1 - this.beta1);
+      foreachMul_(v, this.beta2);
+      foreachAddcmul_(v, grads, grads, 1 - this.beta2);
+      const denom = foreachSqrt(v);
+      foreachDiv_(denom, bc2Sqrt);
+      foreachAdd_(denom, this.eps);
+      foreachAddcdiv_(params, m, denom, -stepSize);
+    }));
   }
 
   /** Drops accumulated gradients. */

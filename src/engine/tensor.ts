@@ -116,6 +116,10 @@ export class Tensor implements Disposable {
   toTypedArray(): ArrayBufferView {
     return typedArray(this.dtype, native.toBuffer(this.handle));
   }
+  /** Copies the data (CPU, contiguous, this dtype) into `dst`, which must hold exactly numel elements of it. */
+  copyInto(dst: ArrayBufferView): void {
+    native.copyIntoBuffer(this.handle, dst);
+  }
   /** Data as float32 numbers, converting the dtype first if needed. */
   toFloat32Array(): Float32Array {
     if (this.dtype === 'float32') return this.toTypedArray() as Float32Array;
@@ -179,6 +183,7 @@ export class Tensor implements Disposable {
   gt(o: TensorLike): Tensor { return wrap(native.gt(this.handle, h(o))); }
   ge(o: TensorLike): Tensor { return wrap(native.ge(this.handle, h(o))); }
   maximum(o: Tensor): Tensor { return wrap(native.maximum(this.handle, o.handle)); }
+  atan2(o: Tensor): Tensor { return wrap(native.atan2(this.handle, o.handle)); }
   minimum(o: Tensor): Tensor { return wrap(native.minimum(this.handle, o.handle)); }
   logicalAnd(o: Tensor): Tensor { return wrap(native.logicalAnd(this.handle, o.handle)); }
   logicalOr(o: Tensor): Tensor { return wrap(native.logicalOr(this.handle, o.handle)); }

@@ -13,7 +13,8 @@ import { type AnyGenerator, isStyleGAN } from './render.js';
 import { generateImages } from './generate.js';
 import { styleMixingFigure } from './style-mixing.js';
 import { noiseDetailFigure, noiseComponentsFigure } from './noise-figure.js';
-import { truncationFigure } from './truncation-figure.js';
+import { truncationFigure, DEFAULT_PSIS } from './truncation-figure.js';
+import { withTitles, type Titles } from './caption.js';
 import { interpolationFrames, type InterpolationSpace } from './interpolation.js';
 import { writeVideo } from './video.js';
 import { resizeNearest } from './grid.js';
@@ -35,6 +36,12 @@ export interface FiguresOptions {
   batch?: number;
   /** Progress lines. */
   log?: (line: string) => void;
+  /** Class names of a conditional network (column titles of the uncurated figure); default 'class i'. */
+  classNames?: readonly string[] | null;
+  /** Column and row titles on the figures (default true). */
+  titles?: boolean;
+  /** Called after each file with the files written and the total to write. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface FigureFile {
@@ -82,10 +89,12 @@ export async function renderFigures(G: AnyGenerator, o: FiguresOptions): Promise
   const done = (file: string, what: string) => {
     out.push({ file, bytes: statSync(file).size, what });
     o.log?.(`${file}: ${what}`);
+    o.onProgress?.(out.length, (isStyleGAN(G) ? 7 : 2) + (o.runDir ? 1 : 0));
   };
-  const png = async (name: string, img: ImageBatch, what: string) => {
+  const png = async (name: string, img: ImageBatch, what: string, titles?: Titles) => {
     const file = join(o.outdir, name);
-    await writePng(file, await fit(img, res, maxCell));
+    const fitted = await fit(img, res, maxCell);
+    await writePng(file, titles && (o.titles ?? true) ? await withTitles(fitted, titles) : fitted);
     done(file, what);
   };
 
@@ -95,7 +104,9 @@ export async function renderFigures(G: AnyGenerator, o: FiguresOptions): Promise
   const seeds = Array.from({ length: cols * 4 }, (_, i) => i);
   const psi = isStyleGAN(G) ? 0.7 : undefined;
   const uncurated = generateImages(G, { seeds }, { truncationPsi: psi, batch, classes: L ? seeds.map((i) => i % cols) : undefined });
-  await png('uncurated.png', makeGrid(uncurated.images, cols), `uncurated seeds 0–${seeds.length - 1}${psi ? ', ψ = 0.7' : ''}${L ? ', one class per column' : ''}`);
+  const classTitles = L ? Array.from({ length: cols }, (_, i) => o.classNames?.[i] ?? `class ${i}`) : undefined;
+  await png('uncurated.png', makeGrid(uncurated.images, cols), `uncurated seeds 0–${seeds.length - 1}${psi ? ', ψ = 0.7' : ''}${L ? ', one class per column' : ''}`,
+    classTitles && { columns: classTitles });
   if (!isStyleGAN(G)) {
     o.log?.('the other figures need a StyleGAN generator: skipped');
   } else {
@@ -103,14 +114,16 @@ export async function renderFigures(G: AnyGenerator, o: FiguresOptions): Promise
     const rows = MIX_ROWS.filter((_, i) => styleLayerRange(MIX_STYLES[i]!, G.numLayers).length > 0);
     const styles = MIX_STYLES.filter((s) => styleLayerRange(s, G.numLayers).length > 0);
     const mix = styleMixingFigure(G, { rowSeeds: rows, colSeeds: MIX_COLS, styles, batch, classes: classesFor(G, [...rows, ...MIX_COLS]) });
-    await png('style-mixing.png', mix.grid, `style mixing: rows ${rows.join(',')} take ${styles.join('/')} styles from columns ${MIX_COLS.join(',')}`);
+    await png('style-mixing.png', mix.grid, `style mixing: rows ${rows.join(',')} take ${styles.join('/')} styles from columns ${MIX_COLS.join(',')}`,
+      { columns: ['', ...MIX_COLS.map(String)], rows: ['', ...styles] });
     const samples = o.samples ?? 100;
     const detail = noiseDetailFigure(G, { seeds: NOISE_DETAIL_SEEDS, samples, batch, classes: classesFor(G, NOISE_DETAIL_SEEDS) });
     await png('noise-detail.png', detail, `noise detail: ${samples} noise samples, zoomed crops, per-pixel std`);
     const comp = noiseComponentsFigure(G, { seeds: NOISE_COMPONENT_SEEDS, batch, classes: classesFor(G, NOISE_COMPONENT_SEEDS) });
-    await png('noise-components.png', comp.grid, comp.columns.map((c) => c.title).join(' | '));
+    await png('noise-components.png', comp.grid, comp.columns.map((c) => c.title).join(' | '),
+      { columns: comp.columns.map((c) => c.title.replace(/^noise in /, '').replace(/ layers only.*$/, '').replace(/ layers$/, '')) });
     const trunc = truncationFigure(G, { seeds: TRUNCATION_SEEDS, batch, classes: classesFor(G, TRUNCATION_SEEDS) });
-    await png('truncation.png', trunc, 'truncation ψ = 1, 0.7, 0.5, 0, −0.5, −1');
+    await png('truncation.png', trunc, 'truncation ψ = 1, 0.7, 0.5, 0, −0.5, −1', { columns: DEFAULT_PSIS.map((p) => `ψ ${p}`) });
   }
   const keys = [0, 1, 2, 3];
   const spaces: InterpolationSpace[] = isStyleGAN(G) ? ['z', 'w'] : ['z'];
@@ -123,7 +136,7 @@ export async function renderFigures(G: AnyGenerator, o: FiguresOptions): Promise
   if (o.runDir) {
     const file = join(o.outdir, 'timelapse.webp');
     // Whole snapshot grids, downscaled to at most 1024 px wide (not zoomed).
-    await writeVideo(file, mapFrames(timelapseFrames(o.runDir), (f) => fitCells(f, f.width, 1024)), { fps: o.fps ?? 10 });
+    await writeVideo(file, mapFrames(timelapseFrames(o.runDir, { captions: o.titles ?? true }), (f) => fitCells(f, f.width, 1024)), { fps: o.fps ?? 10 });
     done(file, `training timelapse of ${o.runDir}`);
   }
   return out;

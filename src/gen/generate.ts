@@ -111,7 +111,23 @@ export function concatLatents(parts: readonly LatentArray[]): LatentArray {
 
 /** All images of `source` at once (see `generateBatches`). */
 export function generateImages(G: AnyGenerator, source: LatentSource, o: GenerateOptions = {}): Omit<GeneratedImages, 'start'> {
-  const parts = [...generateBatches(G, source, o)];
+  return joinBatches([...generateBatches(G, source, o)], source);
+}
+
+/**
+ * `generateImages` that yields to the event loop after every batch (timers, I/O and other requests keep running while
+ * a long request renders). The rendering itself is synchronous libtorch work on this thread.
+ */
+export async function generateImagesAsync(G: AnyGenerator, source: LatentSource, o: GenerateOptions = {}): Promise<Omit<GeneratedImages, 'start'>> {
+  const parts: GeneratedImages[] = [];
+  for (const b of generateBatches(G, source, o)) {
+    parts.push(b);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return joinBatches(parts, source);
+}
+
+function joinBatches(parts: GeneratedImages[], source: LatentSource): Omit<GeneratedImages, 'start'> {
   const zs = parts.map((p) => p.z).filter((p): p is LatentArray => p !== null);
   const ds = parts.map((p) => p.dlatents).filter((p): p is LatentArray => p !== null);
   return {

@@ -50,11 +50,12 @@ function latentsOf(S: StyleGANGenerator, o: NoiseFigureOptions): Tensor {
  * channel-mean image over all samples, normalised so that the largest is white (all black when noise has no effect).
  * Call inside a scope: the running sums are left to it.
  */
-function noiseStats(S: StyleGANGenerator, w: Tensor, samples: number, noiseSeed: number, batch: number): { first: ImageBatch; std: ImageBatch } {
+function noiseStats(S: StyleGANGenerator, w: Tensor, o: { samples: number; noiseSeed: number; batch: number; onBatch: (n: number) => void }): { first: ImageBatch; std: ImageBatch } {
+  const { samples, noiseSeed } = o;
   let sum: Tensor | null = null;
   let sumSq: Tensor | null = null;
   const firsts: ImageBatch[] = [];
-  for (const [start, end] of batches(samples, batch)) {
+  for (const [start, end] of batches(samples, o.batch)) {
     const [s, q] = inference(() => {
       const n = end - start;
       const noise = seededNoise(S, Array.from({ length: n }, (_, k) => noiseSeed + start + k));
@@ -65,6 +66,7 @@ function noiseStats(S: StyleGANGenerator, w: Tensor, samples: number, noiseSeed:
     });
     sum = sum ? sum.add(s) : s;
     sumSq = sumSq ? sumSq.add(q) : q;
+    o.onBatch(end - start);
   }
   const mean = sum!.div(samples);
   const sd = sumSq!.div(samples).sub(mean.square()).clamp(0).sqrt();
@@ -82,10 +84,12 @@ export function noiseDetailFigure(G: AnyGenerator, o: NoiseFigureOptions): Image
   const side = Math.max(1, res >> 2);
   const crop = o.crop ?? { x: (res - side) >> 1, y: (res - side) >> 1, size: side };
   const half = res >> 1;
+  let done = 0;
+  const onBatch = (n: number) => o.onProgress?.((done += n), samples * o.seeds.length);
   const cells = inference(() => {
     const ws = latentsOf(S, o);
     return o.seeds.flatMap((_, r) => {
-      const { first, std } = noiseStats(S, ws.narrow(0, r, 1), samples, o.noiseSeed ?? 0, batchOf(o));
+      const { first, std } = noiseStats(S, ws.narrow(0, r, 1), { samples, noiseSeed: o.noiseSeed ?? 0, batch: batchOf(o), onBatch });
       const zoomed = [1, 2, 3, 4].map((k) => resizeNearest(cropImage(pick(first, k % first.count), crop.x, crop.y, crop.size, crop.size), half, half));
       return [pick(first, 0), makeGrid(concatImages(zoomed), 2), grayTo(std, S.cfg.numChannels)];
     });

@@ -56,6 +56,8 @@ export interface RenderOptions {
   classes?: ClassSpec;
   /** Images per forward pass (default 8). */
   batch?: number;
+  /** Called as work proceeds with the images rendered so far and the total (figures that render many images). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** The truncation an options object asks for; refuses ψ ≠ 1 on ProGAN. */

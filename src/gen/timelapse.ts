@@ -6,6 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readImage, type ImageBatch } from '../io/images.js';
 import { grayTo } from './grid.js';
+import { withCaption } from './caption.js';
 import { writeVideo, type VideoInfo, type VideoOptions } from './video.js';
 
 export interface RunGrid {
@@ -36,22 +37,30 @@ export function runGrids(runDir: string): RunGrid[] {
  * The grids as frames; every grid must have the size of the first. Gray grids are expanded to RGB when the run also
  * has RGB ones (a run resumed across versions can hold both).
  */
-export async function* timelapseFrames(runDir: string): AsyncGenerator<ImageBatch> {
-  const frames: { file: string; img: ImageBatch }[] = [];
+export async function* timelapseFrames(runDir: string, o: { captions?: boolean } = {}): AsyncGenerator<ImageBatch> {
+  const frames: { file: string; kimg: number; img: ImageBatch }[] = [];
   for (const g of runGrids(runDir)) {
     const img = await readImage(g.file);
     const first = frames[0]?.img ?? img;
     if (img.width !== first.width || img.height !== first.height) {
       throw new Error(`${g.file}: ${img.width}×${img.height}×${img.channels}, but the first grid is ${first.width}×${first.height}×${first.channels}`);
     }
-    frames.push({ file: g.file, img });
+    frames.push({ file: g.file, kimg: g.kimg, img });
   }
   const channels = Math.max(...frames.map((f) => f.img.channels));
-  for (const { img } of frames) yield img.channels === channels ? img : grayTo(img, channels);
+  for (const { img, kimg } of frames) {
+    const frame = img.channels === channels ? img : grayTo(img, channels);
+    yield o.captions ? await withCaption(frame, kimg < 0 ? 'kimg 0 (initial)' : `kimg ${kimg}`) : frame;
+  }
 }
 
-/** Writes the timelapse video of a run (format from the extension; default 10 fps). */
-export async function timelapse(runDir: string, out: string, o: VideoOptions = {}): Promise<VideoInfo> {
+export interface TimelapseOptions extends VideoOptions {
+  /** A 'kimg N' caption above every frame (default true). */
+  captions?: boolean;
+}
+
+/** Writes the timelapse video of a run (format from the extension; default 10 fps, kimg captions). */
+export async function timelapse(runDir: string, out: string, o: TimelapseOptions = {}): Promise<VideoInfo> {
   runGrids(runDir); // fail on a bad directory before touching the output
-  return writeVideo(out, timelapseFrames(runDir), { ...o, fps: o.fps ?? 10 });
+  return writeVideo(out, timelapseFrames(runDir, { captions: o.captions ?? true }), { ...o, fps: o.fps ?? 10 });
 }

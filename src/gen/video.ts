@@ -4,10 +4,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
 import sharp from 'sharp';
-import type { ImageBatch } from '../io/images.js';
+import { zoomImages, type ImageBatch } from '../io/images.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
 export type VideoFormat = 'mp4' | 'webp' | 'gif';
@@ -18,7 +18,18 @@ export interface VideoOptions {
   fps?: number;
   /** The ffmpeg executable (default 'ffmpeg', looked up on the PATH). */
   ffmpeg?: string;
+  /**
+   * Enlarge every frame this many times, nearest neighbour; 'auto' enlarges small frames to a watchable size (at least
+   * WATCHABLE_WIDTH pixels wide). Default 1.
+   */
+  zoom?: number | 'auto';
 }
+
+/** The smallest frame width 'auto' zoom aims at. */
+export const WATCHABLE_WIDTH = 256;
+
+/** The zoom that 'auto' picks for frames `width` pixels wide. */
+export const autoZoom = (width: number): number => Math.max(1, Math.ceil(WATCHABLE_WIDTH / width));
 
 export interface VideoInfo {
   path: string;
@@ -47,17 +58,19 @@ export function hasFfmpeg(ffmpeg = 'ffmpeg'): boolean {
 
 type Frames = Iterable<ImageBatch> | AsyncIterable<ImageBatch>;
 
-/** Every frame, checked to be one image of the first frame's size. */
-async function* checked(frames: Frames): AsyncGenerator<ImageBatch> {
+/** Every frame, checked to be one image of the first frame's size, then zoomed. */
+async function* checked(frames: Frames, zoomSpec: number | 'auto'): AsyncGenerator<ImageBatch> {
   let first: ImageBatch | null = null;
+  let zoom = 1;
   let i = 0;
   for await (const f of frames) {
+    if (!first) zoom = zoomSpec === 'auto' ? autoZoom(f.width) : zoomSpec;
     first ??= f;
     if (f.count !== 1 || f.width !== first.width || f.height !== first.height || f.channels !== first.channels) {
       throw new Error(`video: frame ${i} is ${f.count}×${f.width}×${f.height}×${f.channels}, expected one ${first.width}×${first.height}×${first.channels} image`);
     }
     i++;
-    yield f;
+    yield zoomImages(f, zoom);
   }
   if (!first) throw new Error('video: no frames');
 }
@@ -73,7 +86,10 @@ export async function writeVideo(path: string, frames: Frames, o: VideoOptions =
   if (format === 'mp4' && !hasFfmpeg(ffmpeg)) {
     throw new Error(`${path}: writing MP4 needs ffmpeg, which is not on the PATH (install it, or write .webp or .gif instead)`);
   }
-  return format === 'mp4' ? writeMp4(path, checked(frames), fps, ffmpeg) : writeAnimated(path, format, checked(frames), fps);
+  const zoom = o.zoom ?? 1;
+  if (zoom !== 'auto' && !(Number.isInteger(zoom) && zoom >= 1)) throw new Error(`video: zoom must be an integer ≥ 1 or 'auto', got ${zoom}`);
+  const all = checked(frames, zoom);
+  return format === 'mp4' ? writeMp4(path, all, fps, ffmpeg) : writeAnimated(path, format, all, fps);
 }
 
 async function writeAnimated(path: string, format: 'webp' | 'gif', frames: AsyncIterable<ImageBatch>, fps: number): Promise<VideoInfo> {
@@ -97,6 +113,7 @@ async function writeAnimated(path: string, format: 'webp' | 'gif', frames: Async
 async function writeMp4(path: string, frames: AsyncIterable<ImageBatch>, fps: number, ffmpeg: string): Promise<VideoInfo> {
   const target = resolve(path);
   const temporary = `${target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}.mp4`;
+  await mkdir(dirname(target), { recursive: true });
   const it = frames[Symbol.asyncIterator]();
   const head = await it.next();
   const first = head.value as ImageBatch;

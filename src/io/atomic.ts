@@ -51,11 +51,12 @@ async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
-/** Writes `contents` to `path` atomically (see the module comment). */
+/** Writes `contents` to `path` atomically (see the module comment), creating missing folders. */
 export async function writeFileAtomic(path: string, contents: FileContents): Promise<void> {
   const target = resolve(path);
   const temporary = `${target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   let handle: FileHandle | undefined;
+  makeDirectory(dirname(target));
   try {
     handle = await open(temporary, 'wx', await modeFor(target));
     for await (const chunk of chunksOf(contents)) await writeAll(handle, chunk);

@@ -2,6 +2,7 @@
  * Network output → pictures: float NCHW in a dynamic range (≈[−1, 1]) → uint8 (x·127.5 + 127.5, rounded and
  * clipped, as the official `convert_images_to_uint8`), grids, and PNG files written atomically with sharp.
  */
+import { extname } from 'node:path';
 import sharp from 'sharp';
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
@@ -80,19 +81,66 @@ export function pick(b: ImageBatch, i: number): ImageBatch {
   return { ...b, data: b.data.subarray(i * size, (i + 1) * size), count: 1 };
 }
 
-/** Encodes the first image of a batch as PNG. */
-export async function encodePng(b: ImageBatch): Promise<Uint8Array> {
+/** Every image of a batch enlarged `n` times, nearest neighbour (each pixel becomes an n×n block). */
+export function zoomImages(b: ImageBatch, n: number): ImageBatch {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`zoom must be an integer ≥ 1, got ${n}`);
+  if (n === 1) return b;
+  const [w, c] = [b.width * n, b.channels];
+  const out = new Uint8Array(b.count * b.height * n * w * c);
+  const row = new Uint8Array(w * c);
+  for (let i = 0; i < b.count; i++) {
+    for (let y = 0; y < b.height; y++) {
+      const src = ((i * b.height + y) * b.width) * c;
+      for (let x = 0; x < b.width; x++) for (let k = 0; k < n; k++) row.set(b.data.subarray(src + x * c, src + x * c + c), (x * n + k) * c);
+      for (let k = 0; k < n; k++) out.set(row, ((i * b.height + y) * n + k) * w * c);
+    }
+  }
+  return { data: out, count: b.count, height: b.height * n, width: w, channels: c };
+}
+
+/** The image file formats written, by extension. */
+export type ImageFormat = 'png' | 'jpeg';
+
+/** The format of an image file name (.png, .jpg, .jpeg); anything else is refused. */
+export function imageFormat(path: string): ImageFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.png') return 'png';
+  if (ext === '.jpg' || ext === '.jpeg') return 'jpeg';
+  throw new Error(`${path}: unknown image format '${ext || '(no extension)'}'; use .png, .jpg or .jpeg`);
+}
+
+function single(b: ImageBatch, what: string): void {
+  if (b.count !== 1) throw new Error(`${what}: a batch of ${b.count} images; write a grid (makeGrid) or each image (pick)`);
+}
+
+/** Encodes a single-image batch as PNG (lossless) or JPEG (quality 95). */
+export async function encodeImage(b: ImageBatch, format: ImageFormat = 'png'): Promise<Uint8Array> {
+  single(b, `encode ${format}`);
   const size = b.height * b.width * b.channels;
   const raw = Buffer.from(b.data.buffer, b.data.byteOffset, size);
   let img = sharp(raw, { raw: { width: b.width, height: b.height, channels: b.channels as 1 | 2 | 3 | 4 } });
   if (b.channels <= 2) img = img.toColourspace('b-w'); // keep gray images gray (sharp would write sRGB)
-  const buf = await img.png().toBuffer();
+  const buf = await (format === 'png' ? img.png() : img.jpeg({ quality: 95 })).toBuffer();
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-/** Writes the first image of a batch as a PNG file (atomically). */
+/** Encodes a single-image batch as PNG. */
+export const encodePng = (b: ImageBatch): Promise<Uint8Array> => encodeImage(b, 'png');
+
+/**
+ * Writes a single-image batch (a batch of several is refused: write a grid or each image) as PNG or JPEG by the
+ * file's extension, atomically, creating missing folders.
+ */
+export async function writeImage(path: string, b: ImageBatch): Promise<void> {
+  const format = imageFormat(path);
+  single(b, path);
+  await writeFileAtomic(path, await encodeImage(b, format));
+}
+
+/** Writes a single-image batch as a PNG file (atomically, creating missing folders); see `writeImage`. */
 export async function writePng(path: string, b: ImageBatch): Promise<void> {
-  await writeFileAtomic(path, await encodePng(b));
+  if (imageFormat(path) !== 'png') throw new Error(`${path}: writePng writes PNG; name the file .png or use writeImage`);
+  await writeImage(path, b);
 }
 
 /** Reads a PNG/JPEG/WebP file into a single-image batch. */

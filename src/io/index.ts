@@ -8,4 +8,5 @@ export { readPickle, readPickleFile } from './pickle.js';
 export * from './import-official.js';
 export * from './open-network.js';
 export * from './network-info.js';
+export * from './class-names.js';
 export * as onnx from './onnx/index.js';

@@ -4,6 +4,7 @@
  * metadata (static kwargs of TF networks, checkpoint metadata). Files whose networks stylegan-ts cannot build are
  * still described, with the reason in `problem`.
  */
+import { classNamesOf } from './class-names.js';
 import { stat } from 'node:fs/promises';
 import type { NetworkConfig, StatefulNetwork } from '../nets/index.js';
 import { elementCount } from './array-data.js';
@@ -44,6 +45,8 @@ export interface NetworkFileInfo {
   resolution?: number;
   channels?: number;
   labels?: number;
+  /** Names of the classes, when known. */
+  classNames?: string[];
   config?: NetworkConfig;
   networks: NetworkInfo[];
   metadata: Record<string, JsonValue>;
@@ -129,7 +132,8 @@ async function describeCheckpoint(path: string): Promise<Omit<NetworkFileInfo, '
     }
     const metadata: Record<string, JsonValue> = {};
     for (const [k, v] of Object.entries(ck.metadata)) if (k !== 'config') metadata[k] = v;
-    return { kind: 'checkpoint', format: `stylegan-ts checkpoint (${ck.metadata.format})`, ...architecture(ck.config), networks, metadata };
+    const classNames = classNamesOf(ck.metadata, ck.config.labelSize) ?? undefined;
+    return { kind: 'checkpoint', format: `stylegan-ts checkpoint (${ck.metadata.format})`, ...architecture(ck.config), classNames, networks, metadata };
   } finally {
     for (const role of ['G', 'D', 'Gs'] as const) ck[role]?.dispose();
   }

@@ -5,6 +5,7 @@
  */
 import type { Generator, NetworkConfig } from '../nets/index.js';
 import { loadGenerator } from './checkpoint.js';
+import { classNamesOf } from './class-names.js';
 import { importOfficialFile, OFFICIAL_FORMAT_NAMES } from './import-official.js';
 import { fileFormatOf, FORMAT_NAMES } from './sniff.js';
 
@@ -24,6 +25,8 @@ export interface OpenedGenerator {
   config: NetworkConfig;
   /** Where the network came from, for logs: e.g. 'official StyleGAN1 TF pickle ffhq.pkl (Gs)'. */
   source: string;
+  /** Names of the classes of a conditional network, when known (see class-names.ts). */
+  classNames: string[] | null;
 }
 
 /** The generator of a network file (official .pkl or .safetensors checkpoint), on `device`. */
@@ -31,9 +34,9 @@ export async function openGenerator(path: string, o: { device?: string } = {}): 
   if (await networkFileKind(path) === 'pickle') {
     const imported = await importOfficialFile(path, { only: 'generator', device: o.device });
     const role = imported.Gs ? 'Gs' : 'G';
-    return { G: (imported.Gs ?? imported.G)!, config: imported.config, source: `${OFFICIAL_FORMAT_NAMES[imported.format]} ${path} (${role})` };
+    return { G: (imported.Gs ?? imported.G)!, config: imported.config, source: `${OFFICIAL_FORMAT_NAMES[imported.format]} ${path} (${role})`, classNames: null };
   }
   const { G, config, metadata } = await loadGenerator(path, o.device);
   const role = (metadata.networks ?? '').split(',').includes('Gs') ? 'Gs' : 'G';
-  return { G, config, source: `stylegan-ts checkpoint ${path} (${role})` };
+  return { G, config, source: `stylegan-ts checkpoint ${path} (${role})`, classNames: classNamesOf(metadata, config.labelSize) };
 }

@@ -1,0 +1,39 @@
+/**
+ * libtorch's foreach ops (`_foreach_*`): one native call applies an op to every tensor of a list, as PyTorch's
+ * optimizers do. In-place ops advance the mutation epoch.
+ */
+import { native } from './native.js';
+import { wrap, type Tensor } from './tensor.js';
+import { noteMutation } from './mutation.js';
+
+const handles = (ts: readonly Tensor[]) => ts.map((t) => t.handle);
+
+/** self[i] *= s. */
+export function foreachMul_(self: readonly Tensor[], s: number): void {
+  native.foreachMul_(handles(self), s);
+  noteMutation();
+}
+/** self[i] /= s. */
+export function foreachDiv_(self: readonly Tensor[], s: number): void {
+  native.foreachDiv_(handles(self), s);
+  noteMutation();
+}
+/** self[i] += alpha · other[i], or self[i] += other when it is a number. */
+export function foreachAdd_(self: readonly Tensor[], other: readonly Tensor[] | number, alpha?: number): void {
+  native.foreachAdd_(handles(self), typeof other === 'number' ? other : handles(other), alpha);
+  noteMutation();
+}
+/** self[i] += value · a[i] · b[i]. */
+export function foreachAddcmul_(self: readonly Tensor[], a: readonly Tensor[], b: readonly Tensor[], value: number): void {
+  native.foreachAddcmul_(handles(self), handles(a), handles(b), value);
+  noteMutation();
+}
+/** self[i] += value · a[i] / b[i]. */
+export function foreachAddcdiv_(self: readonly Tensor[], a: readonly Tensor[], b: readonly Tensor[], value: number): void {
+  native.foreachAddcdiv_(handles(self), handles(a), handles(b), value);
+  noteMutation();
+}
+/** [sqrt(t) for t in ts] (new tensors, owned by the current scope). */
+export function foreachSqrt(ts: readonly Tensor[]): Tensor[] {
+  return native.foreachSqrt(handles(ts)).map(wrap);
+}

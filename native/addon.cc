@@ -338,6 +338,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerCore(env, exports);
   sgt::registerOps(env, exports);
   sgt::registerAutograd(env, exports);
+  sgt::registerAlloc(env, exports);
+  sgt::registerFused(env, exports);
   return exports;
 }
 

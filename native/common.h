@@ -60,6 +60,8 @@ using Exports = Napi::Object;
 void registerCore(Napi::Env env, Exports exports);
 void registerOps(Napi::Env env, Exports exports);
 void registerAutograd(Napi::Env env, Exports exports);
+void registerAlloc(Napi::Env env, Exports exports);
+void registerFused(Napi::Env env, Exports exports);
 
 }  // namespace sgt
 

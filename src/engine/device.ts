@@ -1,6 +1,7 @@
 /** Threads, devices and memory of the libtorch runtime. */
 import os from 'node:os';
 import { native } from './native.js';
+import { setCpuAllocator, defaultCpuAllocator } from './allocator.js';
 
 /** Sets libtorch's intra-op threads. */
 export function setNumThreads(n: number): void {
@@ -35,10 +36,11 @@ export function torchVersion(): { torch: string; parallel: string; config: strin
 }
 
 let initialized = false;
-/** Default set-up: intra-op threads = cores (override with STYLEGAN_THREADS). Called once by the engine entry. */
+/** Default set-up: intra-op threads = cores (override with STYLEGAN_THREADS), the CPU allocator (see allocator.ts). Called once by the engine entry. */
 export function initRuntime(): void {
   if (initialized) return;
   initialized = true;
   const env = Number(process.env.STYLEGAN_THREADS);
   setNumThreads(Number.isInteger(env) && env > 0 ? env : availableCores());
+  setCpuAllocator(defaultCpuAllocator());
 }

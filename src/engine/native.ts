@@ -81,6 +81,10 @@ export interface Native {
   grad(outputs: H[], inputs: H[], gradOutputs: H[] | null, retainGraph: boolean, createGraph: boolean, allowUnused: boolean): (H | null)[];
   setGradEnabled(on: boolean): boolean; isGradEnabled(): boolean;
   adamStep(params: H[], expAvg: H[], expAvgSq: H[], step: number, lr: number, beta1: number, beta2: number, eps: number): void;
+
+  setCpuAllocator(kind: 'caching' | 'system', slack?: number, limitBytes?: number): void; mallopt(param: string, value: number): boolean;
+  cpuAllocatorStats(): { cachedBytes: number; mappedBytes: number; hits: number; misses: number }; emptyCpuCache(): void;
+  fusedEpilogue_(x: H, noise: Opt<H>, strength: Opt<H>, bias: Opt<H>, style: Opt<H>, instanceNorm: boolean, slope: number, eps: number): H;
 }
 
 function findAddon(): string {
@@ -98,5 +102,9 @@ function findAddon(): string {
       'run `npm run build:native` (needs libtorch: Debian libtorch-dev, pip torch, or LIBTORCH=dir)',
   );
 }
+
+// libgomp reads its wait policy once, when libtorch loads it: a passive wait keeps idle OpenMP threads from spinning
+// on cores that other work (or the other threads of this process) needs. STYLEGAN_OMP_WAIT / OMP_WAIT_POLICY override.
+process.env.OMP_WAIT_POLICY ??= process.env.STYLEGAN_OMP_WAIT ?? 'PASSIVE';
 
 export const native: Native = createRequire(import.meta.url)(findAddon()) as Native;

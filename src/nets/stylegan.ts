@@ -131,6 +131,7 @@ export class SynthesisNetwork extends Network {
   private epilogue(x: Tensor, i: number, dlatents: Tensor, noise: Tensor | null): Tensor {
     const { scope } = this.layers[i]!;
     const cfg = this.cfg;
+    if (!E.isGradEnabled() && x.device === 'cpu' && !cfg.usePixelNorm) return this.fusedEpilogue(x, i, dlatents, noise);
     return E.tidy(() => {
       let y = x;
       if (cfg.useNoise && noise) y = applyNoise(y, noise, this.vars.get(`${scope}/Noise/weight`));
@@ -143,6 +144,22 @@ export class SynthesisNetwork extends Network {
         y = styleMod(y, style);
       }
       return y;
+    });
+  }
+
+  /** The inference epilogue: one native kernel, in place on a copy of x unless x is a fresh activation. */
+  private fusedEpilogue(x: Tensor, i: number, dlatents: Tensor, noise: Tensor | null): Tensor {
+    const { scope } = this.layers[i]!;
+    const cfg = this.cfg;
+    return E.tidy(() => {
+      const style = cfg.useStyles
+        ? applyBias(this.vars, `${scope}/StyleMod/bias`, dlatents.select(1, i).matmul(this.vars.runtime(`${scope}/StyleMod/weight`)))
+        : null;
+      const y = i === 0 ? x.clone() : x;
+      return E.fusedEpilogue_(y, {
+        noise: cfg.useNoise && noise ? { map: noise, strength: this.vars.get(`${scope}/Noise/weight`) } : null,
+        bias: this.vars.runtime(`${scope}/bias`), instanceNorm: cfg.useInstanceNorm, style,
+      });
     });
   }
 

@@ -92,7 +92,7 @@ class CachingCPUAllocator final : public c10::Allocator {
     uintptr_t end = start + size + kGranule;
     if (end > aligned + size) munmap(reinterpret_cast<void*>(aligned + size), end - aligned - size);
     auto* ptr = reinterpret_cast<void*>(aligned);
-    madvise(ptr, size, MADV_HUGEPAGE);
+
     std::lock_guard<std::mutex> lock(mutex_);
     mapped_ += size;
     return ptr;

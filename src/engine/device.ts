@@ -42,5 +42,6 @@ export function initRuntime(): void {
   initialized = true;
   const env = Number(process.env.STYLEGAN_THREADS);
   setNumThreads(Number.isInteger(env) && env > 0 ? env : availableCores());
-  setCpuAllocator(defaultCpuAllocator());
+  const allocator = defaultCpuAllocator();
+  setCpuAllocator(allocator.kind, allocator.options);
 }

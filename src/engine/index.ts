@@ -10,6 +10,6 @@ export { Generator, manualSeed } from './random.js';
 export { TensorDict } from './params.js';
 export { mutationEpoch } from './mutation.js';
 export * from './device.js';
-export { setCpuAllocator, cpuAllocator, cpuCacheStats, emptyCpuCache, type CpuAllocator, type CpuCacheStats } from './allocator.js';
+export { setCpuAllocator, cpuAllocator, cpuCacheStats, emptyCpuCache, DEFAULT_CACHE_LIMIT_BYTES, type CpuAllocator, type CpuCacheStats, type CachingOptions } from './allocator.js';
 
 initRuntime();

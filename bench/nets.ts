@@ -19,6 +19,8 @@ import {
   compareWithPeer, flagArgs, peerScript, printReport, runAsScript, runOurSide, runPeerScript, timeCases,
   type BenchCase, type BenchReport, type CaseTiming, type CompareOptions, type PeerOutcome,
 } from './compare.js';
+import { runPeerVariants, measuredPeak, formatVariants, type VariantResults, type VariantRow } from './peer-variants.js';
+import { styleganGFlopPerImage } from './flops.js';
 
 export const NETS = ['stylegan', 'progan'] as const;
 export type NetName = (typeof NETS)[number];
@@ -139,10 +141,34 @@ export function runNetsBench(o: NetsBenchOptions): NetsBenchReport {
   return { ...compareWithPeer('nets', ours, runPeer(o), o, peerArgs(o)), config: o.config };
 }
 
-/** `stylegan bench nets`: runs, prints the table (and the JSON report as one line with `json`). */
+/**
+ * The StyleGAN G cases against the peer's other variants (bench/peer-variants.ts), with GFLOP/s beside the measured
+ * peak; null when there are no such cases or no peer.
+ */
+export function variantSection(o: NetsBenchOptions, report: NetsBenchReport): { variants: VariantResults; text: string } | null {
+  const c = o.config;
+  const g = netCases(c).filter((x) => x.name.startsWith('stylegan_g_fwd_'));
+  if (!o.peer || g.length === 0) return null;
+  const args = peerArgs({ ...o, config: { ...c, nets: ['stylegan'], dRes: [], dBatch: [] } });
+  const variants = runPeerVariants(o, args, g.map((x) => x.name));
+  const rows: VariantRow[] = g.map((x) => {
+    const [, , , res, b] = x.name.split('_');
+    const r = report.results[x.name];
+    return {
+      case: x.name, images: Number(b!.slice(1)), gflopPerImage: styleganGFlopPerImage(styleganConfig({ resolution: Number(res) })),
+      oursMs: r?.stylegan_ts.ms_per_iter ?? null, asRunMs: r?.pytorch?.ms_per_iter ?? null,
+    };
+  });
+  return { variants, text: formatVariants(rows, variants, measuredPeak(o.device)) };
+}
+
+/** `stylegan bench nets`: runs, prints the tables (and the JSON report as one line with `json`). */
 export function netsBench(o: NetsBenchOptions & { json: boolean }): NetsBenchReport {
   const report = runNetsBench(o);
-  printReport(report, o.json);
+  printReport(report, false);
+  const section = variantSection(o, report);
+  if (section) console.log(`\n${section.text}`);
+  if (o.json) console.log(JSON.stringify({ ...report, peer_variants: section?.variants ?? null }));
   return report;
 }
 

@@ -340,6 +340,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerAutograd(env, exports);
   sgt::registerAlloc(env, exports);
   sgt::registerFused(env, exports);
+  sgt::registerLayout(env, exports);
   return exports;
 }
 

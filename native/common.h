@@ -62,6 +62,7 @@ void registerOps(Napi::Env env, Exports exports);
 void registerAutograd(Napi::Env env, Exports exports);
 void registerAlloc(Napi::Env env, Exports exports);
 void registerFused(Napi::Env env, Exports exports);
+void registerLayout(Napi::Env env, Exports exports);
 
 }  // namespace sgt
 

@@ -77,3 +77,14 @@ test('StyleGAN synthesis without gradients (fused epilogue) equals the autograd 
   near(arr(fused), arr(unfused.detach()), 1e-4, 'images');
   G.dispose();
 }));
+
+test('contiguous(channels_last) keeps the values and lays them NHWC in memory', () => tidy(() => {
+  const x = rnd(2, 3, 4, 5);
+  const cl = x.contiguous('channels_last');
+  assert.deepEqual(cl.shape, [2, 3, 4, 5]);
+  assert.deepEqual(cl.strides, [60, 1, 15, 3]);
+  assert.ok(cl.isContiguous('channels_last') && !cl.isContiguous());
+  assert.ok(cl.contiguous('contiguous').isContiguous());
+  assert.deepEqual(arr(cl), arr(x));
+  assert.throws(() => x.contiguous('nhwc' as E.MemoryFormat), /memory format must be 'contiguous' or 'channels_last', got 'nhwc'/);
+}));

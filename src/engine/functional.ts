@@ -187,3 +187,13 @@ export function fusedEpilogue_(x: Tensor, o: FusedEpilogueOptions): Tensor {
   native.fusedEpilogue_(x.handle, o.noise?.map.handle, o.noise?.strength.handle, o.bias?.handle, o.style?.handle, o.instanceNorm ?? false, o.slope ?? 0.2, o.eps ?? 1e-8);
   return x;
 }
+
+/**
+ * dst.copy_(src) for a dst created by the caller's own computation (an output being assembled, never a variable or
+ * a tensor a cache derives from): unlike the `_` methods it does not advance the mutation epoch, so prepared
+ * weights stay cached.
+ */
+export function copyIntoFresh_(dst: Tensor, src: Tensor): Tensor {
+  native.copy_(dst.handle, src.handle);
+  return dst;
+}

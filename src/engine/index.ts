@@ -2,6 +2,7 @@
 import { initRuntime } from './device.js';
 
 export { Tensor, itemSize, type DType, type Shape, type TensorLike } from './tensor.js';
+export type { MemoryFormat } from './native.js';
 export * from './functional.js';
 export { tidy, keep, disposeAll, scopeDepth, type Disposable } from './scope.js';
 export { grad, noGrad, isGradEnabled, type GradOptions } from './autograd.js';

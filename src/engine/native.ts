@@ -12,6 +12,8 @@ export type Handle = { readonly __tensor: unique symbol };
 /** An opaque handle owning one at::Generator. */
 export type GeneratorHandle = { readonly __generator: unique symbol };
 export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+/** How a 4-D tensor lies in memory: NCHW ('contiguous') or NHWC ('channels_last'). */
+export type MemoryFormat = 'contiguous' | 'channels_last';
 type H = Handle;
 type Num = H | number;
 type Ints = number[] | number;
@@ -84,6 +86,7 @@ export interface Native {
 
   setCpuAllocator(kind: 'caching' | 'system', slack?: number, limitBytes?: number): void; mallopt(param: string, value: number): boolean;
   cpuAllocatorStats(): { cachedBytes: number; mappedBytes: number; hits: number; misses: number }; emptyCpuCache(): void;
+  contiguousAs(t: H, format: MemoryFormat): H; isContiguousAs(t: H, format: MemoryFormat): boolean;
   fusedEpilogue_(x: H, noise: Opt<H>, strength: Opt<H>, bias: Opt<H>, style: Opt<H>, instanceNorm: boolean, slope: number, eps: number): H;
 }
 

@@ -6,6 +6,7 @@ import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import type { Variables } from './module.js';
 import { fusedKernel, upscale2d, downscale2d } from './ops.js';
+import { phaseKernels, upsampleConvByPhases } from './phase-conv.js';
 
 export interface WeightSpec {
   /** He gain; √2 for layers followed by leaky ReLU, 1 for linear outputs. */
@@ -90,10 +91,18 @@ export class UpConv2d {
   kernelForConv(): Tensor {
     const name = `${this.scope}/weight`;
     if (!this.fused) return this.vars.prepared(name, 'oihw', (w) => hwioToOihw(w).contiguous());
-    return this.vars.prepared(name, 'fused-iohw', (w) => fusedKernel(this.layout === 'progan' ? w.permute(3, 2, 0, 1) : w.permute(2, 3, 0, 1)).contiguous());
+    return this.vars.prepared(name, 'fused-iohw', (w) => this.fusedKernel(w).contiguous());
+  }
+  /** The fused 4×4 kernel in IOHW from the runtime weight. */
+  private fusedKernel(w: Tensor): Tensor {
+    return fusedKernel(this.layout === 'progan' ? w.permute(3, 2, 0, 1) : w.permute(2, 3, 0, 1));
   }
   forward(x: Tensor): Tensor {
     return E.tidy(() => {
+      if (this.fused && !E.isGradEnabled() && x.device === 'cpu') {
+        // Inference on the CPU: the same transposed convolution as four phase convolutions (src/nn/phase-conv.ts).
+        return upsampleConvByPhases(x, this.vars.prepared(`${this.scope}/weight`, 'phases', (w) => phaseKernels(this.fusedKernel(w))));
+      }
       const k = this.kernelForConv();
       if (!this.fused) return E.conv2d(upscale2d(x), k, null, { padding: (this.kernel - 1) >> 1 });
       return E.convTranspose2d(x, k, null, { stride: 2, padding: 1 });

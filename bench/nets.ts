@@ -8,15 +8,14 @@
  *   <net>_d_fwd_bwd_<res>_b<batch>  scores = D(x) for a fixed x ~ N(0, 1), then the gradients of scores.sum() with
  *                                   respect to every D parameter (returned, not accumulated), minibatch stddev group 4.
  *
- * Run: `stylegan bench nets [--quick] [--nets stylegan] [--g-res 256] [--g-batch 1] [--json]`, `npm run bench:nets`,
- * or `node dist/bench/nets.js [options]`.
+ * Run: `node dist/bench/main.js nets [--quick] [--nets stylegan] [--g-res 256] [--g-batch 1] [--json]`, or `npm run bench:nets`.
  */
 import * as E from '../src/engine/index.js';
 import {
   Discriminator, ProGANGenerator, StyleGANGenerator, proganConfig, styleganConfig, type NetworkConfig,
 } from '../src/nets/index.js';
 import {
-  compareWithPeer, flagArgs, peerScript, printReport, runAsScript, runOurSide, runPeerScript, timeCases,
+  compareWithPeer, flagArgs, peerScript, printReport, runOurSide, runPeerScript, timeCases,
   type BenchCase, type BenchReport, type CaseTiming, type CompareOptions, type PeerOutcome,
 } from './compare.js';
 import { runPeerVariants, measuredPeak, formatVariants, type VariantResults, type VariantRow } from './peer-variants.js';
@@ -162,7 +161,7 @@ export function variantSection(o: NetsBenchOptions, report: NetsBenchReport): { 
   return { variants, text: formatVariants(rows, variants, measuredPeak(o.device)) };
 }
 
-/** `stylegan bench nets`: runs, prints the tables (and the JSON report as one line with `json`). */
+/** `node dist/bench/main.js nets`: runs, prints the tables (and the JSON report as one line with `json`). */
 export function netsBench(o: NetsBenchOptions & { json: boolean }): NetsBenchReport {
   const report = runNetsBench(o);
   printReport(report, false);
@@ -171,5 +170,3 @@ export function netsBench(o: NetsBenchOptions & { json: boolean }): NetsBenchRep
   if (o.json) console.log(JSON.stringify({ ...report, peer_variants: section?.variants ?? null }));
   return report;
 }
-
-runAsScript(import.meta.url, 'nets');

@@ -1,0 +1,120 @@
+/**
+ * One layer of StyleGAN's synthesis network (StyleGAN §2, Figure 1b): its input (the learned 4×4 constant, a 3×3
+ * convolution, or a 2× upsampling convolution followed by the blur), then the epilogue: per-pixel noise scaled by a
+ * learned per-channel strength, bias, leaky ReLU, the normalizations, and the style modulation from w through the
+ * layer's own affine transform A.
+ */
+import * as E from '../engine/index.js';
+import type { Tensor } from '../engine/index.js';
+import type { Variables } from '../nn/module.js';
+import { Dense, Conv2d, UpConv2d, createBias, applyBias } from '../nn/layers.js';
+import { pixelNorm, instanceNorm, applyNoise, styleMod, blur2d, lrelu } from '../nn/ops.js';
+import type { StyleGANConfig } from './config.js';
+
+/** The dtype and memory layout an inference pass computes in (float32 / bfloat16, NCHW / channels-last). */
+export interface Compute {
+  dtype: 'float32' | 'bfloat16';
+  format: E.MemoryFormat;
+}
+
+/** Where a synthesis layer's features come from. */
+export type SynthesisInput = 'const' | 'conv' | 'up';
+
+export interface SynthesisLayerOptions {
+  /** Official scope, e.g. '4x4/Const', '8x8/Conv0_up', '8x8/Conv1'. */
+  scope: string;
+  /** Index of the layer's style and noise inputs (0 … numLayers − 1). */
+  index: number;
+  input: SynthesisInput;
+  /** Input and output feature maps (cin is unused by the constant). */
+  cin: number;
+  channels: number;
+  /** Fused upsampling convolution ('up' only). */
+  fused?: boolean;
+}
+
+export class SynthesisLayer {
+  readonly scope: string;
+  readonly index: number;
+  readonly input: SynthesisInput;
+  readonly channels: number;
+  /** The convolution ('conv', 'up'), or null for the constant input. */
+  readonly conv: Conv2d | UpConv2d | null;
+  /** The style affine transform A: w → [scale | shift] (2·channels), or null without styles. */
+  readonly styleAffine: Dense | null;
+
+  constructor(readonly vars: Variables, readonly cfg: StyleGANConfig, o: SynthesisLayerOptions) {
+    const { scope, channels } = o;
+    this.scope = scope;
+    this.index = o.index;
+    this.input = o.input;
+    this.channels = channels;
+    const conv = { cin: o.cin, cout: channels, kernel: 3 };
+    if (o.input === 'const') {
+      vars.add(`${scope}/const`, E.ones([1, channels, 4, 4]), true);
+      this.conv = null;
+    } else {
+      this.conv = o.input === 'up' ? new UpConv2d(vars, scope, { ...conv, fused: o.fused ?? false }) : new Conv2d(vars, scope, conv);
+    }
+    if (cfg.useNoise) vars.add(`${scope}/Noise/weight`, E.zeros([channels]), true);
+    createBias(vars, `${scope}/bias`, channels);
+    this.styleAffine = cfg.useStyles
+      ? new Dense(vars, `${scope}/StyleMod`, { inFeatures: cfg.dlatentSize, outFeatures: channels * 2, gain: 1, bias: true })
+      : null;
+  }
+
+  /**
+   * Features before the epilogue: the constant for a batch of `n` (a fresh copy in `compute`'s dtype and layout when
+   * given), or the (upsampling and blurred) convolution of x, which follows x's dtype and layout.
+   */
+  features(x: Tensor | null, n: number, compute?: Compute): Tensor {
+    if (!this.conv) {
+      const c = this.vars.get(`${this.scope}/const`).expand(n, -1, 4, 4);
+      return compute ? E.tidy(() => c.to(compute.dtype).contiguous(compute.format).clone()) : c;
+    }
+    if (!x) throw new Error(`${this.scope}: a convolution layer needs input features`);
+    const conv = this.conv;
+    // The upsampling convolution's output is freed as soon as it is blurred.
+    return this.input === 'up' ? E.tidy(() => blur2d(conv.forward(x))) : conv.forward(x);
+  }
+
+  /**
+   * The epilogue: noise, bias, leaky ReLU, pixel/instance norm, style modulation. `w` [N, dlatentSize] is this
+   * layer's dlatent; `noise` [N|1, 1, H, W] or null for none.
+   */
+  epilogue(x: Tensor, w: Tensor, noise: Tensor | null, o: { inPlace?: boolean } = {}): Tensor {
+    const cfg = this.cfg;
+    if (!E.isGradEnabled() && x.device === 'cpu' && !cfg.usePixelNorm) return this.fusedEpilogue(o.inPlace ? x : x.clone(), w, noise);
+    return E.tidy(() => {
+      let y = x;
+      if (cfg.useNoise && noise) y = applyNoise(y, noise, this.vars.get(`${this.scope}/Noise/weight`));
+      y = lrelu(applyBias(this.vars, `${this.scope}/bias`, y));
+      if (cfg.usePixelNorm) y = pixelNorm(y);
+      if (cfg.useInstanceNorm) y = instanceNorm(y);
+      if (this.styleAffine) y = styleMod(y, this.styleAffine.forward(w));
+      return y;
+    });
+  }
+
+  /**
+   * The inference epilogue (no autograd, CPU): one native kernel writing x in place (src/engine fusedEpilogue_, two
+   * passes over x instead of five ops with their temporaries).
+   */
+  private fusedEpilogue(x: Tensor, w: Tensor, noise: Tensor | null): Tensor {
+    return E.tidy(() => E.fusedEpilogue_(x, {
+      noise: this.cfg.useNoise && noise ? { map: noise, strength: this.vars.get(`${this.scope}/Noise/weight`) } : null,
+      bias: this.vars.runtime(`${this.scope}/bias`), instanceNorm: this.cfg.useInstanceNorm,
+      style: this.styleAffine ? this.styleAffine.forward(w) : null,
+    }));
+  }
+
+  /**
+   * x (ignored for the constant) → this layer's output, with its dlatent w and noise. `compute` (inference) sets the
+   * dtype and memory layout of the constant, from which the rest of the network follows.
+   */
+  forward(x: Tensor | null, w: Tensor, noise: Tensor | null, compute?: Compute): Tensor {
+    const features = this.features(x, w.shape[0]!, compute);
+    // The features are this layer's own, except the un-copied constant (a view of the variable).
+    return this.epilogue(features, w, noise, { inPlace: this.conv !== null || compute !== undefined });
+  }
+}

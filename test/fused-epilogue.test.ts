@@ -88,3 +88,22 @@ test('contiguous(channels_last) keeps the values and lays them NHWC in memory', 
   assert.deepEqual(arr(cl), arr(x));
   assert.throws(() => x.contiguous('nhwc' as E.MemoryFormat), /memory format must be 'contiguous' or 'channels_last', got 'nhwc'/);
 }));
+
+test('StyleGAN inference: channels-last equals NCHW; bf16 stays close to fp32; autograd ignores both', () => tidy(() => {
+  const G = tinyStyleGAN();
+  const z = rnd(3, G.cfg.latentSize);
+  const labels = G.cfg.labelSize ? E.zeros([3, G.cfg.labelSize]) : null;
+  const run = (o: { precision?: 'fp32' | 'bf16'; channelsLast?: boolean }) => E.noGrad(() => G.forward(z, { labels, noise: 'const', ...o }));
+  const nchw = run({ channelsLast: false });
+  const cl = run({});
+  const bf16 = run({ precision: 'bf16' });
+  assert.equal(bf16.dtype, 'float32');
+  assert.ok(bf16.isContiguous() && cl.isContiguous(), 'images come back as float32 NCHW');
+  near(arr(cl), arr(nchw), 1e-4, 'channels-last');
+  const mse = tidy(() => bf16.sub(nchw).square().mean().item());
+  const peak = tidy(() => nchw.abs().amax().item());
+  const psnr = 10 * Math.log10((peak * peak) / mse);
+  assert.ok(psnr > 30, `bf16 PSNR ${psnr.toFixed(1)} dB`);
+  assert.throws(() => run({ precision: 'fp16' as 'fp32' }), /precision must be one of fp32, bf16, got 'fp16'/);
+  G.dispose();
+}));

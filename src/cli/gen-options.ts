@@ -10,6 +10,7 @@ import { parseSeeds, parseNumberList, NOISE_MODES, type AnyGenerator, type Noise
 import { openNetwork, DEFAULT_NETWORK, type OpenedNetwork } from '../gen/network.js';
 import { writePng, type ImageBatch } from '../io/images.js';
 import { missingClassError } from '../nets/labels.js';
+import { PRECISIONS, type Precision } from '../nets/synthesis.js';
 import { integerAtLeast, runtime, asArgument, finiteNumber, oneOf } from './options.js';
 
 export { asArgument, finiteNumber, oneOf };
@@ -29,6 +30,7 @@ export interface RenderFlags {
   noiseMode?: NoiseMode;
   class?: number | 'cycle';
   batch: number;
+  precision?: Precision;
 }
 
 /** Adds --network, the truncation and noise options (unless turned off), --class and --batch to a command. */
@@ -42,7 +44,8 @@ export function renderOptions(cmd: Command, o: { trunc?: boolean; noise?: boolea
   if (o.noise ?? true) cmd.option('--noise-mode <mode>', `noise inputs: ${NOISE_MODES.join(', ')} (default const; StyleGAN only)`, oneOf(NOISE_MODES));
   return cmd
     .option('--class <n|cycle>', "class of a conditional network, or 'cycle' (image i gets class i mod classes)", asArgument((v): number | 'cycle' => (v === 'cycle' ? 'cycle' : integerAtLeast(0)(v))))
-    .option('--batch <n>', 'images per forward pass', integerAtLeast(1), 8);
+    .option('--batch <n>', 'images per forward pass', integerAtLeast(1), 8)
+    .option('--precision <p>', `arithmetic of the synthesis network on the CPU: ${PRECISIONS.join(', ')} (default fp32; bf16: StyleGAN only)`, oneOf(PRECISIONS));
 }
 
 /** Opens --network on the --device of `cmd`. */
@@ -59,11 +62,11 @@ export function renderFrom(net: OpenedNetwork, f: RenderFlags, o: { classes?: bo
   const L = G.cfg.labelSize;
   if (o.classes === false) {
     if (f.class !== undefined) throw new Error('--class: saved dlatents already carry their class (it enters through the mapping network)');
-    return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, batch: f.batch };
+    return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, batch: f.batch, precision: f.precision };
   }
   if (L > 0 && f.class === undefined) throw new Error(`${net.source}: ${missingClassError(L, `pass --class 0…${L - 1}`).message}`);
   if (L === 0 && f.class !== undefined) throw new Error(`--class ${f.class}: ${net.source} is unconditional`);
-  return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, classes: f.class, batch: f.batch };
+  return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, classes: f.class, batch: f.batch, precision: f.precision };
 }
 
 /** Writes a PNG, creating its folder; returns a one-line description. */

@@ -71,6 +71,7 @@ export interface VariantRow {
   images: number;
   gflopPerImage: number;
   oursMs: number | null;
+  oursBf16Ms: number | null;
   asRunMs: number | null;
 }
 
@@ -80,7 +81,7 @@ const gflops = (ms: number | null | undefined, row: VariantRow) => (ms == null ?
 
 /** The table: s/img of every side, our speed-up over PyTorch at its best, GFLOP/s beside the measured peak. */
 export function formatVariants(rows: VariantRow[], v: VariantResults, peak: { fp32: number; bf16: number }): string {
-  const head = ['case', 'ours s/img', 'PyTorch as run', 'PyTorch best (layout)', 'best/ours', 'PyTorch bf16', 'ours GFLOP/s', 'best GFLOP/s'];
+  const head = ['case', 'ours s/img', 'PyTorch as run', 'PyTorch best (layout)', 'best/ours', 'ours bf16', 'PyTorch bf16', 'bf16/ours', 'ours GFLOP/s', 'best GFLOP/s', 'ours bf16 GFLOP/s'];
   const table = [head];
   for (const r of rows) {
     const nchw = v['best nchw']?.ms[r.case];
@@ -89,7 +90,8 @@ export function formatVariants(rows: VariantRow[], v: VariantResults, peak: { fp
     const layout = best == null ? '' : best === cl ? ' (cl)' : ' (nchw)';
     table.push([
       r.case, secPerImage(r.oursMs, r.images), secPerImage(r.asRunMs, r.images), `${secPerImage(best, r.images)}${layout}`,
-      ratio(best, r.oursMs), secPerImage(v.bf16?.ms[r.case], r.images), gflops(r.oursMs, r), gflops(best, r),
+      ratio(best, r.oursMs), secPerImage(r.oursBf16Ms, r.images), secPerImage(v.bf16?.ms[r.case], r.images), ratio(v.bf16?.ms[r.case], r.oursBf16Ms),
+      gflops(r.oursMs, r), gflops(best, r), gflops(r.oursBf16Ms, r),
     ]);
   }
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));

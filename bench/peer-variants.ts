@@ -26,7 +26,8 @@ export const VARIANTS: PeerVariant[] = [
   { name: 'bf16', flags: ['--memory-format', 'channels_last', '--autocast', 'bf16'], jemalloc: true },
 ];
 
-export type VariantResults = Record<string, { status: PeerOutcome['status']; reason?: string; ms: Record<string, number> }>;
+/** Per variant: ms per call by case, and the peak RSS by case when the peer ran under bench/py/peak_rss.py. */
+export type VariantResults = Record<string, { status: PeerOutcome['status']; reason?: string; ms: Record<string, number>; peakRss: Record<string, number> }>;
 
 /** Runs every variant of the peer on `cases` (`args` = the peer's script and flags); ms per call, by case. */
 export function runPeerVariants(o: CompareOptions, args: readonly string[], cases: readonly string[]): VariantResults {
@@ -34,14 +35,21 @@ export function runPeerVariants(o: CompareOptions, args: readonly string[], case
   const out: VariantResults = {};
   for (const v of VARIANTS) {
     if (v.jemalloc && !jemalloc) {
-      out[v.name] = { status: 'unavailable', reason: 'libjemalloc.so.2 not found (apt install libjemalloc2)', ms: {} };
+      out[v.name] = { status: 'unavailable', reason: 'libjemalloc.so.2 not found (apt install libjemalloc2)', ms: {}, peakRss: {} };
       continue;
     }
     const env = v.jemalloc ? { LD_PRELOAD: jemalloc!, MALLOC_CONF: JEMALLOC_CONF } : undefined;
     const r = runPeerScript(o, [...args, ...v.flags], cases, env);
     const ms: Record<string, number> = {};
-    if (r.status === 'ok') for (const c of cases) ms[c] = r.report.results[c]!.ms_per_iter;
-    out[v.name] = { status: r.status, reason: r.status === 'ok' ? undefined : r.reason, ms };
+    const peakRss: Record<string, number> = {};
+    if (r.status === 'ok') {
+      const peak = (r.report.env as { peak_rss_bytes?: number }).peak_rss_bytes;
+      for (const c of cases) {
+        ms[c] = r.report.results[c]!.ms_per_iter;
+        if (peak !== undefined) peakRss[c] = peak;
+      }
+    }
+    out[v.name] = { status: r.status, reason: r.status === 'ok' ? undefined : r.reason, ms, peakRss };
   }
   return out;
 }
@@ -78,6 +86,26 @@ export interface VariantRow {
 const secPerImage = (ms: number | null | undefined, images: number) => (ms == null ? '—' : `${(ms / 1e3 / images).toFixed(3)}`);
 const ratio = (peer: number | null | undefined, ours: number | null) => (peer == null || ours == null ? '—' : `${(peer / ours).toFixed(2)}×`);
 const gflops = (ms: number | null | undefined, row: VariantRow) => (ms == null ? '—' : `${((row.gflopPerImage * row.images) / (ms / 1e3)).toFixed(0)}`);
+
+/** Runs the variants once per case (so that a peak RSS belongs to its case) and merges them. */
+export function runPeerVariantsPerCase(o: CompareOptions, argsFor: (name: string) => readonly string[], cases: readonly string[]): VariantResults {
+  const out: VariantResults = {};
+  for (const c of cases) {
+    for (const [name, r] of Object.entries(runPeerVariants(o, argsFor(c), [c]))) {
+      const merged = (out[name] ??= { status: r.status, reason: r.reason, ms: {}, peakRss: {} });
+      Object.assign(merged.ms, r.ms);
+      Object.assign(merged.peakRss, r.peakRss);
+      if (r.status !== 'ok') Object.assign(merged, { status: r.status, reason: r.reason });
+    }
+  }
+  return out;
+}
+
+/** Peak RSS of each peer variant per case (MiB). */
+export function formatVariantMemory(v: VariantResults, cases: readonly string[]): string {
+  const mib = (b: number | undefined) => (b === undefined ? '—' : `${(b / 2 ** 20).toFixed(0)} MiB`);
+  return ['PyTorch peak RSS by variant:', ...cases.map((c) => `  ${c}: ${VARIANTS.map((x) => `${x.name} ${mib(v[x.name]?.peakRss[c])}`).join(', ')}`)].join('\n');
+}
 
 /** The table: s/img of every side, our speed-up over PyTorch at its best, GFLOP/s beside the measured peak. */
 export function formatVariants(rows: VariantRow[], v: VariantResults, peak: { fp32: number; bf16: number }): string {

@@ -68,7 +68,7 @@ export function generatorForwardCase(cfg: NetworkConfig, batch: number, device: 
     return { step: () => E.noGrad(() => G.forward(E.randn([batch, cfg.latentSize], { device }), o)), config, batch, dispose: () => G.dispose() };
   }
   const G = new ProGANGenerator(cfg, seed, device);
-  Object.assign(config, { params: G.numParams(), grad: false });
+  Object.assign(config, { params: G.numParams(), grad: false, precision: 'fp32' });
   return { step: () => E.noGrad(() => G.forward(E.randn([batch, cfg.latentSize], { device }))), config, batch, dispose: () => G.dispose() };
 }
 
@@ -80,7 +80,7 @@ export function discriminatorForwardBackwardCase(cfg: NetworkConfig, batch: numb
   return {
     step: () => E.grad(D.forward(x).sum(), params, { allowUnused: true }),
     config: {
-      net: cfg.arch, resolution: cfg.resolution, batch, params: D.numParams(),
+      net: cfg.arch, resolution: cfg.resolution, batch, params: D.numParams(), precision: 'fp32',
       grads: 'all D parameters used at lod 0 (FromRGB_lod1+ are unused)', mbstd_group_size: cfg.mbstdGroupSize,
     },
     batch,

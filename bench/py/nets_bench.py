@@ -82,7 +82,7 @@ def main() -> None:
             step, config = build(net, resolution, batch, device, memory_format(args))
         except ValueError as err:
             fail(f'{name}: {err}')
-        config.update(memory_format=args.memory_format, autocast=args.autocast)
+        config.update(precision='bf16' if args.autocast == 'bf16' else 'fp32')  # the layout is in env
         timing = time_case(with_autocast(args, device, step), device, args.warmup, args.iters)
         results[name] = dict(config=config, images_per_s=images_per_s(timing, batch), **timing)
         del step  # free the network before building the next one

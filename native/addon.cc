@@ -341,6 +341,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerAlloc(env, exports);
   sgt::registerFused(env, exports);
   sgt::registerLayout(env, exports);
+  sgt::registerDistributed(env, exports);
   return exports;
 }
 

@@ -63,6 +63,7 @@ void registerAutograd(Napi::Env env, Exports exports);
 void registerAlloc(Napi::Env env, Exports exports);
 void registerFused(Napi::Env env, Exports exports);
 void registerLayout(Napi::Env env, Exports exports);
+void registerDistributed(Napi::Env env, Exports exports);
 
 }  // namespace sgt
 

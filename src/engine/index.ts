@@ -12,5 +12,6 @@ export { TensorDict } from './params.js';
 export { mutationEpoch } from './mutation.js';
 export * from './device.js';
 export { setCpuAllocator, cpuAllocator, cpuCacheStats, emptyCpuCache, DEFAULT_CACHE_LIMIT_BYTES, type CpuAllocator, type CpuCacheStats, type CachingOptions } from './allocator.js';
+export * from './distributed.js';
 
 initRuntime();

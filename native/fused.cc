@@ -30,11 +30,12 @@ inline float load(const float* p) { return *p; }
 inline void store(float* p, float v) { *p = v; }
 
 // Per-(n, c) scale and shift of pass 2 from the sums of pass 1.
-inline void affine(const Epilogue& e, int64_t n, int64_t ch, double sum, double sq, float* scale, float* shift) {
+// sum = Σv, sq = Σ(v − k)² for the shift k.
+inline void affine(const Epilogue& e, int64_t n, int64_t ch, double sum, double sq, double k, float* scale, float* shift) {
   float a = 1.f, b = 0.f;
   if (e.norm) {
     double mean = sum / e.hw;
-    double var = std::max(sq / e.hw - mean * mean, 0.0);
+    double var = std::max(sq / e.hw - (mean - k) * (mean - k), 0.0);
     a = static_cast<float>(1.0 / std::sqrt(var + e.eps));
     b = static_cast<float>(-mean) * a;
   }
@@ -49,7 +50,10 @@ inline void affine(const Epilogue& e, int64_t n, int64_t ch, double sum, double 
 
 template <typename S>
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void planeNCHW(S* x, const float* noise, float s, float bias, float slope, int64_t hw, double* sum, double* sq) {
+void planeNCHW(S* x, const float* noise, float s, float bias, float slope, int64_t hw, double* sum, double* sq, float* shift) {
+  // Sums of (v − k) and (v − k)² around k = the plane's first output: no cancellation when the mean dwarfs the spread.
+  float k0 = load(x) + bias + (noise ? noise[0] * s : 0.f);
+  const float k = k0 < 0 ? k0 * slope : k0;
   double total = 0, total2 = 0;
   constexpr int64_t kBlock = 4096;
   for (int64_t b0 = 0; b0 < hw; b0 += kBlock) {
@@ -59,14 +63,15 @@ void planeNCHW(S* x, const float* noise, float s, float bias, float slope, int64
       float v = load(x + i) + bias + (noise ? noise[i] * s : 0.f);
       v = v < 0 ? v * slope : v;
       store(x + i, v);
-      acc += v;
-      acc2 += v * v;
+      acc += v - k;
+      acc2 += (v - k) * (v - k);
     }
     total += acc;
     total2 += acc2;
   }
-  *sum = total;
-  *sq = total2;
+  *sum = total + static_cast<double>(k) * hw;  // Σv
+  *sq = total2;                                  // Σ(v − k)², with *shift = k
+  *shift = k;
 }
 
 template <typename S>
@@ -84,10 +89,11 @@ void runNCHW(S* data, const Epilogue& e) {
       S* x = data + p * e.hw;
       const float* noise = e.noise ? e.noise + (e.noiseBatched ? n * e.hw : 0) : nullptr;
       double sum, sq;
-      planeNCHW(x, noise, e.strength ? e.strength[ch] : 0.f, e.bias ? e.bias[ch] : 0.f, e.slope, e.hw, &sum, &sq);
+      float k;
+      planeNCHW(x, noise, e.strength ? e.strength[ch] : 0.f, e.bias ? e.bias[ch] : 0.f, e.slope, e.hw, &sum, &sq, &k);
       if (!second) continue;
       float a, b;
-      affine(e, n, ch, sum, sq, &a, &b);
+      affine(e, n, ch, sum, sq, k, &a, &b);
       scalePlane(x, a, b, e.hw);
     }
   });
@@ -96,7 +102,7 @@ void runNCHW(S* data, const Epilogue& e) {
 template <typename S>
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void rowsNHWC(S* x, const float* noise, const float* s, const float* bias, float slope, int64_t rows, int64_t c,
-              float* sum, float* sq) {
+              const float* k, float* sum, float* sq) {
   for (int64_t r = 0; r < rows; r++) {
     S* row = x + r * c;
     float z = noise ? noise[r] : 0.f;
@@ -104,8 +110,8 @@ void rowsNHWC(S* x, const float* noise, const float* s, const float* bias, float
       float v = load(row + ch) + (bias ? bias[ch] : 0.f) + (s ? z * s[ch] : 0.f);
       v = v < 0 ? v * slope : v;
       store(row + ch, v);
-      sum[ch] += v;
-      sq[ch] += v * v;
+      sum[ch] += v - k[ch];
+      sq[ch] += (v - k[ch]) * (v - k[ch]);
     }
   }
 }
@@ -128,10 +134,15 @@ void runNHWC(S* data, const Epilogue& e) {
     S* base = data + n * e.hw * e.c;
     const float* noise = e.noise ? e.noise + (e.noiseBatched ? n * e.hw : 0) : nullptr;
     std::vector<float> partial(chunks * e.c * 2, 0.f);
+    std::vector<float> shift(e.c);  // per channel: the sample's first output (see planeNCHW)
+    for (int64_t ch = 0; ch < e.c; ch++) {
+      float v = load(base + ch) + (e.bias ? e.bias[ch] : 0.f) + (noise && e.strength ? noise[0] * e.strength[ch] : 0.f);
+      shift[ch] = v < 0 ? v * e.slope : v;
+    }
     at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
       for (int64_t k = begin; k < end; k++) {
         int64_t r0 = k * kRows, rows = std::min(kRows, e.hw - r0);
-        rowsNHWC(base + r0 * e.c, noise ? noise + r0 : nullptr, e.strength, e.bias, e.slope, rows, e.c,
+        rowsNHWC(base + r0 * e.c, noise ? noise + r0 : nullptr, e.strength, e.bias, e.slope, rows, e.c, shift.data(),
                  &partial[k * e.c * 2], &partial[k * e.c * 2 + e.c]);
       }
     });
@@ -143,7 +154,7 @@ void runNHWC(S* data, const Epilogue& e) {
         sum += partial[k * e.c * 2 + ch];
         sq += partial[k * e.c * 2 + e.c + ch];
       }
-      affine(e, n, ch, sum, sq, &a[ch], &b[ch]);
+      affine(e, n, ch, sum + static_cast<double>(shift[ch]) * e.hw, sq, shift[ch], &a[ch], &b[ch]);
     }
     at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
       for (int64_t k = begin; k < end; k++) {

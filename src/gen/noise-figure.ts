@@ -67,7 +67,9 @@ function noiseStats(S: StyleGANGenerator, w: Tensor, samples: number, noiseSeed:
     sumSq = sumSq ? sumSq.add(q) : q;
   }
   const mean = sum!.div(samples);
-  const sd = sumSq!.div(samples).sub(mean.square()).clamp(0).sqrt();
+  // E[x²] − E[x]² of identical samples is float64 rounding, not spread: below 1e-12 of E[x]² it counts as 0.
+  const variance = sumSq!.div(samples).sub(mean.square());
+  const sd = E.where(variance.gt(mean.square().mul(1e-12)), variance, 0).sqrt();
   const max = sd.amax().item();
   const std = toUint8(sd.div(max > 0 ? max : 1).reshape(1, 1, ...sd.shape).to('float32'), [0, 1]);
   return { first: concatImages(firsts), std };

@@ -136,12 +136,12 @@ const lastLines = (text: string, n: number) => text.trim().split('\n').slice(-n)
  * Runs a peer script (`args` = the script and its flags) and reads its one JSON object; a missing interpreter, torch
  * or device makes it 'unavailable', anything else that goes wrong (including a missing case) 'failed'.
  */
-export function runPeerScript(o: CompareOptions, args: readonly string[], cases: readonly string[]): PeerOutcome {
+export function runPeerScript(o: CompareOptions, args: readonly string[], cases: readonly string[], env?: Record<string, string>): PeerOutcome {
   if (!o.peer) return { status: 'skipped', reason: 'disabled with --no-peer' };
   const script = args[0]!;
   if (!existsSync(script)) return { status: 'unavailable', reason: `${script} is missing (it ships with the repository)` };
   o.progress?.(`PyTorch: ${cases.join(', ')}`);
-  const r = spawnSync(o.python, args, { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 60 * 60 * 1000 });
+  const r = spawnSync(o.python, args, { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 60 * 60 * 1000, env: env ? { ...process.env, ...env } : process.env });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
     return code === 'ENOENT'

@@ -15,6 +15,8 @@ import {
   compareWithPeer, flagArgs, peerScript, printReport, runOurSide, runPeerScript, timeCases,
   type BenchCase, type BenchReport, type CaseTiming, type CompareOptions, type PeerOutcome,
 } from './compare.js';
+import { runPeerVariantsPerCase, formatVariants, formatVariantMemory, measuredPeak, type VariantResults, type VariantRow } from './peer-variants.js';
+import { styleganGFlopPerImage } from './flops.js';
 
 export interface GenerateBenchConfig {
   /** Resolutions (official StyleGAN config at each) and batch sizes; every combination. */
@@ -43,7 +45,7 @@ export interface CaseMemory {
   pytorch: { baseline_rss_bytes: number; peak_rss_bytes: number } | null;
 }
 
-export type GenerateBenchReport = BenchReport<'generate'> & { config: GenerateBenchConfig; memory: Record<string, CaseMemory> };
+export type GenerateBenchReport = BenchReport<'generate'> & { config: GenerateBenchConfig; memory: Record<string, CaseMemory>; peer_variants: VariantResults | null };
 
 export const NETS_PEER = peerScript('nets_bench.py');
 export const RSS_WRAPPER = peerScript('peak_rss.py');
@@ -144,7 +146,8 @@ export function runGenerateBench(o: GenerateBenchOptions): GenerateBenchReport {
     memory[c.name] = { model: memoryModel(styleganConfig({ resolution: c.res }), c.batch), stylegan_ts: ours.get(c.name) ?? null, pytorch: peer.memory.get(c.name) ?? null };
   }
   const report = compareWithPeer('generate', timed, peer.outcome, o, peerArgs(o, cases[0]!.res, cases[0]!.batch));
-  return { ...report, config: o.config, memory };
+  const variants = o.peer ? runPeerVariantsPerCase(o, (name) => peerArgs(o, byName.get(name)!.res, byName.get(name)!.batch), cases.map((c) => c.name)) : null;
+  return { ...report, config: o.config, memory, peer_variants: variants };
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -168,6 +171,18 @@ export function generateBench(o: GenerateBenchOptions & { json: boolean }): Gene
   const report = runGenerateBench(o);
   printReport(report, false);
   console.log(`\n${formatMemory(report)}`);
+  if (report.peer_variants) {
+    const names = Object.keys(report.results);
+    const rows: VariantRow[] = names.map((name) => {
+      const { res, batch } = caseList(report.config).find((c) => c.name === name)!;
+      const r = report.results[name]!;
+      return {
+        case: name, images: batch, gflopPerImage: styleganGFlopPerImage(styleganConfig({ resolution: res })),
+        oursMs: r.stylegan_ts.ms_per_iter, oursBf16Ms: null, asRunMs: r.pytorch?.ms_per_iter ?? null,
+      };
+    });
+    console.log(`\n${formatVariants(rows, report.peer_variants, measuredPeak(o.device))}\n${formatVariantMemory(report.peer_variants, names)}`);
+  }
   if (o.json) console.log(JSON.stringify(report));
   return report;
 }

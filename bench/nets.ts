@@ -18,6 +18,10 @@ import {
   compareWithPeer, flagArgs, peerScript, printReport, runOurSide, runPeerScript, timeCases,
   type BenchCase, type BenchReport, type CaseTiming, type CompareOptions, type PeerOutcome,
 } from './compare.js';
+import { runPeerVariants, measuredPeak, formatVariants, type VariantResults, type VariantRow } from './peer-variants.js';
+import { styleganGFlopPerImage } from './flops.js';
+import type { Precision } from '../src/nets/synthesis.js';
+import type { StyleGANConfig } from '../src/nets/config.js';
 
 export const NETS = ['stylegan', 'progan'] as const;
 export type NetName = (typeof NETS)[number];
@@ -55,16 +59,16 @@ export function officialConfig(net: NetName, resolution: number): NetworkConfig 
  * G(z) without grad on a fresh z [batch, latent] per call; StyleGAN as the official Gs samples (ψ and cutoff of
  * the config, random noise). Builds G (seeded with `seed`); `dispose` frees it.
  */
-export function generatorForwardCase(cfg: NetworkConfig, batch: number, device: string, seed = 0): BenchCase {
+export function generatorForwardCase(cfg: NetworkConfig, batch: number, device: string, seed = 0, precision: Precision = 'fp32'): BenchCase {
   const config: Record<string, unknown> = { net: cfg.arch, resolution: cfg.resolution, batch };
   if (cfg.arch === 'stylegan') {
     const G = new StyleGANGenerator(cfg, seed, device);
-    const o = { truncationPsi: cfg.truncationPsi, truncationCutoff: cfg.truncationCutoff, noise: 'random' } as const;
-    Object.assign(config, { params: G.numParams(), grad: false, truncation_psi: o.truncationPsi, truncation_cutoff: o.truncationCutoff, randomize_noise: true });
+    const o = { truncationPsi: cfg.truncationPsi, truncationCutoff: cfg.truncationCutoff, noise: 'random', precision } as const;
+    Object.assign(config, { params: G.numParams(), grad: false, truncation_psi: o.truncationPsi, truncation_cutoff: o.truncationCutoff, randomize_noise: true, precision });
     return { step: () => E.noGrad(() => G.forward(E.randn([batch, cfg.latentSize], { device }), o)), config, batch, dispose: () => G.dispose() };
   }
   const G = new ProGANGenerator(cfg, seed, device);
-  Object.assign(config, { params: G.numParams(), grad: false });
+  Object.assign(config, { params: G.numParams(), grad: false, precision: 'fp32' });
   return { step: () => E.noGrad(() => G.forward(E.randn([batch, cfg.latentSize], { device }))), config, batch, dispose: () => G.dispose() };
 }
 
@@ -76,7 +80,7 @@ export function discriminatorForwardBackwardCase(cfg: NetworkConfig, batch: numb
   return {
     step: () => E.grad(D.forward(x).sum(), params, { allowUnused: true }),
     config: {
-      net: cfg.arch, resolution: cfg.resolution, batch, params: D.numParams(),
+      net: cfg.arch, resolution: cfg.resolution, batch, params: D.numParams(), precision: 'fp32',
       grads: 'all D parameters used at lod 0 (FromRGB_lod1+ are unused)', mbstd_group_size: cfg.mbstdGroupSize,
     },
     batch,
@@ -138,9 +142,68 @@ export function runNetsBench(o: NetsBenchOptions): NetsBenchReport {
   return { ...compareWithPeer('nets', ours, runPeer(o), o, peerArgs(o)), config: o.config };
 }
 
-/** `node dist/bench/main.js nets`: runs, prints the table (and the JSON report as one line with `json`). */
+/**
+ * The StyleGAN G cases against the peer's other variants (bench/peer-variants.ts), with GFLOP/s beside the measured
+ * peak; null when there are no such cases or no peer.
+ */
+export function variantSection(o: NetsBenchOptions, report: NetsBenchReport): { variants: VariantResults; text: string } | null {
+  const c = o.config;
+  const g = netCases(c).filter((x) => x.name.startsWith('stylegan_g_fwd_'));
+  if (!o.peer || g.length === 0) return null;
+  const args = peerArgs({ ...o, config: { ...c, nets: ['stylegan'], dRes: [], dBatch: [] } });
+  const sizes = new Map(g.map((x) => {
+    const [, , , res, b] = x.name.split('_');
+    return [x.name, { res: Number(res), batch: Number(b!.slice(1)) }];
+  }));
+  const bf16 = runOurSide(o, () => timeCases(g.map((x) => x.name), (name) => {
+    const s = sizes.get(name)!;
+    return generatorForwardCase(styleganConfig({ resolution: s.res }), s.batch, o.device, o.seed, 'bf16');
+  }, o));
+  const variants = runPeerVariants(o, args, g.map((x) => x.name));
+  const rows: VariantRow[] = g.map((x) => {
+    const { res, batch } = sizes.get(x.name)!;
+    const r = report.results[x.name];
+    return {
+      case: x.name, images: batch, gflopPerImage: styleganGFlopPerImage(styleganConfig({ resolution: res })),
+      oursMs: r?.stylegan_ts.ms_per_iter ?? null, oursBf16Ms: bf16.results[x.name]?.ms_per_iter ?? null,
+      asRunMs: r?.pytorch?.ms_per_iter ?? null,
+    };
+  });
+  const psnr = [...new Set([...sizes.values()].map((s) => s.res))].map((res) => ({ res, db: bf16Psnr(styleganConfig({ resolution: res }), o.device, o.seed) }));
+  const psnrLine = `bf16 vs fp32 images (${PSNR_SEEDS.length} fixed z, constant noise, ψ 0.7): ${psnr.map((p) => `${p.res}²: PSNR ${p.db.toFixed(1)} dB`).join(', ')}`;
+  return { variants, text: `${formatVariants(rows, variants, measuredPeak(o.device))}\n${psnrLine}` };
+}
+
+/** Latent seeds of the bf16 image comparison. */
+export const PSNR_SEEDS = [0, 1];
+
+/** PSNR (peak-to-peak 2, images in [−1, 1]) of bf16 images against fp32 ones from the same z and constant noise. */
+export function bf16Psnr(cfg: StyleGANConfig, device: string, seed: number): number {
+  const G = new StyleGANGenerator(cfg, seed, device);
+  try {
+    return E.tidy(() => {
+      let sum = 0;
+      let count = 0;
+      for (const s of PSNR_SEEDS) {
+        const z = E.randn([1, cfg.latentSize], { generator: new E.Generator(s), device });
+        const o = { truncationPsi: cfg.truncationPsi, truncationCutoff: cfg.truncationCutoff, noise: 'const' } as const;
+        const [a, b] = (['fp32', 'bf16'] as const).map((precision) => E.noGrad(() => G.forward(z, { ...o, precision })));
+        sum += E.tidy(() => a!.sub(b!).square().sum().item());
+        count += a!.numel;
+      }
+      return 10 * Math.log10(4 / (sum / count));
+    });
+  } finally {
+    G.dispose();
+  }
+}
+
+/** `node dist/bench/main.js nets`: runs, prints the tables (and the JSON report as one line with `json`). */
 export function netsBench(o: NetsBenchOptions & { json: boolean }): NetsBenchReport {
   const report = runNetsBench(o);
-  printReport(report, o.json);
+  printReport(report, false);
+  const section = variantSection(o, report);
+  if (section) console.log(`\n${section.text}`);
+  if (o.json) console.log(JSON.stringify({ ...report, peer_variants: section?.variants ?? null }));
   return report;
 }

@@ -340,6 +340,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerAutograd(env, exports);
   sgt::registerGrid(env, exports);
   sgt::registerForeach(env, exports);
+  sgt::registerAlloc(env, exports);
+  sgt::registerFused(env, exports);
+  sgt::registerLayout(env, exports);
   sgt::registerDistributed(env, exports);
   return exports;
 }

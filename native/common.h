@@ -62,6 +62,9 @@ void registerOps(Napi::Env env, Exports exports);
 void registerAutograd(Napi::Env env, Exports exports);
 void registerGrid(Napi::Env env, Exports exports);
 void registerForeach(Napi::Env env, Exports exports);
+void registerAlloc(Napi::Env env, Exports exports);
+void registerFused(Napi::Env env, Exports exports);
+void registerLayout(Napi::Env env, Exports exports);
 void registerDistributed(Napi::Env env, Exports exports);
 
 }  // namespace sgt

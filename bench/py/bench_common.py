@@ -14,6 +14,7 @@ Runs with Debian's /usr/bin/python3 + torch 1.13 (CPU) and with PyTorch 2.x + CU
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import platform
 import statistics
@@ -33,6 +34,10 @@ def base_parser(description: str, iters: int, warmup: int) -> argparse.ArgumentP
     parser.add_argument('--iters', type=int, default=iters, help=f'timed iterations per case (default {iters})')
     parser.add_argument('--warmup', type=int, default=warmup, help=f'untimed iterations first (default {warmup})')
     parser.add_argument('--seed', type=int, default=0, help='torch.manual_seed (default 0)')
+    parser.add_argument('--memory-format', choices=['nchw', 'channels_last'], default='nchw',
+                        help='layout of the networks and their image inputs (default nchw)')
+    parser.add_argument('--autocast', choices=['none', 'bf16'], default='none',
+                        help='run the timed calls under torch.autocast with bfloat16 (default none)')
     parser.add_argument('--cudnn-benchmark', action='store_true', help='CUDA: torch.backends.cudnn.benchmark = True')
     parser.add_argument('--tf32', action='store_true',
                         help='CUDA: allow TF32 in matmul and cuDNN (default off: strict float32)')
@@ -133,6 +138,10 @@ def environment(args: argparse.Namespace, device: torch.device) -> dict:
         'threads': torch.get_num_threads(),
         'dtype': 'float32',
         'seed': args.seed,
+        'memory_format': args.memory_format,
+        'autocast': args.autocast,
+        'ld_preload': os.environ.get('LD_PRELOAD', ''),
+        'malloc_conf': os.environ.get('MALLOC_CONF', ''),
     }
     if device.type == 'cuda':
         env['cuda'] = torch.version.cuda
@@ -158,3 +167,19 @@ def emit(result: dict) -> None:
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write('\n')
     sys.stdout.flush()
+
+
+def memory_format(args: argparse.Namespace) -> torch.memory_format:
+    """The --memory-format as torch's memory format."""
+    return torch.channels_last if args.memory_format == 'channels_last' else torch.contiguous_format
+
+
+def with_autocast(args: argparse.Namespace, device: torch.device, fn: Callable[[], object]) -> Callable[[], object]:
+    """fn, run under torch.autocast(bfloat16) when --autocast bf16."""
+    if args.autocast == 'none':
+        return fn
+
+    def wrapped():
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            return fn()
+    return wrapped

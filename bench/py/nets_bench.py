@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import torch
 
-from bench_common import (base_parser, emit, environment, fail, images_per_s, parse_int_list, parse_name_list,
-                          setup, time_case)
+from bench_common import (base_parser, emit, environment, fail, images_per_s, memory_format, parse_int_list,
+                          parse_name_list, setup, time_case, with_autocast)
 from stylegan_nets import Discriminator, GPaper, GStyle, trainable_count
 
 NETS = ['stylegan', 'progan']
@@ -29,8 +29,8 @@ def make_generator(net: str, resolution: int) -> torch.nn.Module:
     return GStyle(resolution=resolution) if net == 'stylegan' else GPaper(resolution=resolution)
 
 
-def g_forward_case(net: str, resolution: int, batch: int, device: torch.device):
-    g = make_generator(net, resolution).to(device).eval()
+def g_forward_case(net: str, resolution: int, batch: int, device: torch.device, fmt=torch.contiguous_format):
+    g = make_generator(net, resolution).to(device, memory_format=fmt).eval()
     latent_size = g.latent_size
 
     def step():
@@ -43,10 +43,10 @@ def g_forward_case(net: str, resolution: int, batch: int, device: torch.device):
     return step, config
 
 
-def d_forward_backward_case(net: str, resolution: int, batch: int, device: torch.device):
-    d = Discriminator(resolution=resolution, style=net).to(device)
+def d_forward_backward_case(net: str, resolution: int, batch: int, device: torch.device, fmt=torch.contiguous_format):
+    d = Discriminator(resolution=resolution, style=net).to(device, memory_format=fmt)
     params = list(d.parameters())
-    x = torch.randn(batch, 3, resolution, resolution, device=device)
+    x = torch.randn(batch, 3, resolution, resolution, device=device).contiguous(memory_format=fmt)
 
     def step():
         return torch.autograd.grad(d(x).sum(), params, allow_unused=True)
@@ -79,10 +79,11 @@ def main() -> None:
     results = {}
     for name, build, net, resolution, batch in cases:
         try:
-            step, config = build(net, resolution, batch, device)
+            step, config = build(net, resolution, batch, device, memory_format(args))
         except ValueError as err:
             fail(f'{name}: {err}')
-        timing = time_case(step, device, args.warmup, args.iters)
+        config.update(precision='bf16' if args.autocast == 'bf16' else 'fp32')  # the layout is in env
+        timing = time_case(with_autocast(args, device, step), device, args.warmup, args.iters)
         results[name] = dict(config=config, images_per_s=images_per_s(timing, batch), **timing)
         del step  # free the network before building the next one
     emit({'bench': 'nets', 'env': environment(args, device), 'quick': args.quick, 'results': results})

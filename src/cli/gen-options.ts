@@ -10,6 +10,7 @@ import { writeImage, zoomImages, type ImageBatch } from '../io/images.js';
 import { WATCHABLE_WIDTH } from '../gen/video.js';
 import { missingClassError } from '../nets/labels.js';
 import { classIndexOf } from '../io/class-names.js';
+import { PRECISIONS, type Precision } from '../nets/synthesis.js';
 import { integerAtLeast, runtime, asArgument, finiteNumber, oneOf } from './options.js';
 
 export { asArgument, finiteNumber, oneOf };
@@ -30,6 +31,7 @@ export interface RenderFlags {
   class?: string;
   batch: number;
   zoom: number | 'auto';
+  precision?: Precision;
 }
 
 /** Adds --network, the truncation and noise options (unless turned off), --class, --batch and --zoom to a command. */
@@ -44,7 +46,8 @@ export function renderOptions(cmd: Command, o: { trunc?: boolean; noise?: boolea
   zoomOption(cmd, o.zoom ?? 1);
   return cmd
     .option('--class <n|name|cycle>', "class of a conditional network: an index, a name (e.g. 'sneaker' for Fashion-MNIST) or 'cycle' (image i gets class i mod classes)")
-    .option('--batch <n>', 'images per forward pass', integerAtLeast(1), 8);
+    .option('--batch <n>', 'images per forward pass', integerAtLeast(1), 8)
+    .option('--precision <p>', `arithmetic of the synthesis network on the CPU: ${PRECISIONS.join(', ')} (default fp32; bf16: StyleGAN only)`, oneOf(PRECISIONS));
 }
 
 /** Opens --network on the --device of `cmd`. */
@@ -61,12 +64,12 @@ export function renderFrom(net: OpenedNetwork, f: RenderFlags, o: { classes?: bo
   const L = G.cfg.labelSize;
   if (o.classes === false) {
     if (f.class !== undefined) throw new Error('--class: saved dlatents already carry their class (it enters through the mapping network)');
-    return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, batch: f.batch };
+    return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, batch: f.batch, precision: f.precision };
   }
   if (L > 0 && f.class === undefined) throw new Error(`${net.source}: ${missingClassError(L, `pass --class 0…${L - 1}`).message}`);
   if (L === 0 && f.class !== undefined) throw new Error(`--class ${f.class}: ${net.source} is unconditional`);
   const classes = f.class === undefined || f.class === 'cycle' ? f.class : classIndexOf(f.class, L, net.classNames);
-  return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, classes, batch: f.batch };
+  return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, classes, batch: f.batch, precision: f.precision };
 }
 
 /**

@@ -1,6 +1,7 @@
 /** Threads, devices and memory of the libtorch runtime. */
 import os from 'node:os';
 import { native, onNativeLoad } from './native.js';
+import { setCpuAllocator, defaultCpuAllocator } from './allocator.js';
 
 /** Sets libtorch's intra-op threads. */
 export function setNumThreads(n: number): void {
@@ -47,9 +48,14 @@ export function checkThreadCount(value: string, what: string): number {
   return n;
 }
 
-/** Default set-up when libtorch loads: intra-op threads = cores (override with STYLEGAN_THREADS, checked). */
+/**
+ * Default set-up when libtorch loads: the CPU allocator (see allocator.ts), then intra-op threads = cores (override
+ * with STYLEGAN_THREADS, checked).
+ */
 export function initRuntime(): void {
   onNativeLoad(() => {
+    const allocator = defaultCpuAllocator();
+    setCpuAllocator(allocator.kind, allocator.options);
     const env = process.env.STYLEGAN_THREADS;
     setNumThreads(env === undefined || env === '' ? availableCores() : checkThreadCount(env, 'STYLEGAN_THREADS'));
   });

@@ -165,3 +165,35 @@ export function eigh(a: Tensor): [Tensor, Tensor] {
   const [l, q] = native.linalgEigh(a.handle);
   return [wrap(l), wrap(q)];
 }
+
+export interface FusedEpilogueOptions {
+  /** Noise map [N|1, 1, H, W] and its per-channel strength [C]. */
+  noise?: { map: Tensor; strength: Tensor } | null;
+  /** Per-channel bias [C]. */
+  bias?: Tensor | null;
+  /** Instance normalization over H, W after the activation. */
+  instanceNorm?: boolean;
+  /** Style [N, 2C] = [ys | yb]: y · (ys + 1) + yb. */
+  style?: Tensor | null;
+  slope?: number;
+  eps?: number;
+}
+/**
+ * lrelu(x + noise · strength + bias) → instance norm → style, in two passes over x and in place, without autograd
+ * (inference). x [N, C, H, W], contiguous NCHW or channels-last, float32 or bfloat16, on the CPU; it must be a fresh
+ * activation the caller owns (in-place writes to variables go through the `_` methods, which note the mutation).
+ */
+export function fusedEpilogue_(x: Tensor, o: FusedEpilogueOptions): Tensor {
+  native.fusedEpilogue_(x.handle, o.noise?.map.handle, o.noise?.strength.handle, o.bias?.handle, o.style?.handle, o.instanceNorm ?? false, o.slope ?? 0.2, o.eps ?? 1e-8);
+  return x;
+}
+
+/**
+ * dst.copy_(src) for a dst created by the caller's own computation (an output being assembled, never a variable or
+ * a tensor a cache derives from): unlike the `_` methods it does not advance the mutation epoch, so prepared
+ * weights stay cached.
+ */
+export function copyIntoFresh_(dst: Tensor, src: Tensor): Tensor {
+  native.copy_(dst.handle, src.handle);
+  return dst;
+}

@@ -2,6 +2,7 @@
 import { initRuntime } from './device.js';
 
 export { Tensor, itemSize, type DType, type Shape, type TensorLike } from './tensor.js';
+export type { MemoryFormat } from './native.js';
 export * from './functional.js';
 export * from './grid.js';
 export { tidy, scopeAsync, keep, disposeAll, scopeDepth, debugLeaks, leakReport, type Disposable, type LeakSite } from './scope.js';
@@ -11,6 +12,7 @@ export { Generator, manualSeed } from './random.js';
 export { TensorDict } from './params.js';
 export { mutationEpoch } from './mutation.js';
 export * from './device.js';
+export { setCpuAllocator, cpuAllocator, cpuCacheStats, emptyCpuCache, DEFAULT_CACHE_LIMIT_BYTES, type CpuAllocator, type CpuCacheStats, type CachingOptions } from './allocator.js';
 export * from './distributed.js';
 
 initRuntime();

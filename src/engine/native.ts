@@ -15,6 +15,8 @@ export type WorkHandle = { readonly __work: unique symbol };
 /** An opaque handle owning one at::Generator. */
 export type GeneratorHandle = { readonly __generator: unique symbol };
 export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+/** How a 4-D tensor lies in memory: NCHW ('contiguous') or NHWC ('channels_last'). */
+export type MemoryFormat = 'contiguous' | 'channels_last';
 type H = Handle;
 type Num = H | number;
 type Ints = number[] | number;
@@ -91,6 +93,10 @@ export interface Native {
   foreachAddcmul_(self: H[], a: H[], b: H[], value: number): void; foreachAddcdiv_(self: H[], a: H[], b: H[], value: number): void;
   foreachSqrt(ts: H[]): H[];
 
+  setCpuAllocator(kind: 'caching' | 'system', slack?: number, limitBytes?: number): void; mallopt(param: string, value: number): boolean;
+  cpuAllocatorStats(): { cachedBytes: number; mappedBytes: number; hits: number; misses: number }; emptyCpuCache(): void;
+  contiguousAs(t: H, format: MemoryFormat): H; isContiguousAs(t: H, format: MemoryFormat): boolean;
+  fusedEpilogue_(x: H, noise: Opt<H>, strength: Opt<H>, bias: Opt<H>, style: Opt<H>, instanceNorm: boolean, slope: number, eps: number): H;
   distBackends(): string[];
   distInit(backend: string, host: string, port: number, rank: number, worldSize: number, timeoutMs: number, prefix: string): GroupHandle;
   distDestroy(g: GroupHandle): void; distRank(g: GroupHandle): number; distSize(g: GroupHandle): number;
@@ -130,6 +136,10 @@ export function onNativeLoad(f: (addon: Native) => void): void {
 /** Loads the addon (libtorch) if it is not loaded yet, and returns it. */
 export function loadNative(): Native {
   if (native === stub) {
+    // libgomp reads its wait policy once, when libtorch loads it: a passive wait keeps idle OpenMP threads from
+    // spinning on cores that other work (or the other threads of this process) needs. STYLEGAN_OMP_WAIT /
+    // OMP_WAIT_POLICY override.
+    process.env.OMP_WAIT_POLICY ??= process.env.STYLEGAN_OMP_WAIT ?? 'PASSIVE';
     native = createRequire(import.meta.url)(findAddon()) as Native;
     for (const f of onLoad.splice(0)) f(native);
   }

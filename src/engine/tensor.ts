@@ -3,7 +3,7 @@
  * created and freed by `dispose()` (or by the scope). Methods mirror libtorch names and semantics; numbers act as
  * Python scalars do in PyTorch (integral numbers keep integer tensors integral).
  */
-import { native, type DType, type Handle } from './native.js';
+import { native, type DType, type Handle, type MemoryFormat } from './native.js';
 import { track, type Disposable } from './scope.js';
 import { noteMutation } from './mutation.js';
 
@@ -102,8 +102,9 @@ export class Tensor implements Disposable {
   get strides(): number[] {
     return native.strides(this.handle);
   }
-  isContiguous(): boolean {
-    return native.isContiguous(this.handle);
+  /** Contiguous in `format` (default NCHW order). */
+  isContiguous(format?: MemoryFormat): boolean {
+    return format ? native.isContiguousAs(this.handle, format) : native.isContiguous(this.handle);
   }
   item(): number {
     return native.item(this.handle);
@@ -151,7 +152,8 @@ export class Tensor implements Disposable {
     if (target in itemSize) return wrap(native.cast(this.handle, target as DType));
     return wrap(native.to(this.handle, target));
   }
-  contiguous(): Tensor { return wrap(native.contiguous(this.handle)); }
+  /** This tensor laid out contiguously in `format` (itself, as a new handle, when it already is). */
+  contiguous(format?: MemoryFormat): Tensor { return wrap(format ? native.contiguousAs(this.handle, format) : native.contiguous(this.handle)); }
   clone(): Tensor { return wrap(native.clone(this.handle)); }
   detach(): Tensor { return wrap(native.detach(this.handle)); }
   requiresGrad_(on = true): this {

@@ -13,7 +13,7 @@ import { latentsFromSeeds } from './seeds.js';
 import { concatImages } from './grid.js';
 import {
   type AnyGenerator, type LatentArray, type RenderOptions, isStyleGAN, requireStyleGAN, truncationOf, noiseModeOf, batchOf,
-  classIndices, oneHotLabels, noiseFor, mapLatents, truncateDlatents, batches, toLatentArray, latentRows, inference, deviceOf,
+  classIndices, oneHotLabels, noiseFor, mapLatents, truncateDlatents, batches, toLatentArray, latentRows, inference, deviceOf, precisionOf,
 } from './render.js';
 
 /** Where the latents come from: seeds (z = RandomState(seed).randn), saved z, or saved dlatents (StyleGAN only). */
@@ -68,6 +68,7 @@ export function* generateBatches(G: AnyGenerator, source: LatentSource, o: Gener
   const trunc = truncationOf(G, o);
   const mode = noiseModeOf(G, o);
   const batch = batchOf(o);
+  const precision = precisionOf(G, o);
   if ('dlatents' in source && o.classes !== undefined) throw new Error('a class cannot be applied to saved dlatents (it enters through the mapping network)');
   const classes = 'dlatents' in source ? null : classIndices(G, o.classes, n);
   const seeds = 'seeds' in source ? [...source.seeds] : null;
@@ -85,7 +86,7 @@ export function* generateBatches(G: AnyGenerator, source: LatentSource, o: Gener
         dlatents = z
           ? mapLatents(G, latentRows(z, start, end, device), labels, trunc)
           : truncateDlatents(G, latentRows((source as { dlatents: LatentArray }).dlatents, start, end, device), trunc);
-        images = G.synthesis.forward(dlatents, { noise: noiseFor(G, mode, noiseSeeds.slice(start, end)) });
+        images = G.synthesis.forward(dlatents, { noise: noiseFor(G, mode, noiseSeeds.slice(start, end)), precision });
       } else {
         images = G.forward(latentRows(z!, start, end, device), { labels });
       }

@@ -9,13 +9,13 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { makeGrid, pick, toUint8, type ImageBatch } from '../io/images.js';
-import type { NoiseInput } from '../nets/synthesis.js';
+import type { NoiseInput, Precision } from '../nets/synthesis.js';
 import type { StyleGANGenerator } from '../nets/stylegan.js';
 import { seedLatents } from './seeds.js';
 import { assembleGrid, concatImages, cropImage, grayTo, resizeNearest } from './grid.js';
 import {
   type AnyGenerator, type RenderOptions, requireStyleGAN, truncationOf, batchOf, classIndices, oneHotLabels, mapLatents,
-  seededNoise, synthesizeImages, batches, inference, deviceOf,
+  seededNoise, synthesizeImages, batches, inference, deviceOf, precisionOf,
 } from './render.js';
 
 /** `classes` (conditional networks): one for all, or one per seed. */
@@ -50,7 +50,7 @@ function latentsOf(S: StyleGANGenerator, o: NoiseFigureOptions): Tensor {
  * channel-mean image over all samples, normalised so that the largest is white (all black when noise has no effect).
  * Call inside a scope: the running sums are left to it.
  */
-function noiseStats(S: StyleGANGenerator, w: Tensor, o: { samples: number; noiseSeed: number; batch: number; onBatch: (n: number) => void }): { first: ImageBatch; std: ImageBatch } {
+function noiseStats(S: StyleGANGenerator, w: Tensor, o: { samples: number; noiseSeed: number; batch: number; precision: Precision; onBatch: (n: number) => void }): { first: ImageBatch; std: ImageBatch } {
   const { samples, noiseSeed } = o;
   let sum: Tensor | null = null;
   let sumSq: Tensor | null = null;
@@ -59,7 +59,7 @@ function noiseStats(S: StyleGANGenerator, w: Tensor, o: { samples: number; noise
     const [s, q] = inference(() => {
       const n = end - start;
       const noise = seededNoise(S, Array.from({ length: n }, (_, k) => noiseSeed + start + k));
-      const images = S.synthesis.forward(w.expand(n, -1, -1), { noise });
+      const images = S.synthesis.forward(w.expand(n, -1, -1), { noise, precision: o.precision });
       if (start < 5) firsts.push(toUint8(images.narrow(0, 0, Math.min(n, 5 - start))));
       const gray = images.mean(1).to('float64');
       return [gray.sum(0), gray.square().sum(0)];
@@ -69,7 +69,9 @@ function noiseStats(S: StyleGANGenerator, w: Tensor, o: { samples: number; noise
     o.onBatch(end - start);
   }
   const mean = sum!.div(samples);
-  const sd = sumSq!.div(samples).sub(mean.square()).clamp(0).sqrt();
+  // E[x²] − E[x]² of identical samples is float64 rounding, not spread: below 1e-12 of E[x]² it counts as 0.
+  const variance = sumSq!.div(samples).sub(mean.square());
+  const sd = E.where(variance.gt(mean.square().mul(1e-12)), variance, 0).sqrt();
   const max = sd.amax().item();
   const std = toUint8(sd.div(max > 0 ? max : 1).reshape(1, 1, ...sd.shape).to('float32'), [0, 1]);
   return { first: concatImages(firsts), std };
@@ -89,7 +91,7 @@ export function noiseDetailFigure(G: AnyGenerator, o: NoiseFigureOptions): Image
   const cells = inference(() => {
     const ws = latentsOf(S, o);
     return o.seeds.flatMap((_, r) => {
-      const { first, std } = noiseStats(S, ws.narrow(0, r, 1), { samples, noiseSeed: o.noiseSeed ?? 0, batch: batchOf(o), onBatch });
+      const { first, std } = noiseStats(S, ws.narrow(0, r, 1), { samples, noiseSeed: o.noiseSeed ?? 0, batch: batchOf(o), precision: precisionOf(S, o), onBatch });
       const zoomed = [1, 2, 3, 4].map((k) => resizeNearest(cropImage(pick(first, k % first.count), crop.x, crop.y, crop.size, crop.size), half, half));
       return [pick(first, 0), makeGrid(concatImages(zoomed), 2), grayTo(std, S.cfg.numChannels)];
     });
@@ -127,7 +129,7 @@ export function noiseComponentsFigure(G: AnyGenerator, o: NoiseFigureOptions): N
         return m.mul(E.fromTypedArray(Float32Array.from(keep), [keep.length, 1, 1, 1]).to(m.device));
       });
     };
-    return synthesizeImages(S, all, noise, batchOf(o));
+    return synthesizeImages(S, all, noise, batchOf(o), precisionOf(S, o));
   });
   return { grid: makeGrid(images, P), columns };
 }

@@ -8,7 +8,7 @@ import type { Tensor } from '../engine/index.js';
 import { StyleGANGenerator, truncate } from '../nets/stylegan.js';
 import { noiseSize } from '../nets/config.js';
 import { missingClassError } from '../nets/labels.js';
-import type { NoiseInput, NoiseMode, NoiseSpec } from '../nets/synthesis.js';
+import { PRECISIONS, type NoiseInput, type NoiseMode, type NoiseSpec, type Precision } from '../nets/synthesis.js';
 import type { Generator as NetsGenerator } from '../nets/networks.js';
 import { toUint8, type ImageBatch } from '../io/images.js';
 import { concatImages } from './grid.js';
@@ -58,6 +58,16 @@ export interface RenderOptions {
   batch?: number;
   /** Called as work proceeds with the images rendered so far and the total (figures that render many images). */
   onProgress?: (done: number, total: number) => void;
+  /** Arithmetic of the synthesis network on the CPU: 'fp32' (default) or 'bf16'. StyleGAN only. */
+  precision?: Precision;
+}
+
+/** The precision an options object asks for; refuses bf16 on ProGAN. */
+export function precisionOf(G: AnyGenerator, o: RenderOptions): Precision {
+  const p = o.precision ?? 'fp32';
+  if (!PRECISIONS.includes(p)) throw new Error(`precision must be one of ${PRECISIONS.join(', ')}, got '${String(p)}'`);
+  if (p !== 'fp32' && !isStyleGAN(G)) requireStyleGAN(G, 'bf16 precision');
+  return p;
 }
 
 /** The truncation an options object asks for; refuses ψ ≠ 1 on ProGAN. */
@@ -159,10 +169,12 @@ export function latentRows(a: LatentArray, start: number, end: number, device: s
 export const inference = <T>(fn: () => T): T => E.tidy(() => E.noGrad(fn));
 
 /** Synthesizes dlatents [N, layers, dlatent], `batch` at a time, with `noise(start, end)` as each slice's noise. */
-export function synthesizeImages(G: StyleGANGenerator, dlatents: Tensor, noise: (start: number, end: number) => NoiseSpec, batch: number): ImageBatch {
+export function synthesizeImages(
+  G: StyleGANGenerator, dlatents: Tensor, noise: (start: number, end: number) => NoiseSpec, batch: number, precision: Precision = 'fp32',
+): ImageBatch {
   const parts: ImageBatch[] = [];
   for (const [start, end] of batches(dlatents.shape[0]!, batch)) {
-    parts.push(inference(() => toUint8(G.synthesis.forward(dlatents.narrow(0, start, end - start), { noise: noise(start, end) }))));
+    parts.push(inference(() => toUint8(G.synthesis.forward(dlatents.narrow(0, start, end - start), { noise: noise(start, end), precision }))));
   }
   return concatImages(parts);
 }

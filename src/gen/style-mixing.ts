@@ -10,7 +10,7 @@ import { parseIntRanges, seedLatents } from './seeds.js';
 import { assembleGrid } from './grid.js';
 import {
   type AnyGenerator, type RenderOptions, requireStyleGAN, truncationOf, noiseModeOf, batchOf, classIndices, oneHotLabels,
-  mapLatents, synthesizeImages, noiseBySeed, inference, deviceOf,
+  mapLatents, synthesizeImages, noiseBySeed, inference, deviceOf, precisionOf,
 } from './render.js';
 
 /** The named layer groups of the paper (coarse 4²–8², middle 16²–32², fine 64² and up) or explicit ranges like '0-3,8'. */
@@ -72,7 +72,7 @@ export function styleMixingFigure(G: AnyGenerator, o: StyleMixingOptions): Style
     // Render order: sources (top row), destinations (left column), then the mixes row by row.
     const all = E.cat([src, dst, mixed], 0);
     const noiseSeeds = [...o.colSeeds, ...o.rowSeeds, ...o.rowSeeds.flatMap((s) => new Array<number>(C).fill(s))];
-    return synthesizeImages(S, all, noiseBySeed(S, mode, noiseSeeds), batch);
+    return synthesizeImages(S, all, noiseBySeed(S, mode, noiseSeeds), batch, precisionOf(S, o));
   });
   const cells: (ImageBatch | null)[] = [null];
   for (let c = 0; c < C; c++) cells.push(pick(images, c));

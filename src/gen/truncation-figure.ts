@@ -9,7 +9,7 @@ import { makeGrid, type ImageBatch } from '../io/images.js';
 import { seedLatents } from './seeds.js';
 import {
   type AnyGenerator, type RenderOptions, requireStyleGAN, truncationOf, noiseModeOf, batchOf, classIndices, oneHotLabels,
-  mapLatents, synthesizeImages, noiseBySeed, inference, deviceOf,
+  mapLatents, synthesizeImages, noiseBySeed, inference, deviceOf, precisionOf,
 } from './render.js';
 
 /** The ψ values of the paper's figure. */
@@ -41,7 +41,7 @@ export function truncationFigure(G: AnyGenerator, o: TruncationFigureOptions): I
     // [R, P, L, D] row-major: every ψ of seed 0, then of seed 1, …
     const all = E.stack(psis.map((psi) => truncate(w, S.dlatentAvg, psi, cutoff)), 1).reshape(R * psis.length, S.numLayers, -1);
     const noiseSeeds = o.seeds.flatMap((s) => new Array<number>(psis.length).fill(s));
-    return synthesizeImages(S, all, noiseBySeed(S, mode, noiseSeeds), batchOf(o));
+    return synthesizeImages(S, all, noiseBySeed(S, mode, noiseSeeds), batchOf(o), precisionOf(S, o));
   });
   return makeGrid(images, psis.length);
 }

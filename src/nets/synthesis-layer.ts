@@ -11,6 +11,12 @@ import { Dense, Conv2d, UpConv2d, createBias, applyBias } from '../nn/layers.js'
 import { pixelNorm, instanceNorm, applyNoise, styleMod, blur2d, lrelu } from '../nn/ops.js';
 import type { StyleGANConfig } from './config.js';
 
+/** The dtype and memory layout an inference pass computes in (float32 / bfloat16, NCHW / channels-last). */
+export interface Compute {
+  dtype: 'float32' | 'bfloat16';
+  format: E.MemoryFormat;
+}
+
 /** Where a synthesis layer's features come from. */
 export type SynthesisInput = 'const' | 'conv' | 'up';
 
@@ -57,19 +63,28 @@ export class SynthesisLayer {
       : null;
   }
 
-  /** Features before the epilogue: the constant for a batch of `n`, or the (upsampling and blurred) convolution of x. */
-  features(x: Tensor | null, n: number): Tensor {
-    if (!this.conv) return this.vars.get(`${this.scope}/const`).expand(n, -1, 4, 4);
+  /**
+   * Features before the epilogue: the constant for a batch of `n` (a fresh copy in `compute`'s dtype and layout when
+   * given), or the (upsampling and blurred) convolution of x, which follows x's dtype and layout.
+   */
+  features(x: Tensor | null, n: number, compute?: Compute): Tensor {
+    if (!this.conv) {
+      const c = this.vars.get(`${this.scope}/const`).expand(n, -1, 4, 4);
+      return compute ? E.tidy(() => c.to(compute.dtype).contiguous(compute.format).clone()) : c;
+    }
     if (!x) throw new Error(`${this.scope}: a convolution layer needs input features`);
-    return this.input === 'up' ? blur2d(this.conv.forward(x)) : this.conv.forward(x);
+    const conv = this.conv;
+    // The upsampling convolution's output is freed as soon as it is blurred.
+    return this.input === 'up' ? E.tidy(() => blur2d(conv.forward(x))) : conv.forward(x);
   }
 
   /**
    * The epilogue: noise, bias, leaky ReLU, pixel/instance norm, style modulation. `w` [N, dlatentSize] is this
    * layer's dlatent; `noise` [N|1, 1, H, W] or null for none.
    */
-  epilogue(x: Tensor, w: Tensor, noise: Tensor | null): Tensor {
+  epilogue(x: Tensor, w: Tensor, noise: Tensor | null, o: { inPlace?: boolean } = {}): Tensor {
     const cfg = this.cfg;
+    if (!E.isGradEnabled() && x.device === 'cpu' && !cfg.usePixelNorm) return this.fusedEpilogue(o.inPlace ? x : x.clone(), w, noise);
     return E.tidy(() => {
       let y = x;
       if (cfg.useNoise && noise) y = applyNoise(y, noise, this.vars.get(`${this.scope}/Noise/weight`));
@@ -81,8 +96,25 @@ export class SynthesisLayer {
     });
   }
 
-  /** x (ignored for the constant) → this layer's output, with its dlatent w and noise. */
-  forward(x: Tensor | null, w: Tensor, noise: Tensor | null): Tensor {
-    return this.epilogue(this.features(x, w.shape[0]!), w, noise);
+  /**
+   * The inference epilogue (no autograd, CPU): one native kernel writing x in place (src/engine fusedEpilogue_, two
+   * passes over x instead of five ops with their temporaries).
+   */
+  private fusedEpilogue(x: Tensor, w: Tensor, noise: Tensor | null): Tensor {
+    return E.tidy(() => E.fusedEpilogue_(x, {
+      noise: this.cfg.useNoise && noise ? { map: noise, strength: this.vars.get(`${this.scope}/Noise/weight`) } : null,
+      bias: this.vars.runtime(`${this.scope}/bias`), instanceNorm: this.cfg.useInstanceNorm,
+      style: this.styleAffine ? this.styleAffine.forward(w) : null,
+    }));
+  }
+
+  /**
+   * x (ignored for the constant) → this layer's output, with its dlatent w and noise. `compute` (inference) sets the
+   * dtype and memory layout of the constant, from which the rest of the network follows.
+   */
+  forward(x: Tensor | null, w: Tensor, noise: Tensor | null, compute?: Compute): Tensor {
+    const features = this.features(x, w.shape[0]!, compute);
+    // The features are this layer's own, except the un-copied constant (a view of the variable).
+    return this.epilogue(features, w, noise, { inPlace: this.conv !== null || compute !== undefined });
   }
 }

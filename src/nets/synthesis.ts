@@ -9,7 +9,7 @@ import { Network, type Variables } from '../nn/module.js';
 import { ToRGB } from '../nn/layers.js';
 import { type StyleGANConfig, nf, isFused, log2Resolution, numStyleLayers, noiseSize } from './config.js';
 import { resolveLod, growOutput, type GrowthState } from './progressive.js';
-import { SynthesisLayer } from './synthesis-layer.js';
+import { SynthesisLayer, type Compute } from './synthesis-layer.js';
 
 /** How a synthesis layer gets its noise: a fresh sample, the stored map, none, or an explicit [N|1, 1, H, W] tensor. */
 export type NoiseMode = 'random' | 'const' | 'none';
@@ -25,10 +25,27 @@ export interface SynthesisOptions {
   lod?: number;
   /** Return the image at the working resolution 2^(R − floor(lod)) instead of upscaling it to full size. */
   native?: boolean;
+  /**
+   * Arithmetic of an inference pass (no autograd) on the CPU: 'fp32' (default) or 'bf16' (bfloat16 activations and
+   * convolutions, float32 statistics and image). Passes with autograd always run in float32.
+   */
+  precision?: Precision;
+  /** Activations in channels-last (NHWC) memory on the CPU in inference, where oneDNN's convolutions are faster (default true). */
+  channelsLast?: boolean;
+}
+
+export type Precision = 'fp32' | 'bf16';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16'];
+
+/** How an inference pass computes (dtype, layout), or undefined for the plain float32 NCHW path (autograd, CUDA). */
+export function computeFor(device: string, o: Pick<SynthesisOptions, 'precision' | 'channelsLast'>): Compute | undefined {
+  if (o.precision !== undefined && !PRECISIONS.includes(o.precision)) throw new Error(`precision must be one of ${PRECISIONS.join(', ')}, got '${String(o.precision)}'`);
+  if (E.isGradEnabled() || !device.startsWith('cpu')) return undefined;
+  return { dtype: o.precision === 'bf16' ? 'bfloat16' : 'float32', format: o.channelsLast ?? true ? 'channels_last' : 'contiguous' };
 }
 
 /** The per-layer inputs of a forward pass: layer i's dlatent [N, dlatentSize] and noise map (or null). */
-export type LayerInputs = (layer: number) => { w: Tensor; noise: Tensor | null };
+export type LayerInputs = (layer: number) => { w: Tensor; noise: Tensor | null; compute?: Compute };
 
 /** One resolution 2^res of the synthesis network: two synthesis layers and the ToRGB of that resolution. */
 export class SynthesisBlock {
@@ -55,8 +72,8 @@ export class SynthesisBlock {
   /** Features from the resolution below (null for 4²) → this resolution's features and image. */
   forward(x: Tensor | null, inputs: LayerInputs): GrowthState {
     const run = (layer: SynthesisLayer, input: Tensor | null) => {
-      const { w, noise } = inputs(layer.index);
-      return layer.forward(input, w, noise);
+      const { w, noise, compute } = inputs(layer.index);
+      return layer.forward(input, w, noise, compute);
     };
     const y = run(this.conv1, run(this.conv0, x));
     return { x: y, img: this.toRgb.forward(y) };
@@ -108,10 +125,12 @@ export class SynthesisNetwork extends Network {
     const spec = o.noise ?? 'random';
     const R = this.resolutionLog2;
     const { lod, workRes } = resolveLod(o.lod ?? this.vars.get('lod').item(), R);
-    const inputs: LayerInputs = (i) => ({ w: dlatents.select(1, i), noise: this.noiseFor(i, n, spec, o.generator) });
+    const compute = computeFor(this.device, o);
+    const inputs: LayerInputs = (i) => ({ w: dlatents.select(1, i), noise: this.noiseFor(i, n, spec, o.generator), compute });
     return E.tidy(() => {
       const first = E.tidy(() => this.blocks[0]!.forward(null, inputs));
-      return growOutput(first, (res, x) => this.blocks[res - 2]!.forward(x, inputs), { lod, R, workRes, native: o.native ?? false });
+      const img = growOutput(first, (res, x) => this.blocks[res - 2]!.forward(x, inputs), { lod, R, workRes, native: o.native ?? false });
+      return compute ? img.to('float32').contiguous() : img;
     });
   }
 }

@@ -6,6 +6,7 @@ import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import type { Variables } from './module.js';
 import { fusedKernel, upscale2d, downscale2d } from './ops.js';
+import { phaseKernels, upsampleConvByPhases } from './phase-conv.js';
 
 export interface WeightSpec {
   /** He gain; √2 for layers followed by leaky ReLU, 1 for linear outputs. */
@@ -104,9 +105,22 @@ abstract class ConvLayer {
     createWeight(vars, `${scope}/weight`, shape, o);
     this.bias = ownBias(vars, scope, o.cout, o);
   }
-  /** The runtime kernel in OIHW (cached in inference, see `Variables.prepared`). */
-  weightOIHW(): Tensor {
-    return this.vars.prepared(`${this.scope}/weight`, 'oihw', (w) => hwioToOihw(w).contiguous());
+  /** The runtime kernel in OIHW (cached in inference, see `Variables.prepared`), in the dtype and layout of `like`. */
+  weightOIHW(like?: Tensor): Tensor {
+    return this.prepare('oihw', hwioToOihw, like);
+  }
+  /**
+   * A prepared form of the weight: `derive` of the runtime weight, cast to the dtype of `like` and laid out in its
+   * memory format (channels-last when `like` is), cached per form, dtype and layout.
+   */
+  protected prepare(form: string, derive: (w: Tensor) => Tensor, like?: Tensor): Tensor {
+    const dtype = like?.dtype ?? 'float32';
+    const layout: E.MemoryFormat = like && like.ndim === 4 && !like.isContiguous() && like.isContiguous('channels_last') ? 'channels_last' : 'contiguous';
+    const key = dtype === 'float32' && layout === 'contiguous' ? form : `${form}/${dtype}/${layout}`;
+    return this.vars.prepared(`${this.scope}/weight`, key, (w) => E.tidy(() => {
+      const d = derive(w);
+      return (dtype === 'float32' ? d : d.to(dtype)).contiguous(layout);
+    }));
   }
   /** SAME padding of the unfused k×k convolution. */
   protected get padding(): number {
@@ -125,7 +139,7 @@ export class Conv2d extends ConvLayer {
     super(vars, scope, o, [o.kernel, o.kernel, o.cin, o.cout]);
   }
   protected apply(x: Tensor): Tensor {
-    return E.conv2d(x, this.weightOIHW(), null, { padding: this.padding });
+    return E.conv2d(x, this.weightOIHW(x), null, { padding: this.padding });
   }
 }
 
@@ -151,15 +165,21 @@ export class UpConv2d extends ConvLayer {
     this.layout = layout;
   }
   /** The runtime kernel as the convolution takes it: OIHW, or the fused 4×4 kernel in IOHW (conv_transpose2d's layout). */
-  kernelForConv(): Tensor {
-    if (!this.fused) return this.weightOIHW();
-    const perm = this.layout === 'progan' ? [3, 2, 0, 1] : [2, 3, 0, 1];
-    return this.vars.prepared(`${this.scope}/weight`, 'fused-iohw', (w) => fusedKernel(w.permute(...perm)).contiguous());
+  kernelForConv(like?: Tensor): Tensor {
+    if (!this.fused) return this.weightOIHW(like);
+    return this.prepare('fused-iohw', (w) => this.fusedKernel(w), like);
+  }
+  /** The fused 4×4 kernel in IOHW from the runtime weight. */
+  private fusedKernel(w: Tensor): Tensor {
+    return fusedKernel(w.permute(...(this.layout === 'progan' ? [3, 2, 0, 1] : [2, 3, 0, 1])));
   }
   protected apply(x: Tensor): Tensor {
-    const k = this.kernelForConv();
-    if (!this.fused) return E.conv2d(upscale2d(x), k, null, { padding: this.padding });
-    return E.convTranspose2d(x, k, null, { stride: 2, padding: 1 });
+    if (!this.fused) return E.conv2d(upscale2d(x), this.kernelForConv(x), null, { padding: this.padding });
+    if (!E.isGradEnabled() && x.device === 'cpu') {
+      // Inference on the CPU: the same transposed convolution as four phase convolutions (src/nn/phase-conv.ts).
+      return upsampleConvByPhases(x, this.prepare('phases', (w) => phaseKernels(this.fusedKernel(w)), x));
+    }
+    return E.convTranspose2d(x, this.kernelForConv(x), null, { stride: 2, padding: 1 });
   }
 }
 
@@ -171,12 +191,12 @@ export class DownConv2d extends ConvLayer {
     this.fused = o.fused;
   }
   /** The runtime kernel as the convolution takes it: OIHW, or the fused 4×4 kernel × 0.25. */
-  kernelForConv(): Tensor {
-    if (!this.fused) return this.weightOIHW();
-    return this.vars.prepared(`${this.scope}/weight`, 'fused-oihw', (w) => fusedKernel(hwioToOihw(w)).mul(0.25).contiguous());
+  kernelForConv(like?: Tensor): Tensor {
+    if (!this.fused) return this.weightOIHW(like);
+    return this.prepare('fused-oihw', (w) => fusedKernel(hwioToOihw(w)).mul(0.25), like);
   }
   protected apply(x: Tensor): Tensor {
-    const k = this.kernelForConv();
+    const k = this.kernelForConv(x);
     if (!this.fused) return downscale2d(E.conv2d(x, k, null, { padding: this.padding }));
     return E.conv2d(x, k, null, { stride: 2, padding: 1 });
   }

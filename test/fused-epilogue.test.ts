@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as E from '../src/engine/index.js';
+import { tidy } from '../src/engine/index.js';
+import { instanceNorm, styleMod, applyNoise, lrelu } from '../src/nn/ops.js';
+import { tinyStyleGAN } from './helpers/gen-nets.js';
+
+const g = new E.Generator(5);
+const rnd = (...s: number[]) => E.randn(s, { generator: g });
+const arr = (t: E.Tensor) => Array.from(t.to('float64').contiguous().toTypedArray() as Float64Array);
+const near = (a: number[], b: number[], tol: number, what: string) => {
+  assert.equal(a.length, b.length, `${what}: length`);
+  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `${what}[${i}]: ${v} vs ${b[i]}`));
+};
+/** The same values laid out NHWC in memory (channels-last strides). */
+const channelsLast = (x: E.Tensor) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+
+/** The unfused epilogue, op by op (the autograd path of the synthesis network). */
+function reference(x: E.Tensor, noise: E.Tensor | null, strength: E.Tensor, bias: E.Tensor, style: E.Tensor | null, norm: boolean): E.Tensor {
+  let y = noise ? applyNoise(x, noise, strength) : x;
+  y = lrelu(y.add(bias.reshape(1, -1, 1, 1)));
+  if (norm) y = instanceNorm(y);
+  return style ? styleMod(y, style) : y;
+}
+
+const cases = [
+  { name: 'NCHW, batched noise, norm, style', layout: (t: E.Tensor) => t.contiguous(), noiseN: 2, norm: true, style: true },
+  { name: 'NCHW, shared noise, no norm', layout: (t: E.Tensor) => t.contiguous(), noiseN: 1, norm: false, style: true },
+  { name: 'NCHW, no noise, no style', layout: (t: E.Tensor) => t.contiguous(), noiseN: 0, norm: true, style: false },
+  { name: 'channels-last, batched noise, norm, style', layout: channelsLast, noiseN: 2, norm: true, style: true },
+  { name: 'channels-last, shared noise, no norm', layout: channelsLast, noiseN: 1, norm: false, style: true },
+];
+
+for (const c of cases) {
+  test(`fused epilogue equals the unfused ops (float32, ${c.name})`, () => tidy(() => {
+    const [n, ch, h, w] = [2, 5, 9, 7];
+    const x = rnd(n, ch, h, w).mul(3).add(0.5);
+    const noise = c.noiseN ? rnd(c.noiseN, 1, h, w) : null;
+    const [strength, bias] = [rnd(ch), rnd(ch)];
+    const style = c.style ? rnd(n, 2 * ch) : null;
+    const want = arr(reference(x, noise, strength, bias, style, c.norm));
+    const y = c.layout(x.clone());
+    const out = E.fusedEpilogue_(y, { noise: noise ? { map: noise, strength } : null, bias, instanceNorm: c.norm, style });
+    assert.equal(out, y, 'returns x, written in place');
+    near(arr(y), want, 2e-5, c.name);
+  }));
+}
+
+test('fused epilogue in bfloat16 is within bfloat16 rounding of the float32 reference', () => tidy(() => {
+  const [n, ch, h, w] = [2, 4, 8, 8];
+  const x = rnd(n, ch, h, w);
+  const noise = rnd(n, 1, h, w);
+  const [strength, bias, style] = [rnd(ch), rnd(ch), rnd(n, 2 * ch)];
+  const want = arr(reference(x.to('bfloat16').to('float32'), noise, strength, bias, style, true));
+  for (const layout of [(t: E.Tensor) => t.contiguous(), channelsLast]) {
+    const y = layout(x.to('bfloat16'));
+    E.fusedEpilogue_(y, { noise: { map: noise, strength }, bias, instanceNorm: true, style });
+    assert.equal(y.dtype, 'bfloat16');
+    near(arr(y), want, 2e-2, 'bf16');
+  }
+}));
+
+test('fused epilogue refuses what it cannot do', () => tidy(() => {
+  const x = rnd(1, 3, 4, 4);
+  assert.throws(() => E.fusedEpilogue_(x.to('float64'), {}), /float32 or bfloat16 only/);
+  assert.throws(() => E.fusedEpilogue_(x.transpose(2, 3), {}), /must be contiguous/);
+  assert.throws(() => E.fusedEpilogue_(x, { noise: { map: rnd(1, 1, 3, 3), strength: rnd(3) } }), /noise must be \[N\|1, 1, H, W\]/);
+  assert.throws(() => E.fusedEpilogue_(x, { bias: rnd(4) }), /bias must have 3 elements/);
+}));
+
+test('StyleGAN synthesis without gradients (fused epilogue) equals the autograd path', () => tidy(() => {
+  const G = tinyStyleGAN();
+  const dl = E.tidy(() => G.mapping.forward(rnd(2, G.cfg.latentSize), G.cfg.labelSize ? E.zeros([2, G.cfg.labelSize]) : null).unsqueeze(1).expand(-1, G.synthesis.numLayers, -1).contiguous());
+  const fused = E.noGrad(() => G.synthesis.forward(dl, { noise: 'const' }));
+  const unfused = G.synthesis.forward(dl, { noise: 'const' });
+  assert.ok(unfused.requiresGrad, 'the reference ran with autograd');
+  near(arr(fused), arr(unfused.detach()), 1e-4, 'images');
+  G.dispose();
+}));
+
+test('contiguous(channels_last) keeps the values and lays them NHWC in memory', () => tidy(() => {
+  const x = rnd(2, 3, 4, 5);
+  const cl = x.contiguous('channels_last');
+  assert.deepEqual(cl.shape, [2, 3, 4, 5]);
+  assert.deepEqual(cl.strides, [60, 1, 15, 3]);
+  assert.ok(cl.isContiguous('channels_last') && !cl.isContiguous());
+  assert.ok(cl.contiguous('contiguous').isContiguous());
+  assert.deepEqual(arr(cl), arr(x));
+  assert.throws(() => x.contiguous('nhwc' as E.MemoryFormat), /memory format must be 'contiguous' or 'channels_last', got 'nhwc'/);
+}));
+
+test('StyleGAN inference: channels-last equals NCHW; bf16 stays close to fp32; autograd ignores both', () => tidy(() => {
+  const G = tinyStyleGAN();
+  const z = rnd(3, G.cfg.latentSize);
+  const labels = G.cfg.labelSize ? E.zeros([3, G.cfg.labelSize]) : null;
+  const run = (o: { precision?: 'fp32' | 'bf16'; channelsLast?: boolean }) => E.noGrad(() => G.forward(z, { labels, noise: 'const', ...o }));
+  const nchw = run({ channelsLast: false });
+  const cl = run({});
+  const bf16 = run({ precision: 'bf16' });
+  assert.equal(bf16.dtype, 'float32');
+  assert.ok(bf16.isContiguous() && cl.isContiguous(), 'images come back as float32 NCHW');
+  near(arr(cl), arr(nchw), 1e-4, 'channels-last');
+  const mse = tidy(() => bf16.sub(nchw).square().mean().item());
+  const peak = tidy(() => nchw.abs().amax().item());
+  const psnr = 10 * Math.log10((peak * peak) / mse);
+  assert.ok(psnr > 30, `bf16 PSNR ${psnr.toFixed(1)} dB`);
+  assert.throws(() => run({ precision: 'fp16' as 'fp32' }), /precision must be one of fp32, bf16, got 'fp16'/);
+  G.dispose();
+}));

@@ -82,7 +82,7 @@ export function renderGallery(G: AnyGenerator, r: SeedsRequest): ImageBatch {
 
 /** The paper's style-mixing grid, exactly `stylegan mix --rows … --cols … --styles <layers>`. */
 export function renderGrid(G: AnyGenerator, r: GridRequest): ImageBatch {
-  return styleMixingFigure(G, { ...renderOptionsOf({ ...r, noise: { mode: r.noiseMode, seed: r.seed, strength: null }, mix: null }, G), rowSeeds: r.rows, colSeeds: r.cols, styles: r.layers }).grid;
+  return styleMixingFigure(G, { ...renderOptionsOf({ ...r, noise: { mode: r.noiseMode, seed: r.seed, strength: null }, mix: null }, G), rowSeeds: r.rows, colSeeds: r.cols, styles: r.rows.map(() => r.layers) }).grid;
 }
 
 /** The noise-detail view of one seed (`stylegan noise`'s detail figure: image, zoomed crops, per-pixel std). */

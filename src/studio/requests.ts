@@ -137,8 +137,8 @@ export interface GridRequest extends Omit<RenderRequest, 'mix' | 'noise'> {
 }
 
 export function parseGrid(o: Json, net: NetworkShape): GridRequest {
-  const base = parseRender({ ...o, mix: null }, net);
   const rows = integers(o, 'rows', 0, MAX_SEED, 8);
+  const base = parseRender({ seed: rows[0] ?? 0, ...o, mix: null }, net);
   const cols = integers(o, 'cols', 0, MAX_SEED, 8);
   if (rows.length === 0 || cols.length === 0) throw new RequestError("'rows' and 'cols' need at least one seed each");
   const layers = integers(o, 'layers', 0, net.numLayers - 1, MAX_LAYERS);

@@ -38,7 +38,8 @@ export async function preparePhoto(bytes: Uint8Array, resolution: number, channe
     }
     decoded = await decodeImage(bytes, 'photo');
   } catch (e) {
-    throw new RequestError(`${(e as Error).message.replace(/^photo: /, 'photo: ')}`);
+    // One line: libvips may repeat its complaint on several.
+    throw new RequestError((e as Error).message.replace(/\n[\s\S]*?\)$/, ')'));
   }
   const flat = convertChannels(compositeAlpha(decoded, 'black'), channels === 1 ? 1 : 3);
   const square = crop(flat, centerCropBox(flat.width, flat.height, 'square'));

@@ -3,7 +3,7 @@
 const $ = (id) => document.getElementById(id);
 const FMNIST = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
-const state = { nets: [], net: null, noiseSeed: 0, strength: [], mixLayers: new Set(), lastPng: null, renders: 0 };
+const state = { nets: [], net: null, noiseSeed: 0, strength: [], mixLayers: new Set(), lastPng: null, renders: 0, timings: [] };
 const inFlight = new Map();
 
 /** POSTs JSON on a channel; aborts the channel's previous request. Resolves with the Response, or null if superseded. */
@@ -75,6 +75,7 @@ async function render(preview = false) {
     await new Promise((ok) => { $('view').onload = ok; $('view').src = url; });
     const total = performance.now() - t0;
     if (!preview) state.lastPng = bytes;
+    state.timings.push({ server: Number(server), total, preview });
     state.renders++;
     $('view').dataset.renders = String(state.renders);
     $('view').dataset.preview = String(preview);

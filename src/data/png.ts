@@ -86,7 +86,7 @@ export function decodePng(bytes: Uint8Array, name: string): Pixels | null {
   const stride = width * channels;
   let raw: Uint8Array;
   try {
-    // Bounded by what the header promises (plus one byte to detect excess): a small file cannot inflate without limit.
+    // The image data cannot be larger than the header says: a longer stream (a decompression bomb) stops there.
     raw = inflateSync(Buffer.concat(idat), { maxOutputLength: height * (stride + 1) + 1 });
   } catch (err) {
     throw new Error(`${name}: corrupt PNG image data (${(err as Error).message})`);

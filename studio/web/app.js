@@ -3,7 +3,7 @@
 const $ = (id) => document.getElementById(id);
 const FMNIST = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
-const state = { nets: [], net: null, noiseSeed: 0, strength: [], mixLayers: new Set(), lastPng: null, renders: 0, timings: [] };
+const state = { photo: null, nets: [], net: null, noiseSeed: 0, strength: [], mixLayers: new Set(), lastPng: null, renders: 0, timings: [] };
 const inFlight = new Map();
 
 /** POSTs JSON on a channel; aborts the channel's previous request. Resolves with the Response, or null if superseded. */
@@ -42,7 +42,8 @@ function settings() {
   body.noise = { mode, seed: state.noiseSeed };
   if (state.strength.some((s) => s !== 1)) body.noise.strength = state.strength;
   if ($('mix-on').checked && state.mixLayers.size) {
-    body.mix = { source: { seed: Number($('source-seed').value) }, layers: [...state.mixLayers].sort((a, b) => a - b) };
+    const source = $('source-kind').value === 'photo' && state.photo?.projected ? { photo: state.photo.id } : { seed: Number($('source-seed').value) };
+    body.mix = { source, layers: [...state.mixLayers].sort((a, b) => a - b) };
   }
   return body;
 }
@@ -255,20 +256,77 @@ async function interpolation(format) {
 
 async function uploadPhoto(file) {
   $('photo-status').textContent = 'uploading…';
+  $('project-go').disabled = true;
   try {
     const res = await fetch(`/api/photos?network=${state.net.id}`, { method: 'POST', body: file });
     const j = await res.json();
     if (!res.ok) throw new Error(j.error);
+    state.photo = { id: j.id, network: state.net.id, projected: false };
     $('photo-view').src = `/api/photos/${j.id}.png`;
     $('photo-status').textContent = `${j.width}×${j.height} → ${j.resolution}²`;
+    $('project-go').disabled = false;
   } catch (e) {
     $('photo-status').textContent = `⚠ ${e.message}`;
+  }
+}
+
+/** Projects the uploaded photo, showing each step's loss and a preview now and then; then offers it as a style source. */
+let projecting = null;
+async function projectPhoto() {
+  const photo = state.photo;
+  projecting?.abort();
+  projecting = new AbortController();
+  $('project-go').disabled = true;
+  $('project-stop').disabled = false;
+  $('project-progress').value = 0;
+  try {
+    const res = await fetch(`/api/photos/${photo.id}/project`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: projecting.signal,
+      body: JSON.stringify({ network: photo.network, class: state.net.labelSize ? Number($('class').value) : undefined,
+        steps: Number($('project-steps').value), space: $('project-space').value }),
+    });
+    if (!res.ok) throw new Error((await res.json()).error);
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let nl;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const msg = JSON.parse(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 1);
+        if (msg.error) throw new Error(msg.error);
+        if (msg.image) $('project-view').src = `data:image/png;base64,${msg.image}`;
+        if (msg.done) {
+          photo.projected = true;
+          $('photo-status').textContent = `projected: loss ${msg.loss.toFixed(4)} — now a style source`;
+          if (![...$('source-kind').options].some((o) => o.value === 'photo')) $('source-kind').append(new Option('projected photo', 'photo'));
+          $('source-kind').value = 'photo';
+          document.body.dataset.projected = photo.id;
+        } else {
+          $('project-progress').value = (msg.step + 1) / msg.steps;
+          $('photo-status').textContent = `step ${msg.step + 1}/${msg.steps} · loss ${msg.loss.toFixed(4)}`;
+        }
+      }
+    }
+  } catch (e) {
+    if (e.name !== 'AbortError') $('photo-status').textContent = `⚠ ${e.message}`;
+  } finally {
+    $('project-go').disabled = false;
+    $('project-stop').disabled = true;
   }
 }
 
 function wire() {
   $('network').addEventListener('change', () => {
     state.net = state.nets.find((n) => n.id === $('network').value);
+    if (state.photo?.network !== state.net.id) {
+      // A photo is prepared and projected for one network.
+      state.photo = null;
+      [...$('source-kind').options].filter((o) => o.value === 'photo').forEach((o) => o.remove());
+      $('project-go').disabled = true;
+    }
     buildNetworkControls();
     render();
     gallery();
@@ -327,6 +385,9 @@ function wire() {
   $('interp-stop').addEventListener('click', () => clearInterval(animation));
   $('interp-export').addEventListener('click', () => interpolation($('interp-format').value));
   $('photo-file').addEventListener('change', () => $('photo-file').files[0] && uploadPhoto($('photo-file').files[0]));
+  $('project-go').addEventListener('click', projectPhoto);
+  $('project-stop').addEventListener('click', () => projecting?.abort());
+  $('source-kind').addEventListener('change', () => { if ($('mix-on').checked) render(); });
 }
 
 async function start() {

@@ -5,7 +5,8 @@
  */
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
-import type { StyleGANGenerator, NoiseInput } from '../nets/stylegan.js';
+import type { StyleGANGenerator } from '../nets/stylegan.js';
+import type { NoiseInput } from '../nets/synthesis.js';
 import { makeGrid, toUint8, type ImageBatch } from '../io/images.js';
 import {
   generateImages, styleMixingFigure, noiseDetailFigure, interpolationFrames, seededNoise, concatImages,

@@ -75,17 +75,24 @@ export function createStudioServer(o: StudioOptions): Server {
     return p.dlatents;
   };
 
-  const routes: Record<string, Handler> = {
-    'GET /api/networks': async (_req, res) => sendJson(res, 200, { networks: nets.map((n) => n.info), video: ffmpeg ? ['mp4', 'gif', 'webp'] : ['gif', 'webp'], projection: false }),
-    'POST /api/render': async (req, res, body) => {
+  /**
+   * A route answering a picture: parse against the network, drop the request if a newer one on its channel arrived
+   * (`channel` null: the request names it, default 'main'), render, answer PNG with the render time.
+   */
+  const pictureRoute = <R>(channel: string | null, parse: (j: Record<string, unknown>, net: StudioNetwork) => R,
+    draw: (net: StudioNetwork, r: R) => ImageBatch, previewOf: (r: R) => number | null = () => null): Handler =>
+    async (req, res, body) => {
       const j = json(body);
       const net = netOf(j);
-      const r = parseRender(j, net.info);
-      const photo = photoDlatents(net, r);
-      await fresh(req, j);
-      const [out, timing] = timed(() => renderImage(net.G, r, photo));
-      sendBytes(res, 'image/png', await png(out.image, r.preview), { 'Server-Timing': timing });
-    },
+      const r = parse(j, net);
+      await fresh(req, channel === null ? j : { ...j, channel });
+      const [image, timing] = timed(() => draw(net, r));
+      sendBytes(res, 'image/png', await png(image, previewOf(r)), { 'Server-Timing': timing });
+    };
+
+  const routes: Record<string, Handler> = {
+    'GET /api/networks': async (_req, res) => sendJson(res, 200, { networks: nets.map((n) => n.info), video: ffmpeg ? ['mp4', 'gif', 'webp'] : ['gif', 'webp'], projection: false }),
+    'POST /api/render': pictureRoute(null, (j, net) => parseRender(j, net.info), (net, r) => renderImage(net.G, r, photoDlatents(net, r)).image, (r) => r.preview),
     'POST /api/command': async (_req, res, body) => {
       const j = json(body);
       const net = netOf(j);
@@ -101,30 +108,9 @@ export function createStudioServer(o: StudioOptions): Server {
       const npy = encodeNpy({ dtype: 'float32', shape: dlatents.shape, data: new Uint8Array(d.buffer, d.byteOffset, d.byteLength) });
       sendBytes(res, 'application/octet-stream', npy, { 'Content-Disposition': `attachment; filename="dlatents-seed${r.seed}.npy"` });
     },
-    'POST /api/gallery': async (req, res, body) => {
-      const j = json(body);
-      const net = netOf(j);
-      const r = parseSeedsRequest(j, net.info, 16);
-      await fresh(req, { channel: 'gallery', ...j });
-      const [grid, timing] = timed(() => renderGallery(net.G, r));
-      sendBytes(res, 'image/png', await png(grid, r.preview && r.preview * r.seeds.length), { 'Server-Timing': timing });
-    },
-    'POST /api/grid': async (req, res, body) => {
-      const j = json(body);
-      const net = netOf(j);
-      const r = parseGrid(j, net.info);
-      await fresh(req, { channel: 'grid', ...j });
-      const [grid, timing] = timed(() => renderGrid(net.G, r));
-      sendBytes(res, 'image/png', await png(grid, null), { 'Server-Timing': timing });
-    },
-    'POST /api/noise-detail': async (req, res, body) => {
-      const j = json(body);
-      const net = netOf(j);
-      const r = parseNoiseDetail(j, net.info);
-      await fresh(req, { channel: 'noise-detail', ...j });
-      const [fig, timing] = timed(() => renderNoiseDetail(net.G, r));
-      sendBytes(res, 'image/png', await png(fig, null), { 'Server-Timing': timing });
-    },
+    'POST /api/gallery': pictureRoute('gallery', (j, net) => parseSeedsRequest(j, net.info, 16), (net, r) => renderGallery(net.G, r), (r) => r.preview && r.preview * r.seeds.length),
+    'POST /api/grid': pictureRoute('grid', (j, net) => parseGrid(j, net.info), (net, r) => renderGrid(net.G, r)),
+    'POST /api/noise-detail': pictureRoute('noise-detail', (j, net) => parseNoiseDetail(j, net.info), (net, r) => renderNoiseDetail(net.G, r)),
     'POST /api/interpolation': async (req, res, body) => {
       const j = json(body);
       const net = netOf(j);

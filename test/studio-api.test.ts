@@ -93,6 +93,8 @@ test('malformed requests get a 4xx with a message, and the server keeps serving'
     assert.equal(await raw(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`), 'HTTP/1.1 404 Not Found', path);
   }
   assert.equal(await raw('GARBAGE\r\n\r\n'), 'HTTP/1.1 400 Bad Request');
+  assert.equal(await raw('GET / HTTP/1.1\r\nHost: evil.example:7860\r\nConnection: close\r\n\r\n'), 'HTTP/1.1 403 Forbidden');
+  assert.equal(await raw('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'), 'HTTP/1.1 200 OK');
   await stillServing();
 });
 

@@ -20,7 +20,7 @@ interface StudioFlags {
 /** Starts a studio; resolves with its URL once it listens. */
 export async function startStudio(f: StudioFlags, device: string): Promise<{ url: string; close: () => Promise<void> }> {
   const networks = await openNetworks(f.network, device);
-  const server = createStudioServer({ networks });
+  const server = createStudioServer({ networks, loopbackOnly: /^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(f.host) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`studio: cannot listen on ${f.host}:${f.port} (${e.code ?? e.message})`)));
     server.listen(f.port, f.host, resolve);

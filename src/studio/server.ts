@@ -1,7 +1,7 @@
 /**
  * The studio server: the page's static files and a small JSON API that renders through the library (see render.ts).
  * Bad requests get a 4xx with a message and never stop the server; bodies are bounded (JSON 64 KiB, photos 16 MiB);
- * requests from another origin are refused. Renders answer PNG with the render time in `Server-Timing`.
+ * requests from another origin, or (on loopback) for another host name, are refused. Renders answer PNG with the render time in `Server-Timing`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -32,7 +32,14 @@ export const defaultWebRoot = (): string => fileURLToPath(new URL('../../../stud
 export interface StudioOptions {
   networks: StudioNetwork[];
   webRoot?: string;
+  /**
+   * Accept only requests addressed to a loopback name (127.0.0.1, localhost, [::1]) — default true; turn it off when
+   * serving on another address. It keeps a web page whose name was re-pointed at 127.0.0.1 (DNS rebinding) out.
+   */
+  loopbackOnly?: boolean;
 }
+
+const LOOPBACK = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void>;
 
@@ -146,6 +153,8 @@ export function createStudioServer(o: StudioOptions): Server {
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://studio');
+    const host = req.headers.host ?? '';
+    if ((o.loopbackOnly ?? true) && !LOOPBACK.test(host)) throw new RequestError(`requests for ${host.slice(0, 100) || 'no host'} are not accepted (this studio serves 127.0.0.1)`, 403);
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== `http://${req.headers.host}`) throw new RequestError(`requests from ${origin.slice(0, 100)} are not accepted`, 403);
     const photo = /^\/api\/photos\/(p-[0-9a-f]{12})\.png$/.exec(url.pathname);

@@ -10,5 +10,6 @@ export { Generator, manualSeed } from './random.js';
 export { TensorDict } from './params.js';
 export { mutationEpoch } from './mutation.js';
 export * from './device.js';
+export * from './distributed.js';
 
 initRuntime();

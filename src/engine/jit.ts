@@ -72,8 +72,9 @@ export class JitModule implements Disposable {
     const kwargs = isKwargs(last) ? last : {};
     const positional = (isKwargs(last) ? args.slice(0, -1) : args) as JitValue[];
     const raw = Object.fromEntries(Object.entries(kwargs).filter(([, x]) => x !== undefined).map(([k, x]) => [k, toRaw(x)]));
+    const handle = this.handle;
     try {
-      return fromRaw(native.jitCall(this.handle, method, positional.map(toRaw), raw));
+      return fromRaw(native.jitCall(handle, method, positional.map(toRaw), raw));
     } catch (e) {
       throw new Error(`${this.path}: ${(e as Error).message}`, { cause: e });
     }

@@ -69,7 +69,7 @@ export async function datasetFeatureStats(path: string, detector: Detector, o: D
         .update(JSON.stringify({ data: await datasetContentHash(path), detector: await detector.sha256(), kwargs: detector.kwargs, shape }))
         .digest('hex');
       const detectorName = basename(detector.path).replace(/\.[^.]*$/, '');
-      cacheFile = join(o.cacheDir ?? defaultCacheDir(), 'gan-metrics', `${basename(path).replace(/\.zip$/i, '')}-${detectorName}-${key.slice(0, 16)}.safetensors`);
+      cacheFile = join(o.cacheDir ?? defaultCacheDir(), 'gan-metrics', `${detectorName}-${key.slice(0, 16)}.safetensors`);
       const hit = await readCachedStats(cacheFile, shape);
       if (hit) return { stats: hit, cached: true };
     }

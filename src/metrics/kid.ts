@@ -26,7 +26,7 @@ export function sampleWithoutReplacement(n: number, m: number, gen: E.Generator)
 export function kernelInceptionDistance(x: Tensor, y: Tensor, o: KidOptions = {}): number {
   const d = x.shape[1]!;
   if (y.shape[1] !== d) throw new Error(`KID: feature widths differ (${d} and ${y.shape[1]})`);
-  const m = Math.min(x.shape[0]!, y.shape[0]!, o.maxSubsetSize ?? 1000);
+  const m = o.subsets?.[0]?.x.length ?? Math.min(x.shape[0]!, y.shape[0]!, o.maxSubsetSize ?? 1000);
   if (m < 2) throw new Error(`KID: needs at least 2 feature vectors in each set, got ${x.shape[0]} and ${y.shape[0]}`);
   const numSubsets = o.subsets?.length ?? o.numSubsets ?? 100;
   const gen = new E.Generator(o.seed ?? 0);

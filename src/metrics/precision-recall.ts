@@ -3,7 +3,8 @@
  * each set is a manifold of hyperspheres around its points with radius the distance to the k-th nearest neighbour
  * (k = nhoodSize, the point itself excluded); precision is the share of generated points inside the real manifold,
  * recall the share of real points inside the generated one. Features are rounded to float16 first, as there;
- * distances are Euclidean, computed in float32 through ‖a‖² + ‖b‖² − 2aᵀb (as torch.cdist does for large sets).
+ * distances are Euclidean, computed in float64 through ‖a‖² + ‖b‖² − 2aᵀb (torch.cdist's method for large sets; float64
+ * keeps its cancellation error far below the float16 radii).
  */
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
@@ -24,9 +25,9 @@ export function pairwiseDistances(a: Tensor, b: Tensor): Tensor {
 }
 
 /** The k-th smallest value (1-based) of every row of a row-major [rows, cols] array. */
-export function kthSmallest(values: Float32Array, rows: number, cols: number, k: number): Float32Array {
-  const out = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) out[r] = Float32Array.prototype.slice.call(values, r * cols, (r + 1) * cols).sort()[k - 1]!;
+export function kthSmallest(values: Float64Array, rows: number, cols: number, k: number): Float64Array {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) out[r] = values.slice(r * cols, (r + 1) * cols).sort()[k - 1]!;
   return out;
 }
 
@@ -36,10 +37,10 @@ function manifoldRadii(manifold: Tensor, k: number, rowBatch: number): Tensor {
   const parts: Tensor[] = [];
   for (let s = 0; s < n; s += rowBatch) {
     const rows = Math.min(rowBatch, n - s);
-    const d = E.tidy(() => pairwiseDistances(manifold.narrow(0, s, rows), manifold).contiguous().toFloat32Array());
+    const d = E.tidy(() => pairwiseDistances(manifold.narrow(0, s, rows), manifold).contiguous().toTypedArray() as Float64Array);
     parts.push(E.fromTypedArray(kthSmallest(d, rows, n, k + 1), [rows]));
   }
-  return E.tidy(() => E.cat(parts, 0).to('float16').to('float32'));
+  return E.tidy(() => E.cat(parts, 0).to('float16').to('float64'));
 }
 
 /** Share of `probes` rows within the radius of at least one manifold point. */
@@ -57,8 +58,8 @@ export function precisionRecall(real: Tensor, gen: Tensor, o: PrecisionRecallOpt
   const k = o.nhoodSize ?? 3;
   const rowBatch = o.rowBatch ?? 1000;
   return E.tidy(() => {
-    const r = real.to('float16').to('float32');
-    const g = gen.to('float16').to('float32');
+    const r = real.to('float16').to('float64');
+    const g = gen.to('float16').to('float64');
     if (r.shape[0]! <= k || g.shape[0]! <= k) throw new Error(`precision/recall: each set needs more than ${k} feature vectors, got ${r.shape[0]} and ${g.shape[0]}`);
     const precision = coverage(r, manifoldRadii(r, k, rowBatch), g, rowBatch);
     const recall = coverage(g, manifoldRadii(g, k, rowBatch), r, rowBatch);

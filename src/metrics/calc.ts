@@ -5,7 +5,8 @@
  *   fid50k_full  kid50k_full  pr50k3_full  ppl2_wend  is50k        (primary)
  *   fid50k  kid50k  pr50k3  ppl_zfull  ppl_wfull  ppl_zend  ppl_wend  (legacy)
  *
- * Other sizes follow the same pattern (fid10k_full, kid5k, pr10k3_full, is10k, …) or come from `numGen` / `maxReal`.
+ * Other sizes follow the same pattern (fid10k_full, kid5k, pr10k3_full, is10k, …) or come from `numGen` / `maxReal`;
+ * plain `fid` and `kid` compare all real images with 50k generated ones (or with all images of a second dataset).
  * A metric compares a network with a dataset, or — for FID and KID — two datasets (`data2`, as pytorch-fid and
  * clean-fid allow).
  */
@@ -41,6 +42,8 @@ const SIZED = /^(fid|kid|is|pr)(\d+)k(\d+)?(_full)?$/;
 
 /** The spec of a metric name, or an error listing the known forms. */
 export function metricSpec(name: string): MetricSpec {
+  // Plain fid / kid: every real image against 50k generated ones (or all of a second dataset).
+  if (name === 'fid' || name === 'kid') return { name, family: name, numGen: 50_000, maxReal: name === 'fid' ? null : 1_000_000 };
   const ppl = PPL.exec(name);
   if (ppl) {
     // ppl2_wend: uncropped (StyleGAN2); the legacy ppl_* crop to the face region.
@@ -55,7 +58,7 @@ export function metricSpec(name: string): MetricSpec {
     const maxReal = family === 'is' ? 0 : full ? (family === 'fid' ? null : family === 'kid' ? 1_000_000 : 200_000) : numGen;
     return { name, family, numGen, maxReal, nhood: m[3] ? Number(m[3]) : undefined };
   }
-  throw new Error(`unknown metric '${name}'; known: fid50k_full, kid50k_full, pr50k3_full, ppl2_wend, is50k, fid50k, kid50k, pr50k3, ` +
+  throw new Error(`unknown metric '${name}'; known: fid, kid, fid50k_full, kid50k_full, pr50k3_full, ppl2_wend, is50k, fid50k, kid50k, pr50k3, ` +
     'ppl_zfull, ppl_wfull, ppl_zend, ppl_wend (other sizes as fid10k_full, kid5k, pr10k3_full, is10k)');
 }
 

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Command } from 'commander';
 import { parseSeeds, parseNumberList, NOISE_MODES, type AnyGenerator, type NoiseMode, type RenderOptions } from '../gen/index.js';
+import type { TruncationCenter } from '../gen/render.js';
 import { openNetwork, DEFAULT_NETWORK, type OpenedNetwork } from '../gen/network.js';
 import { writePng, type ImageBatch } from '../io/images.js';
 import { integerAtLeast, runtime, asArgument, finiteNumber, oneOf } from './options.js';
@@ -25,6 +26,7 @@ export interface RenderFlags {
   network?: string;
   trunc?: number;
   truncCutoff?: number | 'all';
+  truncCenter?: TruncationCenter;
   noiseMode?: NoiseMode;
   class?: number | 'cycle';
   batch: number;
@@ -36,7 +38,8 @@ export function renderOptions(cmd: Command, o: { trunc?: boolean; noise?: boolea
   if (o.trunc ?? true) {
     cmd
       .option('--trunc <psi>', 'truncation ψ (default 1 = off)', finiteNumber)
-      .option('--trunc-cutoff <n>', "layers ψ applies to, or 'all' (default: the network's, 8 for the official nets)", cutoffValue);
+      .option('--trunc-cutoff <n>', "layers ψ applies to, or 'all' (default: the network's, 8 for the official nets)", cutoffValue)
+      .option('--trunc-center <c>', "conditional nets: ψ pulls towards the class's own average w ('class', default) or the global one ('global', official)", oneOf(['class', 'global'] as const));
   }
   if (o.noise ?? true) cmd.option('--noise-mode <mode>', `noise inputs: ${NOISE_MODES.join(', ')} (default const; StyleGAN only)`, oneOf(NOISE_MODES));
   return cmd
@@ -62,7 +65,7 @@ export function renderFrom(net: OpenedNetwork, f: RenderFlags, o: { classes?: bo
   }
   if (L > 0 && f.class === undefined) throw new Error(`${net.source}: this network is conditional (${L} classes): pass --class 0…${L - 1}`);
   if (L === 0 && f.class !== undefined) throw new Error(`--class ${f.class}: ${net.source} is unconditional`);
-  return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, classes: f.class, batch: f.batch };
+  return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), truncationCenter: f.truncCenter, noiseMode: f.noiseMode, classes: f.class, batch: f.batch };
 }
 
 /** Writes a PNG, creating its folder; returns a one-line description. */

@@ -60,8 +60,13 @@ export class Detector {
   #sha: Promise<string> | undefined;
   private constructor(readonly module: JitModule, readonly path: string, readonly kwargs: JitKwargs) {}
 
+  /** Loads a detector; its parameters are frozen (gradients still flow to its input, as projection needs). */
   static load(path: string, kwargs: JitKwargs, device = 'cpu'): Detector {
-    return new Detector(E.jit.load(path, { device }), path, kwargs);
+    const module = E.jit.load(path, { device });
+    E.tidy(() => {
+      for (const p of module.parameters()) p.requiresGrad_(false);
+    });
+    return new Detector(module, path, kwargs);
   }
 
   /** A view of the same module called with other keyword arguments (shares the module: dispose only one). */

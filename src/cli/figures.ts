@@ -6,13 +6,15 @@
 import type { Command } from 'commander';
 import {
   styleMixingFigure, noiseDetailFigure, noiseComponentsFigure, truncationFigure, renderFigures, DEFAULT_PSIS, DEFAULT_NETWORK, type StyleLayers,
+  readLatents, concatLatents,
 } from '../gen/index.js';
+import type { AnyGenerator, LatentArray } from '../gen/render.js';
 import { integerAtLeast } from './options.js';
-import { renderOptions, openFromFlags, renderFrom, seedList, numberList, savePng, cutoffValue, cutoffOf, type RenderFlags } from './gen-options.js';
+import { renderOptions, openFromFlags, renderFrom, seedList, numberList, savePng, cutoffValue, cutoffOf, asArgument, type RenderFlags } from './gen-options.js';
 
 interface MixFlags extends RenderFlags {
-  rows: number[];
-  cols: number[];
+  rows: MixSide;
+  cols: MixSide;
   styles: string;
   output: string;
 }
@@ -43,6 +45,23 @@ interface FiguresFlags {
   batch: number;
 }
 
+/** One side of the mixing figure: seeds, or .npy files of dlatents (e.g. projected photos). */
+interface MixSide {
+  seeds: number[] | null;
+  files: string[] | null;
+}
+const mixSide = asArgument((v): MixSide => {
+  const parts = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length > 0 && parts.every((p) => /\.npy$/i.test(p))) return { seeds: null, files: parts };
+  return { seeds: seedList(v), files: null };
+});
+
+/** The dlatents of a side given as files (each [N, layers, dlatent] or [N, dlatent]), concatenated; undefined for seeds. */
+async function mixDlatents(side: MixSide, G: AnyGenerator): Promise<LatentArray | undefined> {
+  if (!side.files) return undefined;
+  return concatLatents(await Promise.all(side.files.map((file) => readLatents(file, 'dlatents', G))));
+}
+
 /** `FILE.png` → `FILE-<suffix>.png`. */
 const suffixed = (file: string, suffix: string) => file.replace(/(\.png)?$/i, `-${suffix}.png`);
 
@@ -50,15 +69,20 @@ export function register(program: Command): void {
   const mix = program
     .command('mix')
     .description('style-mixing figure: rows = destination seeds, columns = source seeds; cells copy the chosen styles from the source')
-    .requiredOption('--rows <list>', "destination seeds, e.g. '85,100,75'", seedList)
-    .requiredOption('--cols <list>', "source seeds, e.g. '55,821,1789'", seedList)
+    .requiredOption('--rows <list>', "destination seeds, e.g. '85,100,75', or dlatents files (.npy, e.g. projected_w.npy; comma-separated)", mixSide)
+    .requiredOption('--cols <list>', "source seeds, e.g. '55,821,1789', or dlatents files (.npy)", mixSide)
     .option('--styles <spec>', "layers taken from the source: coarse, middle, fine or ranges like '0-3,8'; one per row with '/' (coarse/middle/fine)", 'coarse')
     .requiredOption('-o, --output <file.png>', 'output PNG');
   renderOptions(mix).action(async (f: MixFlags, cmd: Command) => {
     const net = await openFromFlags(f, cmd);
     const specs = f.styles.split('/') as StyleLayers[];
-    const fig = styleMixingFigure(net.G, { ...renderFrom(net, f), rowSeeds: f.rows, colSeeds: f.cols, styles: specs.length === 1 ? specs[0]! : specs });
-    const rows = fig.layers.map((l, i) => `row ${f.rows[i]}: layers ${l.join(',')}`).join('; ');
+    const [rowDlatents, colDlatents] = [await mixDlatents(f.rows, net.G), await mixDlatents(f.cols, net.G)];
+    const render = renderFrom(net, f, { classes: f.rows.seeds !== null || f.cols.seeds !== null });
+    const fig = styleMixingFigure(net.G, {
+      ...render, rowSeeds: f.rows.seeds ?? [], colSeeds: f.cols.seeds ?? [], rowDlatents, colDlatents, styles: specs.length === 1 ? specs[0]! : specs,
+    });
+    const rowNames = f.rows.seeds ?? f.rows.files!;
+    const rows = fig.layers.map((l, i) => `row ${rowNames[i] ?? i}: layers ${l.join(',')}`).join('; ');
     process.stdout.write(`wrote ${await savePng(f.output, fig.grid)}; ${rows}\n`);
   });
 

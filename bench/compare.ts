@@ -4,7 +4,7 @@
  * PyTorch time / our time (> 1: stylegan-ts is faster), the report and its table, and the script entry point.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as E from '../src/engine/index.js';
 import { timeCase, type Timing } from '../src/cli/timing.js';
@@ -219,14 +219,4 @@ export function printReport(r: BenchReport, json: boolean, show?: (t: CaseTiming
   console.log(formatComparison(r, show));
   if (json) console.log(JSON.stringify(r));
   if (r.peer.status === 'failed') throw new Error(`bench ${r.bench}: the PyTorch peer failed: ${r.peer.reason}`);
-}
-
-/**
- * `node dist/bench/<name>.js [options]` is `stylegan bench <name> [options]` when `moduleUrl` is the entry point. Not
- * awaited: the CLI imports the bench module again, which must have finished evaluating first.
- */
-export function runAsScript(moduleUrl: string, name: string): void {
-  if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(moduleUrl)) {
-    void import('../src/cli/main.js').then((cli) => cli.main(['bench', name, ...process.argv.slice(2)]));
-  }
 }

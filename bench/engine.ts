@@ -3,12 +3,12 @@
  * The TypeScript side builds exactly the graphs of bench/py/engine_bench.py (its header describes each case), then
  * spawns that script with the same shapes, device, threads, iterations and seed, and compares the medians.
  *
- * Run: `stylegan bench engine [--json]`, `npm run bench`, or `node dist/bench/engine.js [options]`.
+ * Run: `node dist/bench/main.js engine [--json]`, `npm run bench`.
  */
 import * as E from '../src/engine/index.js';
 import type { Tensor } from '../src/engine/index.js';
 import {
-  compareWithPeer, flagArgs, formatComparison, peerScript, printReport, runAsScript, runOurSide, runPeerScript, timeCases,
+  compareWithPeer, flagArgs, formatComparison, peerScript, printReport, runOurSide, runPeerScript, timeCases,
   type BenchReport, type CaseTiming, type CompareOptions, type PeerOutcome,
 } from './compare.js';
 
@@ -191,12 +191,9 @@ const showEngine = (x: CaseTiming) => (x.us_per_call !== undefined ? `${x.us_per
 /** The human-readable table: case, our median, PyTorch's median, PyTorch time / our time (> 1: we are faster). */
 export const formatTable = (r: EngineBenchReport): string => formatComparison(r, showEngine);
 
-/** `stylegan bench engine`: runs, prints the table (and the JSON report as one line with `json`). */
+/** `node dist/bench/main.js engine`: runs, prints the table (and the JSON report as one line with `json`). */
 export function engineBench(o: EngineBenchOptions & { json: boolean }): EngineBenchReport {
   const report = runEngineBench(o);
   printReport(report, o.json, showEngine);
   return report;
 }
-
-// `node dist/bench/engine.js [options]` is `stylegan bench engine [options]`.
-runAsScript(import.meta.url, 'engine');

@@ -6,13 +6,13 @@
  * resident set size is its own; ours run largest first in this process, so the peak after a largest-resolution case is
  * that case's. The memory table sets the peaks beside the weights and the activations of one forward pass.
  *
- * Run: `stylegan bench generate [--res 1024,256] [--batch 1,8] [--iters 1] [--json]` or `node dist/bench/generate.js`.
+ * Run: `node dist/bench/main.js generate [--res 1024,256] [--batch 1,8] [--iters 1] [--json]` (`npm run bench:generate`).
  */
 import * as E from '../src/engine/index.js';
 import { StyleGANGenerator, styleganConfig, nf, type StyleGANConfig } from '../src/nets/index.js';
 import { generateImages } from '../src/gen/index.js';
 import {
-  compareWithPeer, flagArgs, peerScript, printReport, runAsScript, runOurSide, runPeerScript, timeCases,
+  compareWithPeer, flagArgs, peerScript, printReport, runOurSide, runPeerScript, timeCases,
   type BenchCase, type BenchReport, type CaseTiming, type CompareOptions, type PeerOutcome,
 } from './compare.js';
 
@@ -163,7 +163,7 @@ export function formatMemory(r: GenerateBenchReport): string {
   return [`memory at ${top}² (resident set size; growth = peak − RSS before the network was built):`, ...lines].join('\n');
 }
 
-/** `stylegan bench generate`: runs, prints both tables (and the JSON report as one line with `json`). */
+/** `node dist/bench/main.js generate`: runs, prints both tables (and the JSON report as one line with `json`). */
 export function generateBench(o: GenerateBenchOptions & { json: boolean }): GenerateBenchReport {
   const report = runGenerateBench(o);
   printReport(report, false);
@@ -171,5 +171,3 @@ export function generateBench(o: GenerateBenchOptions & { json: boolean }): Gene
   if (o.json) console.log(JSON.stringify(report));
   return report;
 }
-
-runAsScript(import.meta.url, 'generate');

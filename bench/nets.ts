@@ -8,15 +8,14 @@
  *   <net>_d_fwd_bwd_<res>_b<batch>  scores = D(x) for a fixed x ~ N(0, 1), then the gradients of scores.sum() with
  *                                   respect to every D parameter (returned, not accumulated), minibatch stddev group 4.
  *
- * Run: `stylegan bench nets [--quick] [--nets stylegan] [--g-res 256] [--g-batch 1] [--json]`, `npm run bench:nets`,
- * or `node dist/bench/nets.js [options]`.
+ * Run: `node dist/bench/main.js nets [--quick] [--nets stylegan] [--g-res 256] [--g-batch 1] [--json]`, or `npm run bench:nets`.
  */
 import * as E from '../src/engine/index.js';
 import {
   Discriminator, ProGANGenerator, StyleGANGenerator, proganConfig, styleganConfig, type NetworkConfig,
 } from '../src/nets/index.js';
 import {
-  compareWithPeer, flagArgs, peerScript, printReport, runAsScript, runOurSide, runPeerScript, timeCases,
+  compareWithPeer, flagArgs, peerScript, printReport, runOurSide, runPeerScript, timeCases,
   type BenchCase, type BenchReport, type CaseTiming, type CompareOptions, type PeerOutcome,
 } from './compare.js';
 
@@ -139,11 +138,9 @@ export function runNetsBench(o: NetsBenchOptions): NetsBenchReport {
   return { ...compareWithPeer('nets', ours, runPeer(o), o, peerArgs(o)), config: o.config };
 }
 
-/** `stylegan bench nets`: runs, prints the table (and the JSON report as one line with `json`). */
+/** `node dist/bench/main.js nets`: runs, prints the table (and the JSON report as one line with `json`). */
 export function netsBench(o: NetsBenchOptions & { json: boolean }): NetsBenchReport {
   const report = runNetsBench(o);
   printReport(report, o.json);
   return report;
 }
-
-runAsScript(import.meta.url, 'nets');

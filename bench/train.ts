@@ -10,8 +10,7 @@
  *   small     fmap_base 1024, fmap_max 128, latent = dlatent = 128, mapping 4 × 128
  * Batch: --batch, else 4 (official) / 16 (small) on CPU and the official 1-GPU minibatch on CUDA.
  *
- * Run: `stylegan bench train [--quick] [--res 32] [--widths small] [--json]`, `npm run bench:train`, or
- * `node dist/bench/train.js [options]`.
+ * Run: `node dist/bench/main.js train [--quick] [--res 32] [--widths small] [--json]`, or `npm run bench:train`.
  */
 import * as E from '../src/engine/index.js';
 import { Discriminator, StyleGANGenerator, styleganConfig } from '../src/nets/index.js';
@@ -19,7 +18,7 @@ import { getPreset } from '../src/train/presets.js';
 import { presetEmaBeta } from '../src/train/ema.js';
 import { discriminatorStep, generatorStep, type StepContext, type StepSchedule, type TrainingNets } from '../src/train/step.js';
 import {
-  compareWithPeer, flagArgs, peerScript, printReport, runAsScript, runOurSide, runPeerScript, timeCases,
+  compareWithPeer, flagArgs, peerScript, printReport, runOurSide, runPeerScript, timeCases,
   type BenchCase, type BenchReport, type CaseTiming, type CompareOptions, type PeerOutcome,
 } from './compare.js';
 
@@ -154,11 +153,9 @@ export function runTrainBench(o: TrainBenchOptions): TrainBenchReport {
   return { ...compareWithPeer('train', ours, runPeer(o), o, peerArgs(o)), config: o.config };
 }
 
-/** `stylegan bench train`: runs, prints the table (and the JSON report as one line with `json`). */
+/** `node dist/bench/main.js train`: runs, prints the table (and the JSON report as one line with `json`). */
 export function trainBench(o: TrainBenchOptions & { json: boolean }): TrainBenchReport {
   const report = runTrainBench(o);
   printReport(report, o.json);
   return report;
 }
-
-runAsScript(import.meta.url, 'train');

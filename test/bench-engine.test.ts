@@ -92,8 +92,8 @@ test('the table shows both medians and PyTorch time / our time, or why the peer 
   assert.equal(alone[4], 'conv3x3_fwd      10.00 ms         —            —');
 });
 
-test('node dist/bench/engine.js runs the benchmark as `stylegan bench engine`', () => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'engine.js'), '--no-peer', '--iters', '1', '--warmup', '0', '--cases', 'tiny_add'],
+test('node dist/bench/engine.js runs the benchmark as `node dist/bench/main.js engine`', () => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'main.js'), 'engine', '--no-peer', '--iters', '1', '--warmup', '0', '--cases', 'tiny_add'],
     { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^engine bench: cpu, \d+ threads, float32, median of 1 after 0 warm-up\n/);

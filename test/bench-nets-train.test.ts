@@ -109,8 +109,8 @@ test('the PyTorch peers accept our flags and describe the same work for every ca
   compare(train.runOurs(t).results, train.runPeer(t));
 });
 
-test('node dist/bench/nets.js runs `stylegan bench nets`; --quick is 1 warm-up + 1 call', () => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'nets.js'), '--threads', '1', '--no-peer', '--quick', '--nets', 'progan', '--g-res', '8',
+test('node dist/bench/main.js nets runs the nets benchmark; --quick is 1 warm-up + 1 call', () => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'main.js'), 'nets', '--threads', '1', '--no-peer', '--quick', '--nets', 'progan', '--g-res', '8',
     '--g-batch', '1', '--d-res', '8', '--d-batch', '4', '--json'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { StyleGANGenerator, Discriminator, ProGANGenerator, styleganConfig, proganConfig } from '../src/nets/index.js';
 
-const docs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'docs');
+/** The official networks' variables (name [shape], in creation order), listed from NVIDIA's TF networks at 1024². */
+const variableList = (name: string) => readFileSync(fileURLToPath(new URL(`../../test/fixtures/variables/${name}`, import.meta.url)), 'utf8').split('\n');
 const shapes = (m: Map<string, { shape: number[] }>) => [...m].map(([k, v]) => `${k} [${v.shape.join(', ')}]`);
 
 test('parameter counts at 1024 match the official networks', () => {
@@ -22,24 +22,18 @@ test('parameter counts at 1024 match the official networks', () => {
     assert.equal(PG.numParams(), 23_079_115);
     assert.equal(PD.numParams(), 23_087_249);
 
-    // Official variable names, shapes and creation order (the lists in shared/docs).
-    const sgList = path.join(docs, 'variables-stylegan1-1024.txt');
-    const pgList = path.join(docs, 'variables-progan-1024.txt');
-    if (existsSync(sgList)) {
-      const lines = readFileSync(sgList, 'utf8').split('\n').filter((l) => /^\S+ \[/.test(l));
-      const split = lines.indexOf('lod []');
-      const gLines = lines.slice(0, split);
-      const dLines = lines.slice(split);
-      assert.deepEqual(shapes(G.stateDict()).slice(2), gLines);
-      assert.deepEqual(shapes(G.stateDict()).slice(0, 2), ['lod []', 'dlatent_avg [512]']);
-      assert.deepEqual(shapes(D.stateDict()), dLines);
-    }
-    if (existsSync(pgList)) {
-      const lines = readFileSync(pgList, 'utf8').split('\n');
-      const of = (p: string) => lines.filter((l) => l.startsWith(p)).map((l) => l.slice(2));
-      assert.deepEqual(shapes(PG.stateDict()), of('G '));
-      assert.deepEqual(shapes(PD.stateDict()), of('D '));
-    }
+    // Official variable names, shapes and creation order.
+    const lines = variableList('variables-stylegan1-1024.txt').filter((l) => /^\S+ \[/.test(l));
+    const split = lines.indexOf('lod []');
+    assert.equal(split, 143);
+    assert.deepEqual(shapes(G.stateDict()).slice(2), lines.slice(0, split));
+    assert.deepEqual(shapes(G.stateDict()).slice(0, 2), ['lod []', 'dlatent_avg [512]']);
+    assert.deepEqual(shapes(D.stateDict()), lines.slice(split));
+    const pg = variableList('variables-progan-1024.txt');
+    const of = (p: string) => pg.filter((l) => l.startsWith(p)).map((l) => l.slice(2));
+    assert.equal(of('G ').length, 55);
+    assert.deepEqual(shapes(PG.stateDict()), of('G '));
+    assert.deepEqual(shapes(PD.stateDict()), of('D '));
   } finally {
     for (const n of [G, D, PG, PD]) n.dispose();
   }

@@ -6,7 +6,6 @@ import {
   StyleGANGenerator, Discriminator, ProGANGenerator, styleganConfig, proganConfig, truncate, mixStyles, styleLayerRange,
 } from '../src/nets/index.js';
 import { upscale2d, downscale2d, lerpClip, minibatchStddev, lrelu } from '../src/nn/ops.js';
-import { applyBias } from '../src/nn/layers.js';
 import { gradcheck } from './helpers/gradcheck.js';
 
 const tiny = (o = {}) => styleganConfig({ resolution: 16, fmapBase: 32, fmapMax: 8, latentSize: 8, dlatentSize: 8, mappingFmaps: 8, mappingLayers: 2, ...o });
@@ -84,17 +83,18 @@ test('fade-in: integer lod = upscaled lower-resolution output; fractional lod = 
 function linearStructureD(D: Discriminator, images: Tensor, lod: number): Tensor {
   const R = D.resolutionLog2;
   let img = images;
-  let x = D.fromRgbAt(R, img);
+  const conv = (layer: { forward(x: Tensor): Tensor }, x: Tensor) => lrelu(layer.forward(x));
+  let x = D.fromRgbAt(R).forward(img);
   for (let res = R; res >= 3; res--) {
-    const b = D.blocks.get(res)!;
-    x = D.conv(b.conv1, D.blur ? E.conv2d(D.conv(b.conv0, x), blurK(x.shape[1]!), null, { padding: 1, groups: x.shape[1]! }) : D.conv(b.conv0, x));
+    const b = D.blockAt(res);
+    x = conv(b.conv1, D.arch.blur ? E.conv2d(conv(b.conv0, x), blurK(x.shape[1]!), null, { padding: 1, groups: x.shape[1]! }) : conv(b.conv0, x));
     img = downscale2d(img);
-    x = lerpClip(x, D.fromRgbAt(res - 1, img), lod - (R - res));
+    x = lerpClip(x, D.fromRgbAt(res - 1).forward(img), lod - (R - res));
   }
   x = minibatchStddev(x, D.cfg.mbstdGroupSize, D.cfg.mbstdNumFeatures);
-  x = D.conv(D.conv4, x);
-  x = lrelu(applyBias(D.vars, '4x4/Dense0/bias', D.dense0.forward(x)));
-  return applyBias(D.vars, '4x4/Dense1/bias', D.dense1.forward(x));
+  x = conv(D.epilogue.conv, x);
+  x = conv(D.epilogue.dense0, x);
+  return D.epilogue.dense1.forward(x);
 }
 const blurK = (c: number) => E.tensor([1, 2, 1, 2, 4, 2, 1, 2, 1].map((v) => v / 16)).reshape(1, 1, 3, 3).expand(c, 1, 3, 3).contiguous();
 

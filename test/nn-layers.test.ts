@@ -19,7 +19,7 @@ const at = (a: number[], s: number[], n: number, c: number, y: number, x: number
 test('fused upscale-conv equals nearest upscale then 3×3 conv (180°-rotated kernel) away from the borders', () => tidy(() => {
   const vars = new Variables(1);
   vars.castTo('float64');
-  const up = new UpConv2d(vars, 'Up', 3, 4, 3, true);
+  const up = new UpConv2d(vars, 'Up', { cin: 3, cout: 4, kernel: 3, fused: true });
   vars.castTo('float64');
   const x = rnd(2, 3, 5, 5);
   const fused = up.forward(x);
@@ -30,25 +30,25 @@ test('fused upscale-conv equals nearest upscale then 3×3 conv (180°-rotated ke
   near(interior(fused), interior(ref), 1e-9, 'interior');
   // ProGAN's layout [k, k, Cout, Cin] gives the same map from the transposed weight.
   const vp = new Variables(2);
-  const pup = new UpConv2d(vp, 'Up', 3, 4, 3, true, 'progan');
+  const pup = new UpConv2d(vp, 'Up', { cin: 3, cout: 4, kernel: 3, fused: true, layout: 'progan' });
   vp.castTo('float64');
   vp.get('Up/weight').detach().copy_(vars.get('Up/weight').permute(0, 1, 3, 2));
   near(arr(pup.forward(x)), arr(fused), 1e-12, 'progan layout');
   // The unfused path is plain nearest upscale + conv.
-  const plain = new UpConv2d(vars, 'Plain', 3, 4, 3, false);
+  const plain = new UpConv2d(vars, 'Plain', { cin: 3, cout: 4, kernel: 3, fused: false });
   vars.castTo('float64');
   near(arr(plain.forward(x)), arr(E.conv2d(upscale2d(x), vars.runtime('Plain/weight').permute(3, 2, 0, 1).contiguous(), null, { padding: 1 })), 1e-12, 'unfused');
 }));
 
 test('fused conv-downscale equals 3×3 conv then 2×2 box downscale everywhere', () => tidy(() => {
   const vars = new Variables(3);
-  const down = new DownConv2d(vars, 'Down', 3, 2, 3, true);
-  const conv = new Conv2d(vars, 'C', 3, 2, 3);
+  const down = new DownConv2d(vars, 'Down', { cin: 3, cout: 2, kernel: 3, fused: true });
+  const conv = new Conv2d(vars, 'C', { cin: 3, cout: 2, kernel: 3 });
   vars.castTo('float64');
   vars.get('C/weight').detach().copy_(vars.get('Down/weight'));
   const x = rnd(2, 3, 8, 8);
   near(arr(down.forward(x)), arr(downscale2d(conv.forward(x))), 1e-9, 'fused down');
-  const unfused = new DownConv2d(vars, 'Down2', 3, 2, 3, false);
+  const unfused = new DownConv2d(vars, 'Down2', { cin: 3, cout: 2, kernel: 3, fused: false });
   vars.castTo('float64');
   vars.get('Down2/weight').detach().copy_(vars.get('Down/weight'));
   near(arr(unfused.forward(x)), arr(down.forward(x)), 1e-9, 'unfused down');
@@ -154,7 +154,7 @@ test('equalized learning rate: N(0, 1/lrmul) storage and runtime coefficient gai
   const std = w.std().item();
   assert.ok(Math.abs(std - 100) < 2, `stored std ${std} ≈ 1/lrmul = 100`);
   assert.ok(Math.abs(vars.info.get('W')!.coef - (Math.SQRT2 / 8) * 0.01) < 1e-15);
-  const d = new Dense(vars, 'D', 4, 3, { gain: 1 });
+  const d = new Dense(vars, 'D', { inFeatures: 4, outFeatures: 3, gain: 1 });
   const x = rnd(2, 4).to('float32');
   near(arr(d.forward(x)), arr(x.matmul(vars.get('D/weight')).mul(1 / 2)), 1e-6, 'dense = x·W·(1/√4)');
   createWeight(vars, 'NoWscale', [100, 10], { useWscale: false, gain: 1 });

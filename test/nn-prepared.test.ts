@@ -22,12 +22,12 @@ function fused4(k: E.Tensor): E.Tensor {
  */
 function layers(vars: Variables, input: { x: E.Tensor }) {
   const oihw = (name: string) => vars.runtime(`${name}/weight`).permute(3, 2, 0, 1).contiguous();
-  const conv = new Conv2d(vars, 'Conv', 3, 4, 3);
-  const up = new UpConv2d(vars, 'Up', 3, 4, 3, false);
-  const upFused = new UpConv2d(vars, 'UpFused', 3, 4, 3, true);
-  const upProgan = new UpConv2d(vars, 'UpProgan', 3, 4, 3, true, 'progan');
-  const down = new DownConv2d(vars, 'Down', 3, 4, 3, false);
-  const downFused = new DownConv2d(vars, 'DownFused', 3, 4, 3, true);
+  const conv = new Conv2d(vars, 'Conv', { cin: 3, cout: 4, kernel: 3 });
+  const up = new UpConv2d(vars, 'Up', { cin: 3, cout: 4, kernel: 3, fused: false });
+  const upFused = new UpConv2d(vars, 'UpFused', { cin: 3, cout: 4, kernel: 3, fused: true });
+  const upProgan = new UpConv2d(vars, 'UpProgan', { cin: 3, cout: 4, kernel: 3, fused: true, layout: 'progan' });
+  const down = new DownConv2d(vars, 'Down', { cin: 3, cout: 4, kernel: 3, fused: false });
+  const downFused = new DownConv2d(vars, 'DownFused', { cin: 3, cout: 4, kernel: 3, fused: true });
   const iohw = (name: string, dims: number[]) => fused4(vars.runtime(`${name}/weight`).permute(...dims)).contiguous();
   return [
     { name: 'Conv', run: () => conv.forward(input.x), ref: () => E.conv2d(input.x, oihw('Conv'), null, { padding: 1 }) },

@@ -2,9 +2,9 @@
 import { stat } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadCheckpoint, saveCheckpoint, type NetworkRole } from '../io/checkpoint.js';
+import { NETWORK_ROLES } from '../nets/networks.js';
 import { networkRoles } from './options.js';
 
-const ROLES: NetworkRole[] = ['G', 'D', 'Gs'];
 
 function keyValues(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const m = /^([A-Za-z_][\w.-]*)=(.*)$/s.exec(value);
@@ -33,7 +33,7 @@ export function register(program: Command): void {
         const size = ((await stat(o.output)).size / 1024).toFixed(0);
         process.stdout.write(`${o.output}: ${o.only.join(', ')} from ${snapshot} (${size} KiB${o.fp16 ? ', float16' : ''})\n`);
       } finally {
-        for (const r of ROLES) ck[r]?.dispose();
+        for (const r of NETWORK_ROLES) ck[r]?.dispose();
       }
     });
 }

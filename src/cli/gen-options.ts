@@ -10,6 +10,7 @@ import { parseSeeds, parseNumberList, NOISE_MODES, type AnyGenerator, type Noise
 import type { TruncationCenter } from '../gen/render.js';
 import { openNetwork, DEFAULT_NETWORK, type OpenedNetwork } from '../gen/network.js';
 import { writePng, type ImageBatch } from '../io/images.js';
+import { missingClassError } from '../nets/labels.js';
 import { integerAtLeast, runtime, asArgument, finiteNumber, oneOf } from './options.js';
 
 export { asArgument, finiteNumber, oneOf };
@@ -63,7 +64,7 @@ export function renderFrom(net: OpenedNetwork, f: RenderFlags, o: { classes?: bo
     if (f.class !== undefined) throw new Error('--class: saved dlatents already carry their class (it enters through the mapping network)');
     return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, batch: f.batch };
   }
-  if (L > 0 && f.class === undefined) throw new Error(`${net.source}: this network is conditional (${L} classes): pass --class 0…${L - 1}`);
+  if (L > 0 && f.class === undefined) throw new Error(`${net.source}: ${missingClassError(L, `pass --class 0…${L - 1}`).message}`);
   if (L === 0 && f.class !== undefined) throw new Error(`--class ${f.class}: ${net.source} is unconditional`);
   return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), truncationCenter: f.truncCenter, noiseMode: f.noiseMode, classes: f.class, batch: f.batch };
 }

@@ -3,9 +3,9 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { saveCheckpoint, type NetworkRole } from '../io/checkpoint.js';
 import { importOfficialFile, OFFICIAL_FORMAT_NAMES } from '../io/import-official.js';
+import { NETWORK_ROLES } from '../nets/networks.js';
 import { networkRoles } from './options.js';
 
-const ROLES: NetworkRole[] = ['G', 'D', 'Gs'];
 
 interface ImportFlags {
   output: string;
@@ -20,7 +20,7 @@ export async function importCommand(pkl: string, flags: ImportFlags): Promise<st
     const nets = { G: imported.G, D: imported.D, Gs: imported.Gs };
     await saveCheckpoint(flags.output, { config: imported.config, nets, metadata: imported.metadata, dtype: flags.fp16 ? 'float16' : 'float32' });
     const c = imported.config;
-    const what = ROLES.filter((r) => nets[r]).map((r) => `${r} ${nets[r]!.numParams().toLocaleString('en-US')}`).join(', ');
+    const what = NETWORK_ROLES.filter((r) => nets[r]).map((r) => `${r} ${nets[r]!.numParams().toLocaleString('en-US')}`).join(', ');
     const size = ((await stat(flags.output)).size / 2 ** 20).toFixed(1);
     return `${flags.output}: ${what} parameters (${c.arch} ${c.resolution}x${c.resolution}, ${c.numChannels} channel(s), `
       + `${c.labelSize} label(s)${flags.fp16 ? ', float16' : ''}; ${size} MiB) from ${OFFICIAL_FORMAT_NAMES[imported.format]} ${pkl}`;

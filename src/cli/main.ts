@@ -16,7 +16,8 @@ function packageVersion(): string {
   }
 }
 
-function reportError(e: unknown): void {
+/** Prints an error as `stylegan: <message>` (with the stack under STYLEGAN_DEBUG=1) and sets exit code 1. */
+export function reportError(e: unknown): void {
   const err = e instanceof Error ? e : new Error(String(e));
   const text = process.env.STYLEGAN_DEBUG === '1' ? (err.stack ?? err.message) : err.message;
   process.stderr.write(`stylegan: ${text}\n`);
@@ -32,7 +33,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .showHelpAfterError('(add --help for usage)');
   try {
     // The command modules load libtorch; importing them here turns a missing or broken addon into a one-line error.
-    const modules = await Promise.all([import('./options.js'), import('./selfcheck.js'), import('./bench.js'), import('./train.js'), import('./dataset.js'), import('./metric.js'), import('./import.js'), import('./export.js'), import('./info.js'), import('./generate.js'), import('./figures.js'), import('./video.js'), import('./project.js')]);
+    const modules = await Promise.all([import('./options.js'), import('./selfcheck.js'), import('./train.js'), import('./dataset.js'), import('./metric.js'), import('./import.js'), import('./export.js'), import('./info.js'), import('./generate.js'), import('./figures.js'), import('./video.js'), import('./project.js')]);
     for (const m of modules) m.register(program);
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {

@@ -7,6 +7,7 @@ import type { Tensor } from '../engine/index.js';
 import { toUint8, type ImageBatch } from '../io/images.js';
 import { readNpyFile, writeNpyFile } from '../io/npy.js';
 import { toFloat32Array } from '../io/array-data.js';
+import { concatArrays } from '../io/concat.js';
 import { latentsFromSeeds } from './seeds.js';
 import { concatImages } from './grid.js';
 import {
@@ -103,12 +104,7 @@ export function* generateBatches(G: AnyGenerator, source: LatentSource, o: Gener
 
 /** Concatenates latent arrays along the first axis. */
 export function concatLatents(parts: readonly LatentArray[]): LatentArray {
-  const data = new Float32Array(parts.reduce((a, p) => a + p.data.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    data.set(p.data, at);
-    at += p.data.length;
-  }
+  const data = concatArrays(parts.map((p) => p.data), (n) => new Float32Array(n));
   return { data, shape: [parts.reduce((a, p) => a + p.shape[0]!, 0), ...parts[0]!.shape.slice(1)] };
 }
 

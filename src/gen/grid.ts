@@ -3,6 +3,7 @@
  * colour, and grids whose cells may be left blank (the top-left corner of the style-mixing figure).
  */
 import { makeGrid, type ImageBatch } from '../io/images.js';
+import { concatArrays } from '../io/concat.js';
 
 const size = (b: ImageBatch) => `${b.width}×${b.height}×${b.channels}`;
 
@@ -14,12 +15,7 @@ export function concatImages(parts: readonly ImageBatch[]): ImageBatch {
   if (bad) throw new Error(`concatImages: ${size(bad)} images cannot join ${size(first)} ones`);
   const count = parts.reduce((a, p) => a + p.count, 0);
   const cell = first.height * first.width * first.channels;
-  const data = new Uint8Array(count * cell);
-  let at = 0;
-  for (const p of parts) {
-    data.set(p.data.subarray(0, p.count * cell), at);
-    at += p.count * cell;
-  }
+  const data = concatArrays(parts.map((p) => p.data.subarray(0, p.count * cell)));
   return { ...first, data, count };
 }
 

@@ -9,7 +9,7 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { makeGrid, pick, toUint8, type ImageBatch } from '../io/images.js';
-import type { NoiseInput } from '../nets/stylegan.js';
+import type { NoiseInput } from '../nets/synthesis.js';
 import type { StyleGANGenerator } from '../nets/stylegan.js';
 import { seedLatents } from './seeds.js';
 import { assembleGrid, concatImages, cropImage, grayTo, resizeNearest } from './grid.js';

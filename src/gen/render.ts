@@ -5,14 +5,18 @@
  */
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
-import { StyleGANGenerator, truncate, type NoiseInput, type NoiseMode, type NoiseSpec } from '../nets/stylegan.js';
-import type { ProGANGenerator } from '../nets/progan.js';
+import { StyleGANGenerator, truncate } from '../nets/stylegan.js';
+import { noiseSize } from '../nets/config.js';
+import { missingClassError } from '../nets/labels.js';
+import type { NoiseInput, NoiseMode, NoiseSpec } from '../nets/synthesis.js';
+import type { Generator as NetsGenerator } from '../nets/networks.js';
 import { toUint8, type ImageBatch } from '../io/images.js';
 import { concatImages } from './grid.js';
 import { classCenters } from './w-average.js';
 
-export type AnyGenerator = StyleGANGenerator | ProGANGenerator;
-export type { NoiseMode } from '../nets/stylegan.js';
+/** The nets' `Generator` (StyleGAN or ProGAN), named apart from JavaScript's generator functions. */
+export type AnyGenerator = NetsGenerator;
+export type { NoiseMode } from '../nets/synthesis.js';
 export const NOISE_MODES: readonly NoiseMode[] = ['random', 'const', 'none'];
 
 /** A float32 array with its shape (z [N, latent] or dlatents [N, layers, dlatent]); row-major. */
@@ -100,7 +104,7 @@ export function classIndices(G: AnyGenerator, classes: ClassSpec | undefined, n:
     if (classes !== undefined) throw new Error('a class was given, but this network is unconditional');
     return null;
   }
-  if (classes === undefined) throw new Error(`this network is conditional (${L} classes): choose a class 0…${L - 1}`);
+  if (classes === undefined) throw missingClassError(L, `choose a class 0…${L - 1}`);
   const list = classes === 'cycle' ? Array.from({ length: n }, (_, i) => i % L) : typeof classes === 'number' ? new Array<number>(n).fill(classes) : [...classes];
   if (list.length !== n) throw new Error(`${list.length} classes given for ${n} images`);
   const bad = list.find((c) => !Number.isInteger(c) || c < 0 || c >= L);
@@ -113,8 +117,6 @@ export function oneHotLabels(indices: readonly number[], labelSize: number, devi
   return E.oneHot(indices, labelSize, device);
 }
 
-/** The side of the noise map of synthesis layer i (two layers per resolution from 4²). */
-export const noiseSize = (layer: number): number => 2 ** ((layer >> 1) + 2);
 
 /**
  * Random noise maps for each layer, [n, 1, s, s]; image j's maps are drawn, layer by layer, from a generator seeded

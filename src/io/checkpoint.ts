@@ -6,14 +6,12 @@
  */
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
-import { withoutInit } from '../nn/module.js';
-import { buildGenerator, buildDiscriminator, validate, type NetworkConfig, type Generator, type Discriminator } from '../nets/index.js';
+import { loadNetwork, validate, NETWORK_ROLES as ROLES, type NetworkConfig, type Generator, type NetworkRole, type Networks } from '../nets/index.js';
 import { readSafetensorsFile, writeSafetensorsFile } from './safetensors.js';
 import type { TensorRecord } from './tensor-record.js';
 
 export const CHECKPOINT_FORMAT = 'stylegan-ts/1';
-export type NetworkRole = 'G' | 'D' | 'Gs';
-const ROLES: NetworkRole[] = ['G', 'D', 'Gs'];
+export type { NetworkRole } from '../nets/index.js';
 
 const ENGINE_DTYPES = new Set<string>(['float32', 'float16', 'bfloat16', 'float64', 'int64', 'int32', 'int16', 'int8', 'uint8', 'bool']);
 
@@ -31,7 +29,7 @@ export function recordToTensor(r: TensorRecord, where = 'tensor'): Tensor {
 
 export interface SaveOptions {
   config: NetworkConfig;
-  nets: Partial<Record<NetworkRole, Generator | Discriminator>>;
+  nets: Omit<Networks, 'config'>;
   /** Extra string metadata (training state, provenance). */
   metadata?: Record<string, string>;
   /** Extra tensors stored under their own names (optimizer moments, RNG state); must not start with G/, D/ or Gs/. */
@@ -66,12 +64,8 @@ export async function saveCheckpoint(path: string, o: SaveOptions): Promise<void
   await writeSafetensorsFile(path, records, metadata);
 }
 
-export interface Checkpoint {
+export interface Checkpoint extends Networks {
   path: string;
-  config: NetworkConfig;
-  G?: Generator;
-  D?: Discriminator;
-  Gs?: Generator;
   metadata: Record<string, string>;
   /** Tensors outside the networks (as records; convert with recordToTensor). */
   extra: Map<string, TensorRecord>;
@@ -112,17 +106,10 @@ export async function loadCheckpoint(path: string, o: LoadOptions = {}): Promise
     byRole.get(role)!.set(m[2]!, rec);
   }
   for (const role of wanted) {
-    const net = withoutInit(() => (role === 'D' ? buildDiscriminator(config, 0, o.device) : buildGenerator(config, 0, o.device)));
-    try {
-      E.tidy(() => {
-        const values = new Map<string, Tensor>();
-        for (const [name, rec] of byRole.get(role) ?? []) values.set(name, recordToTensor(rec, `${path}: ${role}/${name}`));
-        net.loadStateDict(values, { source: `${path} (${role})` });
-      });
-    } catch (e) {
-      net.dispose();
-      throw e;
-    }
+    const net = loadNetwork({
+      role, config, device: o.device, source: `${path} (${role})`,
+      values: () => new Map([...byRole.get(role) ?? []].map(([name, rec]) => [name, recordToTensor(rec, `${path}: ${role}/${name}`)])),
+    });
     (out as unknown as Record<NetworkRole, unknown>)[role] = net;
   }
   return out;

@@ -14,8 +14,7 @@
 import { basename } from 'node:path';
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
-import { withoutInit } from '../nn/module.js';
-import { buildDiscriminator, buildGenerator, type Discriminator, type Generator, type NetworkConfig } from '../nets/index.js';
+import { loadNetwork, NETWORK_ROLES as TF_ROLES, type Discriminator, type Generator, type NetworkConfig, type Networks } from '../nets/index.js';
 import { contiguousBytes } from './array-data.js';
 import { recordToTensor, type NetworkRole } from './checkpoint.js';
 import { allVariables, isTfNetworkObject, readTfNetwork, STYLEGAN_TF_CLASS, type TfNetwork } from './import/tf-network.js';
@@ -41,7 +40,6 @@ export interface OfficialPickle {
   torch: TorchNetwork[];
 }
 
-const TF_ROLES: readonly NetworkRole[] = ['G', 'D', 'Gs'];
 
 function tfFormat(nets: TfNetwork[]): OfficialFormat {
   if (nets.every((n) => n.className !== STYLEGAN_TF_CLASS)) return 'progan';
@@ -81,23 +79,20 @@ export function inferOfficialConfig(p: OfficialPickle, where: string): NetworkCo
 }
 
 /** Builds our network for `role` and fills it with the TF variables (one copy each, straight from the file bytes). */
-function buildNetwork(role: NetworkRole, config: NetworkConfig, tf: TfNetwork, device: string, where: string): Generator | Discriminator {
-  const net = withoutInit(() => (role === 'D' ? buildDiscriminator(config, 0, device) : buildGenerator(config, 0, device)));
-  try {
-    E.tidy(() => {
+function importNetwork(role: NetworkRole, o: { config: NetworkConfig; tf: TfNetwork; device: string; where: string }): Generator | Discriminator {
+  const { tf, where } = o;
+  return loadNetwork({
+    role, config: o.config, device: o.device, source: `${where}: ${role} (${tf.buildFuncName})`,
+    values: (net) => {
       const values = new Map<string, Tensor>();
       for (const [name, a] of allVariables(tf)) {
         values.set(name, recordToTensor({ dtype: a.dtype, shape: a.shape, data: contiguousBytes(a) }, `${where}: ${role} variable '${printable(name)}'`));
       }
       // Theano-converted ProGAN states have no level of detail; TensorFlow starts it at 0.
       for (const name of net.stateDict().keys()) if (/(^|\/)lod$/.test(name) && !values.has(name)) values.set(name, E.zeros([]));
-      net.loadStateDict(values, { source: `${where}: ${role} (${tf.buildFuncName})` });
-    });
-  } catch (e) {
-    net.dispose();
-    throw e;
-  }
-  return net;
+      return values;
+    },
+  });
 }
 
 /** The static kwargs of a TF network and its components, as stored in checkpoint metadata. */
@@ -114,12 +109,8 @@ export interface ImportOptions {
   device?: string;
 }
 
-export interface ImportedNetworks {
+export interface ImportedNetworks extends Networks {
   format: 'stylegan1' | 'progan';
-  config: NetworkConfig;
-  G?: Generator;
-  D?: Discriminator;
-  Gs?: Generator;
   /** Provenance for checkpoint metadata: source_format and the static kwargs of every network. */
   metadata: Record<string, string>;
   /** Disposes every network built. */
@@ -155,7 +146,7 @@ export function importOfficial(value: PickleValue, where: string, o: ImportOptio
   };
   try {
     for (const role of roles) {
-      const net = buildNetwork(role, config, p.tf[role]!, o.device ?? 'cpu', where);
+      const net = importNetwork(role, { config, tf: p.tf[role]!, device: o.device ?? 'cpu', where });
       if (role === 'D') out.D = net as Discriminator;
       else out[role] = net as Generator;
     }

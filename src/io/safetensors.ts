@@ -9,6 +9,7 @@
  * tensor starts at a multiple of its element size and can be viewed as a typed array without copying.
  */
 import { writeFileAtomic } from './atomic.js';
+import { concatArrays } from './concat.js';
 import { readFileBytes } from './file-bytes.js';
 import { ITEM_SIZE, elementCount, type DType } from './array-data.js';
 import { assertValidRecord, shapeProblem, type TensorRecord } from './tensor-record.js';
@@ -85,14 +86,7 @@ function safetensorsChunks(tensors: TensorMap, metadata: Record<string, string> 
 
 /** Encodes tensors (and optional string metadata) as a safetensors file in memory. */
 export function encodeSafetensors(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array {
-  const chunks = safetensorsChunks(tensors, metadata, '(in-memory buffer)');
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
+  return concatArrays(safetensorsChunks(tensors, metadata, '(in-memory buffer)'));
 }
 
 /** Writes a safetensors file atomically (a crash leaves the previous file intact). */

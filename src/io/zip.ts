@@ -24,6 +24,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { inflateSync } from 'fflate';
+import { concatArrays } from './concat.js';
 
 /** How errors about an archive in memory name it. */
 const IN_MEMORY = 'zip';
@@ -529,19 +530,10 @@ export class ZipWriter {
     const total = chunks.reduce((n, c) => n + c.length, 0);
     let done = 0;
     while (done < total) {
-      const { bytesWritten } = await this.file.writev(done === 0 ? chunks : [concat(chunks).subarray(done)]);
+      const { bytesWritten } = await this.file.writev(done === 0 ? chunks : [concatArrays(chunks).subarray(done)]);
       done += bytesWritten;
     }
     this.offset += total;
   }
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}

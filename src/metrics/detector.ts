@@ -9,11 +9,8 @@
  * holding them is `--detector-dir`, else $STYLEGAN_DETECTORS, else `<cache>/detectors` (the cache folder of
  * fid-fmnist). Any TorchScript file with the same call signature can stand in (`--detector FILE`).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import * as E from '../engine/index.js';
-import type { Tensor, JitKwargs, JitModule } from '../engine/index.js';
 import { defaultCacheDir } from './fid-fmnist.js';
 
 export type DetectorKind = 'inception' | 'vgg16';
@@ -48,54 +45,5 @@ export function detectorPath(kind: DetectorKind, o: DetectorLocation = {}): stri
   return file;
 }
 
-/** SHA-256 of a file's bytes (streamed). */
-export async function fileSha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
-/** A loaded detector with the keyword arguments of one use (e.g. `{ return_features: true }`). */
-export class Detector {
-  #sha: Promise<string> | undefined;
-  private constructor(readonly module: JitModule, readonly path: string, readonly kwargs: JitKwargs) {}
-
-  /** Loads a detector; its parameters are frozen (gradients still flow to its input, as projection needs). */
-  static load(path: string, kwargs: JitKwargs, device = 'cpu'): Detector {
-    const module = E.jit.load(path, { device });
-    E.tidy(() => {
-      for (const p of module.parameters()) p.requiresGrad_(false);
-    });
-    return new Detector(module, path, kwargs);
-  }
-
-  /** A view of the same module called with other keyword arguments (shares the module: dispose only one). */
-  with(kwargs: JitKwargs): Detector {
-    return new Detector(this.module, this.path, kwargs);
-  }
-
-  get device(): string {
-    return this.module.device;
-  }
-
-  /** Content hash of the file (cache keys). */
-  sha256(): Promise<string> {
-    return (this.#sha ??= fileSha256(this.path));
-  }
-
-  /**
-   * Features of a batch of images [N, C, H, W] (uint8 0…255 as the metrics pass them, or float): gray images are
-   * repeated to 3 channels first. Returns what the module returns for `kwargs`, on the detector's device.
-   */
-  run(images: Tensor): Tensor {
-    return E.tidy(() => {
-      let x = images.to(this.device);
-      if (x.shape[1] === 1) x = x.repeat(1, 3, 1, 1);
-      return this.module.callTensor(x, this.kwargs);
-    });
-  }
-
-  dispose(): void {
-    this.module.dispose();
-  }
-}
+/** A loaded detector: the TorchScript network with the keyword arguments of one use. */
+export { ScriptedNetwork as Detector, fileSha256 } from '../nn/scripted.js';

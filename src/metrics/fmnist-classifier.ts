@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { Network } from '../nn/module.js';
-import { Conv2d, Dense, applyBias } from '../nn/layers.js';
+import { Conv2d, Dense } from '../nn/layers.js';
 import { tensorToRecord, recordToTensor } from '../io/checkpoint.js';
 import { decodeSafetensors, writeSafetensorsFile } from '../io/safetensors.js';
 import type { TensorRecord } from '../io/tensor-record.js';
@@ -51,15 +51,11 @@ export class FmnistClassifier extends Network {
     super(seed, device);
     const v = this.vars;
     this.convs = CONVS.map(([scope, cin, cout]) => {
-      const conv = new Conv2d(v, scope, cin, cout, 3, { useWscale: false });
-      v.add(`${scope}/bias`, E.zeros([cout]), true);
-      return conv;
+      return new Conv2d(v, scope, { cin, cout, kernel: 3, useWscale: false, bias: true });
     });
     const flat = CONVS[CONVS.length - 1]![2] * LAST_SIDE * LAST_SIDE;
-    this.dense0 = new Dense(v, 'Dense0', flat, FEATURE_DIM, { useWscale: false });
-    v.add('Dense0/bias', E.zeros([FEATURE_DIM]), true);
-    this.dense1 = new Dense(v, 'Dense1', FEATURE_DIM, FMNIST_CLASSES, { useWscale: false, gain: 1 });
-    v.add('Dense1/bias', E.zeros([FMNIST_CLASSES]), true);
+    this.dense0 = new Dense(v, 'Dense0', { inFeatures: flat, outFeatures: FEATURE_DIM, useWscale: false, bias: true });
+    this.dense1 = new Dense(v, 'Dense1', { inFeatures: FEATURE_DIM, outFeatures: FMNIST_CLASSES, useWscale: false, gain: 1, bias: true });
   }
 
   /** images [N, 1, 32, 32] in [−1, 1] → features [N, 128] (ReLU outputs of Dense0). */
@@ -70,14 +66,14 @@ export class FmnistClassifier extends Network {
     }
     return E.tidy(() => {
       let x = images;
-      for (const conv of this.convs) x = E.maxPool2d(applyBias(this.vars, `${conv.scope}/bias`, conv.forward(x)).relu(), 2);
-      return applyBias(this.vars, 'Dense0/bias', this.dense0.forward(x)).relu();
+      for (const conv of this.convs) x = E.maxPool2d(conv.forward(x).relu(), 2);
+      return this.dense0.forward(x).relu();
     });
   }
 
   /** images [N, 1, 32, 32] → class logits [N, 10]. */
   logits(images: Tensor): Tensor {
-    return E.tidy(() => applyBias(this.vars, 'Dense1/bias', this.dense1.forward(this.features(images))));
+    return E.tidy(() => this.dense1.forward(this.features(images)));
   }
 }
 

@@ -9,7 +9,7 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import type { StyleGANGenerator } from '../nets/stylegan.js';
-import { noiseSize } from '../gen/render.js';
+import { noiseSize } from '../nets/config.js';
 import type { Detector } from './detector.js';
 
 export type PplSpace = 'z' | 'w';

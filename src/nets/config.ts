@@ -101,3 +101,6 @@ export function isFused(cfg: CommonConfig, res: number): boolean {
 
 /** Number of synthesis layers (style inputs): two per resolution from 4². */
 export const numStyleLayers = (cfg: CommonConfig): number => 2 * log2Resolution(cfg) - 2;
+
+/** Side of the noise map of synthesis layer `layer` (two layers per resolution from 4²). */
+export const noiseSize = (layer: number): number => 2 ** ((layer >> 1) + 2);

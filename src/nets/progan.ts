@@ -1,16 +1,16 @@
 /**
  * Progressive GAN (Karras et al. 2017) generator G_paper: pixel-normalized latent → 4×4 dense → conv, then per
  * resolution an upscaling conv and a conv, each with leaky ReLU and pixel norm; ToRGB per resolution. The
- * discriminator D_paper is `Discriminator` (shared with StyleGAN, without blur).
+ * discriminator D_paper is `Discriminator` (discriminator.ts) with ProGAN's options.
  */
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
-import { Network } from '../nn/module.js';
-import { Dense, Conv2d, UpConv2d, ToRGB, applyBias } from '../nn/layers.js';
+import { Network, type Variables } from '../nn/module.js';
+import { Dense, Conv2d, UpConv2d, ToRGB, createBias, applyBias } from '../nn/layers.js';
 import { pixelNorm, lrelu } from '../nn/ops.js';
 import { type ProGANConfig, nf, log2Resolution } from './config.js';
-import { resolveLod, growOutput } from './progressive.js';
-import { Discriminator } from './stylegan.js';
+import { resolveLod, growOutput, type GrowthState } from './progressive.js';
+import { requireLabels } from './labels.js';
 
 export interface ProGANGenerateOptions {
   labels?: Tensor | null;
@@ -18,11 +18,39 @@ export interface ProGANGenerateOptions {
   native?: boolean;
 }
 
+/** Leaky ReLU then pixel norm when the config has it: what follows every G_paper layer. */
+function activate(cfg: ProGANConfig, x: Tensor): Tensor {
+  const y = lrelu(x);
+  return cfg.usePixelNorm ? pixelNorm(y, cfg.usePixelNormEps) : y;
+}
+
+/** Resolution 2^res of G_paper (res ≥ 3): the upscaling conv, the conv and the ToRGB of that resolution. */
+export class ProGANBlock {
+  readonly conv0: UpConv2d;
+  readonly conv1: Conv2d;
+  readonly toRgb: ToRGB;
+  constructor(vars: Variables, readonly cfg: ProGANConfig, res: number) {
+    const s = `${2 ** res}x${2 ** res}`;
+    const [cin, c] = [nf(cfg, res - 2), nf(cfg, res - 1)];
+    const fused = cfg.fusedScale !== false;
+    this.conv0 = new UpConv2d(vars, fused ? `${s}/Conv0_up` : `${s}/Conv0`, { cin, cout: c, kernel: 3, fused, layout: 'progan', bias: true });
+    this.conv1 = new Conv2d(vars, `${s}/Conv1`, { cin: c, cout: c, kernel: 3, bias: true });
+    this.toRgb = new ToRGB(vars, `ToRGB_lod${log2Resolution(cfg) - res}`, { cin: c, channels: cfg.numChannels });
+  }
+  forward(x: Tensor): GrowthState {
+    const y = activate(this.cfg, this.conv1.forward(activate(this.cfg, this.conv0.forward(x))));
+    return { x: y, img: this.toRgb.forward(y) };
+  }
+}
+
 export class ProGANGenerator extends Network {
   readonly resolutionLog2: number;
+  /** The 4² part: dense (its bias is per channel, added after the reshape to 4×4), conv, ToRGB. */
   readonly dense: Dense;
-  readonly convs = new Map<string, Conv2d | UpConv2d>();
-  readonly toRgb: ToRGB[] = [];
+  readonly conv: Conv2d;
+  readonly toRgb: ToRGB;
+  /** Blocks from 8² up (blocks[i] has resolution 2^(i+3)). */
+  readonly blocks: ProGANBlock[] = [];
 
   constructor(readonly cfg: ProGANConfig, seed = 0, device = 'cpu') {
     super(seed, device);
@@ -31,36 +59,11 @@ export class ProGANGenerator extends Network {
     const v = this.vars;
     v.add('lod', E.zeros([]), false);
     const c1 = nf(cfg, 1);
-    this.dense = new Dense(v, '4x4/Dense', cfg.latentSize + cfg.labelSize, c1 * 16, { gain: Math.SQRT2 / 4 });
-    v.add('4x4/Dense/bias', E.zeros([c1]), true);
-    this.conv('4x4/Conv', new Conv2d(v, '4x4/Conv', c1, c1, 3));
-    this.rgb(R, 2, c1);
-    for (let res = 3; res <= R; res++) {
-      const s = `${2 ** res}x${2 ** res}`;
-      const [cin, c] = [nf(cfg, res - 2), nf(cfg, res - 1)];
-      const fused = cfg.fusedScale !== false;
-      const up = fused ? `${s}/Conv0_up` : `${s}/Conv0`;
-      this.conv(up, new UpConv2d(v, up, cin, c, 3, fused, 'progan'));
-      this.conv(`${s}/Conv1`, new Conv2d(v, `${s}/Conv1`, c, c, 3));
-      this.rgb(R, res, c);
-    }
-  }
-
-  private conv(name: string, layer: Conv2d | UpConv2d): void {
-    this.convs.set(name, layer);
-    this.vars.add(`${name}/bias`, E.zeros([layer.cout]), true);
-  }
-  private rgb(R: number, res: number, c: number): void {
-    this.toRgb.push(new ToRGB(this.vars, `ToRGB_lod${R - res}`, c, this.cfg.numChannels));
-  }
-  private pn(x: Tensor): Tensor {
-    return this.cfg.usePixelNorm ? pixelNorm(x, this.cfg.usePixelNormEps) : x;
-  }
-  private block(name: string, x: Tensor): Tensor {
-    return this.pn(lrelu(applyBias(this.vars, `${name}/bias`, this.convs.get(name)!.forward(x))));
-  }
-  private toRgbAt(res: number, x: Tensor): Tensor {
-    return this.toRgb[res - 2]!.forward(x);
+    this.dense = new Dense(v, '4x4/Dense', { inFeatures: cfg.latentSize + cfg.labelSize, outFeatures: c1 * 16, gain: Math.SQRT2 / 4 });
+    createBias(v, '4x4/Dense/bias', c1);
+    this.conv = new Conv2d(v, '4x4/Conv', { cin: c1, cout: c1, kernel: 3, bias: true });
+    this.toRgb = new ToRGB(v, `ToRGB_lod${R - 2}`, { cin: c1, channels: cfg.numChannels });
+    for (let res = 3; res <= R; res++) this.blocks.push(new ProGANBlock(v, cfg, res));
   }
 
   /** z [N, latentSize] (+ one-hot labels) → images [N, C, H, W]. */
@@ -70,23 +73,12 @@ export class ProGANGenerator extends Network {
     const R = this.resolutionLog2;
     const { lod, workRes } = resolveLod(o.lod ?? this.vars.get('lod').item(), R);
     return E.tidy(() => {
-      let x = z;
-      if (cfg.labelSize > 0) {
-        if (!o.labels) throw new Error(`G_paper: this network is conditional (${cfg.labelSize} classes): pass labels`);
-        x = E.cat([z, o.labels], 1);
-      }
+      let x = cfg.labelSize > 0 ? E.cat([z, requireLabels('G_paper', cfg.labelSize, o.labels)], 1) : z;
       if (cfg.normalizeLatents) x = pixelNorm(x, cfg.usePixelNormEps);
-      const c1 = nf(cfg, 1);
-      x = this.dense.forward(x).reshape(-1, c1, 4, 4);
-      x = this.pn(lrelu(applyBias(this.vars, '4x4/Dense/bias', x)));
-      x = this.block('4x4/Conv', x);
-      return growOutput({ x, img: this.toRgbAt(2, x) }, (res, input) => {
-        const s = `${2 ** res}x${2 ** res}`;
-        const y = this.block(`${s}/Conv1`, this.block(cfg.fusedScale !== false ? `${s}/Conv0_up` : `${s}/Conv0`, input));
-        return { x: y, img: this.toRgbAt(res, y) };
-      }, lod, R, workRes, o.native ?? false);
+      x = this.dense.forward(x).reshape(-1, nf(cfg, 1), 4, 4);
+      x = activate(cfg, applyBias(this.vars, '4x4/Dense/bias', x));
+      x = activate(cfg, this.conv.forward(x));
+      return growOutput({ x, img: this.toRgb.forward(x) }, (res, input) => this.blocks[res - 3]!.forward(input), { lod, R, workRes, native: o.native ?? false });
     });
   }
 }
-
-export { Discriminator as ProGANDiscriminator };

@@ -42,15 +42,41 @@ export function applyBias(vars: Variables, name: string, x: Tensor): Tensor {
   });
 }
 
+export interface LayerOptions extends WeightSpec {
+  /** Creates `<scope>/bias` (zeros, scaled by lrmul) and adds it in `forward`. */
+  bias?: boolean;
+}
+
+/** The bias of a layer created with `bias: true`, or none. */
+function ownBias(vars: Variables, scope: string, n: number, o: LayerOptions): string | null {
+  if (!o.bias) return null;
+  createBias(vars, `${scope}/bias`, n, o.lrmul ?? 1);
+  return `${scope}/bias`;
+}
+
+const withBias = (vars: Variables, bias: string | null, y: Tensor): Tensor => (bias ? applyBias(vars, bias, y) : y);
+
+export interface DenseOptions extends LayerOptions {
+  inFeatures: number;
+  outFeatures: number;
+}
+
 /** Fully connected layer, weight [in, out] (inputs of rank > 2 are flattened, NCHW order). */
 export class Dense {
-  constructor(readonly vars: Variables, readonly scope: string, readonly inFeatures: number, readonly outFeatures: number, spec: WeightSpec = {}) {
-    createWeight(vars, `${scope}/weight`, [inFeatures, outFeatures], spec);
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** Name of the layer's own bias, or null. */
+  readonly bias: string | null;
+  constructor(readonly vars: Variables, readonly scope: string, o: DenseOptions) {
+    this.inFeatures = o.inFeatures;
+    this.outFeatures = o.outFeatures;
+    createWeight(vars, `${scope}/weight`, [o.inFeatures, o.outFeatures], o);
+    this.bias = ownBias(vars, scope, o.outFeatures, o);
   }
   forward(x: Tensor): Tensor {
     return E.tidy(() => {
       const flat = x.ndim > 2 ? x.reshape(x.shape[0]!, -1) : x;
-      return flat.matmul(this.vars.runtime(`${this.scope}/weight`));
+      return withBias(this.vars, this.bias, flat.matmul(this.vars.runtime(`${this.scope}/weight`)));
     });
   }
 }
@@ -58,77 +84,107 @@ export class Dense {
 /** TF [kh, kw, Cin, Cout] → PyTorch OIHW. */
 export const hwioToOihw = (w: Tensor): Tensor => w.permute(3, 2, 0, 1);
 
-/** k×k convolution with "SAME" padding, weight [k, k, Cin, Cout]. */
-export class Conv2d {
-  constructor(readonly vars: Variables, readonly scope: string, readonly cin: number, readonly cout: number, readonly kernel: number, spec: WeightSpec = {}) {
-    createWeight(vars, `${scope}/weight`, [kernel, kernel, cin, cout], spec);
+export interface ConvOptions extends LayerOptions {
+  cin: number;
+  cout: number;
+  kernel: number;
+}
+
+/** What every convolution layer shares: its weight [k, k, ·, ·] under `<scope>/weight` and an optional own bias. */
+abstract class ConvLayer {
+  readonly cin: number;
+  readonly cout: number;
+  readonly kernel: number;
+  /** Name of the layer's own bias, or null. */
+  readonly bias: string | null;
+  constructor(readonly vars: Variables, readonly scope: string, o: ConvOptions, shape: number[]) {
+    this.cin = o.cin;
+    this.cout = o.cout;
+    this.kernel = o.kernel;
+    createWeight(vars, `${scope}/weight`, shape, o);
+    this.bias = ownBias(vars, scope, o.cout, o);
   }
   /** The runtime kernel in OIHW (cached in inference, see `Variables.prepared`). */
   weightOIHW(): Tensor {
     return this.vars.prepared(`${this.scope}/weight`, 'oihw', (w) => hwioToOihw(w).contiguous());
   }
+  /** SAME padding of the unfused k×k convolution. */
+  protected get padding(): number {
+    return (this.kernel - 1) >> 1;
+  }
+  /** The convolution without bias. */
+  protected abstract apply(x: Tensor): Tensor;
   forward(x: Tensor): Tensor {
-    return E.tidy(() => E.conv2d(x, this.weightOIHW(), null, { padding: (this.kernel - 1) >> 1 }));
+    return E.tidy(() => withBias(this.vars, this.bias, this.apply(x)));
+  }
+}
+
+/** k×k convolution with "SAME" padding, weight [k, k, Cin, Cout]. */
+export class Conv2d extends ConvLayer {
+  constructor(vars: Variables, scope: string, o: ConvOptions) {
+    super(vars, scope, o, [o.kernel, o.kernel, o.cin, o.cout]);
+  }
+  protected apply(x: Tensor): Tensor {
+    return E.conv2d(x, this.weightOIHW(), null, { padding: this.padding });
   }
 }
 
 export type UpLayout = 'stylegan' | 'progan';
 
+export interface ResampleConvOptions extends ConvOptions {
+  /** The fused (transposed / strided) convolution with the derived 4×4 kernel instead of resample + conv. */
+  fused: boolean;
+}
+
 /**
  * Nearest upscale ×2 followed by a k×k convolution, or the fused transposed convolution with the derived 4×4 kernel.
  * StyleGAN stores the weight [k, k, Cin, Cout]; ProGAN's fused layer stores [k, k, Cout, Cin] with fan-in k²·Cin.
  */
-export class UpConv2d {
-  constructor(
-    readonly vars: Variables, readonly scope: string, readonly cin: number, readonly cout: number, readonly kernel: number,
-    readonly fused: boolean, readonly layout: UpLayout = 'stylegan', spec: WeightSpec = {},
-  ) {
-    const shape = layout === 'progan' && fused ? [kernel, kernel, cout, cin] : [kernel, kernel, cin, cout];
-    createWeight(vars, `${scope}/weight`, shape, { ...spec, fanIn: kernel * kernel * cin });
+export class UpConv2d extends ConvLayer {
+  readonly fused: boolean;
+  readonly layout: UpLayout;
+  constructor(vars: Variables, scope: string, o: ResampleConvOptions & { layout?: UpLayout }) {
+    const layout = o.layout ?? 'stylegan';
+    const k = o.kernel;
+    super(vars, scope, { ...o, fanIn: k * k * o.cin }, layout === 'progan' && o.fused ? [k, k, o.cout, o.cin] : [k, k, o.cin, o.cout]);
+    this.fused = o.fused;
+    this.layout = layout;
   }
   /** The runtime kernel as the convolution takes it: OIHW, or the fused 4×4 kernel in IOHW (conv_transpose2d's layout). */
   kernelForConv(): Tensor {
-    const name = `${this.scope}/weight`;
-    if (!this.fused) return this.vars.prepared(name, 'oihw', (w) => hwioToOihw(w).contiguous());
-    return this.vars.prepared(name, 'fused-iohw', (w) => fusedKernel(this.layout === 'progan' ? w.permute(3, 2, 0, 1) : w.permute(2, 3, 0, 1)).contiguous());
+    if (!this.fused) return this.weightOIHW();
+    const perm = this.layout === 'progan' ? [3, 2, 0, 1] : [2, 3, 0, 1];
+    return this.vars.prepared(`${this.scope}/weight`, 'fused-iohw', (w) => fusedKernel(w.permute(...perm)).contiguous());
   }
-  forward(x: Tensor): Tensor {
-    return E.tidy(() => {
-      const k = this.kernelForConv();
-      if (!this.fused) return E.conv2d(upscale2d(x), k, null, { padding: (this.kernel - 1) >> 1 });
-      return E.convTranspose2d(x, k, null, { stride: 2, padding: 1 });
-    });
+  protected apply(x: Tensor): Tensor {
+    const k = this.kernelForConv();
+    if (!this.fused) return E.conv2d(upscale2d(x), k, null, { padding: this.padding });
+    return E.convTranspose2d(x, k, null, { stride: 2, padding: 1 });
   }
 }
 
 /** A k×k convolution followed by 2×2 box downscaling, or the fused stride-2 convolution with the derived kernel × 0.25. */
-export class DownConv2d {
-  constructor(readonly vars: Variables, readonly scope: string, readonly cin: number, readonly cout: number, readonly kernel: number, readonly fused: boolean, spec: WeightSpec = {}) {
-    createWeight(vars, `${scope}/weight`, [kernel, kernel, cin, cout], spec);
+export class DownConv2d extends ConvLayer {
+  readonly fused: boolean;
+  constructor(vars: Variables, scope: string, o: ResampleConvOptions) {
+    super(vars, scope, o, [o.kernel, o.kernel, o.cin, o.cout]);
+    this.fused = o.fused;
   }
   /** The runtime kernel as the convolution takes it: OIHW, or the fused 4×4 kernel × 0.25. */
   kernelForConv(): Tensor {
-    const name = `${this.scope}/weight`;
-    if (!this.fused) return this.vars.prepared(name, 'oihw', (w) => hwioToOihw(w).contiguous());
-    return this.vars.prepared(name, 'fused-oihw', (w) => fusedKernel(hwioToOihw(w)).mul(0.25).contiguous());
+    if (!this.fused) return this.weightOIHW();
+    return this.vars.prepared(`${this.scope}/weight`, 'fused-oihw', (w) => fusedKernel(hwioToOihw(w)).mul(0.25).contiguous());
   }
-  forward(x: Tensor): Tensor {
-    return E.tidy(() => {
-      const k = this.kernelForConv();
-      if (!this.fused) return downscale2d(E.conv2d(x, k, null, { padding: (this.kernel - 1) >> 1 }));
-      return E.conv2d(x, k, null, { stride: 2, padding: 1 });
-    });
+  protected apply(x: Tensor): Tensor {
+    const k = this.kernelForConv();
+    if (!this.fused) return downscale2d(E.conv2d(x, k, null, { padding: this.padding }));
+    return E.conv2d(x, k, null, { stride: 2, padding: 1 });
   }
 }
 
-/** ToRGB: a linear 1×1 convolution (gain 1) with bias, from features to image channels. */
-export class ToRGB {
-  readonly conv: Conv2d;
-  constructor(readonly vars: Variables, readonly scope: string, cin: number, channels: number) {
-    this.conv = new Conv2d(vars, scope, cin, channels, 1, { gain: 1 });
-    vars.add(`${scope}/bias`, E.zeros([channels]), true);
-  }
-  forward(x: Tensor): Tensor {
-    return applyBias(this.vars, `${this.scope}/bias`, this.conv.forward(x));
+/** ToRGB: a linear 1×1 convolution (gain 1) with its bias, from features to image channels. */
+export class ToRGB extends Conv2d {
+  constructor(vars: Variables, scope: string, o: { cin: number; channels: number }) {
+    super(vars, scope, { cin: o.cin, cout: o.channels, kernel: 1, gain: 1, bias: true });
   }
 }

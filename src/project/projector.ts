@@ -18,9 +18,10 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import type { StyleGANGenerator } from '../nets/stylegan.js';
-import { requireStyleGAN, noiseSize, type AnyGenerator } from '../gen/render.js';
+import { noiseSize } from '../nets/config.js';
+import { requireStyleGAN, type AnyGenerator } from '../gen/render.js';
 import { wStatistics } from '../gen/w-average.js';
-import { Detector } from '../metrics/detector.js';
+import { ScriptedNetwork } from '../nn/scripted.js';
 
 export type ProjectionSpace = 'w' | 'w+';
 export type ProjectionLoss = 'lpips' | 'mse';
@@ -127,7 +128,7 @@ export async function projectWithNoise(net: AnyGenerator | { G: AnyGenerator }, 
   const D = G.cfg.dlatentSize;
   const device = G.synthesis.device;
   const { avg, std: wStd } = wStatistics(G, { classIndex: G.cfg.labelSize > 0 ? opts.classIndex ?? null : opts.classIndex, samples: opts.wAvgSamples });
-  const vgg = lossKind === 'lpips' ? Detector.load(opts.vggPath!, { resize_images: false, return_lpips: true }, device) : null;
+  const vgg = lossKind === 'lpips' ? ScriptedNetwork.load(opts.vggPath!, { resize_images: false, return_lpips: true }, device) : null;
   const gen = new E.Generator(opts.seed ?? 303);
   const frozen = G.parameters().filter((p) => p.requiresGrad);
   for (const p of frozen) p.requiresGrad_(false);

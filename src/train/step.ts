@@ -5,19 +5,14 @@
  */
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
-import { mixStyles, ProGANGenerator, type NetworkConfig, type Generator, type Discriminator } from '../nets/index.js';
+import { mixStyles, ProGANGenerator, type Generator, type Networks } from '../nets/index.js';
 import type { ScheduleState } from './schedule.js';
 import type { LossConfig } from './presets.js';
 import { gLogisticNonsaturating, dLogisticR1, gWgan, dWganGp, type DiscriminatorOut } from './losses.js';
 import { updateEma } from './ema.js';
 
-export interface TrainingNets {
-  G: Generator;
-  D: Discriminator;
-  /** The moving average of G; null skips its update. */
-  Gs: Generator | null;
-  config: NetworkConfig;
-}
+/** G and D of a run (see `Networks`) with Gs, the moving average of G: null skips its update. */
+export type TrainingNets = Required<Pick<Networks, 'G' | 'D' | 'config'>> & { Gs: Generator | null };
 
 /** Everything a step reads or updates. */
 export interface StepContext {

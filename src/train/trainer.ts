@@ -10,7 +10,7 @@ import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import {
   buildGenerator, buildDiscriminator, styleganConfig, proganConfig, StyleGANGenerator,
-  type NetworkConfig, type Generator, type Discriminator,
+  type Networks,
 } from '../nets/index.js';
 import { upscale2d, downscale2d } from '../nn/ops.js';
 import { BatchLoader } from '../data/loader.js';
@@ -90,12 +90,7 @@ interface LoopState {
   totalSec: number;
 }
 
-interface Nets {
-  G: Generator;
-  D: Discriminator;
-  Gs: Generator;
-  config: NetworkConfig;
-}
+type Nets = Required<Networks>;
 
 export interface TrainResult {
   runDir: string;

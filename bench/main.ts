@@ -1,11 +1,18 @@
+#!/usr/bin/env node
 /**
- * `stylegan bench engine|nets|train|generate`: benchmarks against the PyTorch peers (same work, same threads, one run). The
- * benchmarks live in bench/ (repository only) and are loaded when a command runs.
+ * `node dist/bench/main.js engine|nets|train|generate [options]`: benchmarks against the PyTorch peers (same work, same
+ * threads, one run). The benchmarks are a consumer of the library (repository only, not in the package): they import
+ * src/, nothing in src/ imports them.
  */
-import { existsSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
-import { integerAtLeast, integerList, nameList, runtime } from './options.js';
+import { Command } from 'commander';
+import { integerAtLeast, integerList, nameList, runtime, register as registerGlobalOptions } from '../src/cli/options.js';
+import { reportError } from '../src/cli/main.js';
+import * as engine from './engine.js';
+import * as nets from './nets.js';
+import * as train from './train.js';
+import * as generate from './generate.js';
 
 /** The flags every bench shares. */
 interface BenchFlags {
@@ -15,14 +22,6 @@ interface BenchFlags {
   python: string;
   peer: boolean;
   json: boolean;
-}
-
-/** Refuses to run from the package (the benchmarks are not part of it). */
-function checkBenchModule(name: string): void {
-  const module = new URL(`../../bench/${name}.js`, import.meta.url);
-  if (!existsSync(module)) {
-    throw new Error(`bench ${name}: ${fileURLToPath(module)} is missing (the benchmarks ship with the repository, not the package)`);
-  }
 }
 
 /** The options of both sides from the shared flags; `quick` replaces the iteration counts. */
@@ -39,9 +38,8 @@ interface EngineFlags extends BenchFlags {
   cases?: string[];
 }
 
-async function benchEngine(flags: EngineFlags, command: Command): Promise<void> {
-  checkBenchModule('engine');
-  const bench: typeof import('../../bench/engine.js') = await import('../../bench/engine.js');
+function benchEngine(flags: EngineFlags, command: Command): void {
+  const bench = engine;
   bench.engineBench({ ...compareOptions(flags, command), cases: flags.cases ?? bench.CASES, config: bench.DEFAULT_CONFIG });
 }
 
@@ -54,9 +52,8 @@ interface NetsFlags extends BenchFlags {
   dBatch?: number[];
 }
 
-async function benchNets(flags: NetsFlags, command: Command): Promise<void> {
-  checkBenchModule('nets');
-  const bench: typeof import('../../bench/nets.js') = await import('../../bench/nets.js');
+function benchNets(flags: NetsFlags, command: Command): void {
+  const bench = nets;
   const d = bench.DEFAULT_CONFIG;
   bench.netsBench({
     ...compareOptions(flags, command, flags.quick ? bench.QUICK : null),
@@ -75,9 +72,8 @@ interface TrainFlags extends BenchFlags {
   ema: boolean;
 }
 
-async function benchTrain(flags: TrainFlags, command: Command): Promise<void> {
-  checkBenchModule('train');
-  const bench: typeof import('../../bench/train.js') = await import('../../bench/train.js');
+function benchTrain(flags: TrainFlags, command: Command): void {
+  const bench = train;
   const d = bench.DEFAULT_CONFIG;
   bench.trainBench({
     ...compareOptions(flags, command, flags.quick ? bench.QUICK : null),
@@ -90,9 +86,8 @@ interface GenerateFlags extends BenchFlags {
   batch?: number[];
 }
 
-async function benchGenerate(flags: GenerateFlags, command: Command): Promise<void> {
-  checkBenchModule('generate');
-  const bench: typeof import('../../bench/generate.js') = await import('../../bench/generate.js');
+function benchGenerate(flags: GenerateFlags, command: Command): void {
+  const bench = generate;
   const d = bench.DEFAULT_CONFIG;
   bench.generateBench({ ...compareOptions(flags, command), config: { res: flags.res ?? d.res, batch: flags.batch ?? d.batch } });
 }
@@ -108,8 +103,10 @@ function sharedFlags(command: Command, iters: number, warmup: number): Command {
     .option('--json', 'also print the whole report as one JSON line', false);
 }
 
-export function register(program: Command): void {
-  const bench = program.command('bench').description('benchmarks against PyTorch (same work, same threads, one run)');
+/** The benchmarks' command line: one command per benchmark, with the library's global options. */
+export function benchProgram(): Command {
+  const bench = new Command('bench').description('benchmarks against PyTorch (same work, same threads, one run)');
+  registerGlobalOptions(bench);
   sharedFlags(bench.command('engine'), 20, 3)
     .description('conv 3×3 forward / forward+backward, 8-layer MLP, R1 step, per-call overhead: stylegan-ts vs PyTorch')
     .option('--cases <list>', 'comma-separated subset: conv3x3_fwd,conv3x3_fwd_bwd,mlp_fwd_bwd,r1_step,tiny_add', nameList)
@@ -136,4 +133,16 @@ export function register(program: Command): void {
     .option('--res <list>', 'resolutions (default 1024,256)', integerList(4))
     .option('--batch <list>', 'batch sizes (default 1,8)', integerList(1))
     .action((flags: GenerateFlags, command: Command) => benchGenerate(flags, command));
+  return bench;
 }
+
+/** Runs the benchmarks' command line on `argv` (the arguments after the script). */
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await benchProgram().parseAsync([...argv], { from: 'user' });
+  } catch (e) {
+    reportError(e);
+  }
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) await main(process.argv.slice(2));

@@ -11,7 +11,7 @@ import type { Tensor } from '../engine/index.js';
 
 export interface PrecisionRecallOptions {
   nhoodSize?: number;
-  /** Rows per distance block (bounds memory: rowBatch × |manifold| floats). */
+  /** Rows per distance block (default: 10⁷ / |manifold|, i.e. blocks of ≈ 80 MB of float64 distances). */
   rowBatch?: number;
 }
 
@@ -56,8 +56,8 @@ function coverage(manifold: Tensor, radii: Tensor, probes: Tensor, rowBatch: num
 /** Precision and recall of generated features [Ng, d] against real features [Nr, d]. */
 export function precisionRecall(real: Tensor, gen: Tensor, o: PrecisionRecallOptions = {}): { precision: number; recall: number } {
   const k = o.nhoodSize ?? 3;
-  const rowBatch = o.rowBatch ?? 1000;
   return E.tidy(() => {
+    const rowBatch = o.rowBatch ?? Math.max(1, Math.floor(1e7 / Math.max(real.shape[0]!, gen.shape[0]!)));
     const r = real.to('float16').to('float64');
     const g = gen.to('float16').to('float64');
     if (r.shape[0]! <= k || g.shape[0]! <= k) throw new Error(`precision/recall: each set needs more than ${k} feature vectors, got ${r.shape[0]} and ${g.shape[0]}`);

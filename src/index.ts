@@ -3,7 +3,8 @@
  *   engine  → tensors on libtorch (scopes, autograd, Adam, generators, threads, devices)
  *   nn      → the papers' primitives (equalized-lr layers, pixel/instance norm, blur, mbstd, style modulation)
  *   nets    → ProGAN and StyleGAN generators and discriminators under official variable names
- *   io      → checkpoints (safetensors), .npy, images, the safe pickle reader and the official-network importers
+ *   io      → checkpoints (safetensors), .npy, images, the safe pickle reader, the official-network importers and
+ *             the ONNX export (io.onnx.exportOnnx)
  *   data    → datasets (stylegan2-ada layout) and the batch loader
  *   train   → the progressive training loop, schedule, losses, presets
  *   gen     → generation and the papers' figures, videos, time-lapses

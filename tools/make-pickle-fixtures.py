@@ -3,6 +3,7 @@
 
     /usr/bin/python3 tools/make-pickle-fixtures.py [output-dir]
     /usr/bin/python3 tools/make-pickle-fixtures.py --ffhq1024 OUT.pkl   # full-size benchmark input (~325 MB)
+    /usr/bin/python3 tools/make-pickle-fixtures.py --stylegan1-128 test/fixtures/stylegan1-128.p4.pkl
 
 NVIDIA's real networks are far too big for the repository (and cannot be downloaded here), so this script
 writes small stand-ins with the same byte-level structure:
@@ -371,6 +372,37 @@ def progan_theano_fixture(manifest):
         tf_manifest(path, net, arrays, networks)
     files = {'4': write('progan-theano-32.p4.pkl', pickle.dumps((g, d, gs), protocol=4))}
     manifest['progan-theano-32'] = dict(kind='tf', top=['G', 'D', 'Gs'], files=files, networks=networks, arrays=arrays)
+
+
+def stylegan1_128_pickle(path):
+    """tuple(G, D, Gs) of a finished (lod 0) 128x128 StyleGAN1 with small feature maps (16 down to 2): deep
+    enough for fused upscaling (128x128 Conv0_up is a transposed convolution under fused_scale='auto'), small
+    enough to commit (~0.4 MB). Not listed in the manifest: the ONNX export tests use it."""
+    rng = np.random.RandomState(128)
+    res_log2, latent, fmap_base, fmap_max = 7, 8, 128, 16
+    nf = nf_func(fmap_base, fmap_max)
+    common = dict(num_channels=3, resolution=128, label_size=0)
+    g_kwargs = dict(common, latent_size=latent, dlatent_size=latent, mapping_fmaps=latent, fmap_base=fmap_base,
+                    fmap_max=fmap_max, truncation_psi=0.7, truncation_cutoff=8, fused_scale='auto')
+
+    def finished(layout):
+        return [(n, np.float32(0) if n == 'lod' else v) for n, v in fill(layout, rng)]
+
+    def generator(name):
+        synthesis = StyleGANNetwork('G_synthesis', 'G_synthesis', g_kwargs,
+                                    finished(stylegan_synthesis_layout(res_log2, nf, latent)))
+        mapping = StyleGANNetwork('G_mapping', 'G_mapping', dict(g_kwargs, dlatent_broadcast=2 * res_log2 - 2),
+                                  finished(stylegan_mapping_layout(latent, latent, latent, 8)))
+        own = finished([('lod', None), ('dlatent_avg', [latent])])
+        return StyleGANNetwork(name, 'G_style', g_kwargs, own, {'synthesis': synthesis, 'mapping': mapping})
+
+    g = generator('G')
+    d = StyleGANNetwork('D', 'D_basic', dict(common, fmap_base=fmap_base, fmap_max=fmap_max),
+                        finished(discriminator_layout(res_log2, nf, False)))
+    gs = generator('Gs')
+    with open(path, 'wb') as f:
+        f.write(pickle.dumps((g, d, gs), protocol=4))
+    print(f'wrote {os.path.getsize(path)} bytes to {path}')
 
 
 # --------------------------------------------------------------------------------------------------
@@ -801,5 +833,7 @@ def main():
 if __name__ == '__main__':
     if len(sys.argv) == 3 and sys.argv[1] == '--ffhq1024':
         ffhq1024_pickle(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == '--stylegan1-128':
+        stylegan1_128_pickle(sys.argv[2])
     else:
         main()

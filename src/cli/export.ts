@@ -1,9 +1,13 @@
-/** `stylegan export`: a smaller checkpoint from a training snapshot (e.g. Gs only, float16) with provenance metadata. */
+/**
+ * `stylegan export`: a smaller checkpoint from a training snapshot (e.g. Gs only, float16) with provenance metadata,
+ * or (`--onnx DIR`) the generator of any network file as ONNX graphs for onnxruntime.
+ */
 import { stat } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadCheckpoint, saveCheckpoint, type NetworkRole } from '../io/checkpoint.js';
 import { NETWORK_ROLES } from '../nets/networks.js';
 import { networkRoles } from './options.js';
+import { exportNetworkOnnx } from './export-onnx.js';
 
 
 function keyValues(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -15,13 +19,22 @@ function keyValues(value: string, previous: Record<string, string> = {}): Record
 export function register(program: Command): void {
   program
     .command('export')
-    .description('write some networks of a checkpoint or training snapshot to a new checkpoint (training state dropped)')
-    .argument('<snapshot>', 'stylegan-ts checkpoint or network-snapshot-*.safetensors')
-    .requiredOption('-o, --output <file.safetensors>', 'checkpoint to write')
+    .description('write some networks of a checkpoint or training snapshot to a new checkpoint (training state dropped), '
+      + 'or with --onnx the generator of any network as ONNX graphs')
+    .argument('[snapshot]', 'stylegan-ts checkpoint or network-snapshot-*.safetensors (with --onnx: any network file; default: the default network)')
+    .option('-o, --output <file.safetensors>', 'checkpoint to write')
+    .option('--onnx <dir>', 'write mapping.onnx + synthesis.onnx (StyleGAN) or generator.onnx (ProGAN) and network.json into DIR')
+    .option('--lod <lod>', 'with --onnx: level of detail to export (default: the network\'s own)', parseFloat)
     .option('--only <list>', 'networks to keep: a comma-separated subset of G,D,Gs', networkRoles, ['Gs'] as NetworkRole[])
     .option('--fp16', 'store the weights as float16', false)
     .option('--meta <key=value>', 'add a metadata entry (repeatable), e.g. provenance', keyValues, {})
-    .action(async (snapshot: string, o: { output: string; only: NetworkRole[]; fp16: boolean; meta: Record<string, string> }) => {
+    .action(async (snapshot: string | undefined, o: { output?: string; onnx?: string; lod?: number; only: NetworkRole[]; fp16: boolean; meta: Record<string, string> }) => {
+      if (o.onnx !== undefined) {
+        if (o.output !== undefined) throw new Error('--onnx and --output are exclusive: export one format at a time');
+        await exportNetworkOnnx(snapshot, o.onnx, { fp16: o.fp16, lod: o.lod });
+        return;
+      }
+      if (snapshot === undefined || o.output === undefined) throw new Error('export: give a snapshot and --output FILE.safetensors (or --onnx DIR)');
       const ck = await loadCheckpoint(snapshot, { only: o.only });
       try {
         // Training state (optimizer moments, RNG, loop state) stays behind; the kimg and preset travel along.

@@ -8,3 +8,4 @@ export { readPickle, readPickleFile } from './pickle.js';
 export * from './import-official.js';
 export * from './open-network.js';
 export * from './network-info.js';
+export * as onnx from './onnx/index.js';

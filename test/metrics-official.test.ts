@@ -79,6 +79,39 @@ test('engine.jit: loads a TorchScript file, calls forward with keyword arguments
   assert.throws(() => E.jit.load(bad), (e: Error) => e.message.startsWith(`${bad}: not a loadable TorchScript module (`));
 });
 
+test('engine.jit: IValue conversions — float and int lists, optionals, strings, tuples, lists and dicts back', { skip: skipTorch }, () => {
+  const file = join(dir, 'kinds.pt');
+  const script = join(dir, 'kinds.py'); // torch.jit.script needs the source in a file
+  writeFileSync(script, `
+import torch
+from typing import Dict, List, Optional, Tuple
+class Kinds(torch.nn.Module):
+    def forward(self, x: torch.Tensor, scale: float, dims: List[int], name: str, shift: Optional[torch.Tensor] = None,
+                flag: bool = False) -> Tuple[torch.Tensor, List[int], Dict[str, torch.Tensor], str, float, bool]:
+        y = x * scale
+        if shift is not None:
+            y = y + shift
+        return y.sum(dims), [d + 1 for d in dims], {'twice': y * 2}, name + '!', scale / 2, not flag
+torch.jit.script(Kinds()).save('${file}')
+`);
+  execFileSync(PYTHON, [script]);
+  E.tidy(() => {
+    const m = E.jit.load(file);
+    try {
+      const x = E.ones([2, 3]);
+      const [sum, dims, dict, name, half, flag] = m.call(x, 3, [1], 'w', null, { flag: true }) as [E.Tensor, number[], { twice: E.Tensor }, string, number, boolean];
+      assert.deepEqual(Array.from(sum.toFloat32Array()), [9, 9]);
+      assert.deepEqual(dims, [2]);
+      assert.deepEqual(Array.from(dict.twice.toFloat32Array()), [6, 6, 6, 6, 6, 6]);
+      assert.deepEqual([name, half, flag], ['w!', 1.5, false]);
+      const shifted = (m.call(x, 1, [0, 1], 'v', E.full([2, 3], 0.5)) as E.JitResult[])[0] as E.Tensor;
+      assert.equal(shifted.item(), 9);
+    } finally {
+      m.dispose();
+    }
+  });
+});
+
 test('a missing detector file is named with where NVIDIA publishes it', () => {
   assert.throws(() => detectorPath('inception', { dir }), {
     message: `${join(dir, 'inception-2015-12-05.pt')}: detector file missing; download ` +

@@ -111,7 +111,7 @@ export function register(program: Command): void {
     .option('--psi <list>', 'ψ values, one column each', numberList, [...DEFAULT_PSIS])
     .option('--trunc-cutoff <n>', "layers ψ applies to, or 'all' (default all, as the paper's figure)", cutoffValue)
     .requiredOption('-o, --output <file.png>', 'output PNG');
-  renderOptions(trunc, { trunc: false }).action(async (f: TruncationFlags, cmd: Command) => {
+  renderOptions(trunc, { trunc: false, center: true }).action(async (f: TruncationFlags, cmd: Command) => {
     const net = await openFromFlags(f, cmd);
     const grid = truncationFigure(net.G, { ...renderFrom(net, f), seeds: f.seeds, psis: f.psi, truncationCutoff: cutoffOf(f.truncCutoff) ?? null });
     process.stdout.write(`wrote ${await savePng(f.output, grid)}; columns ψ = ${f.psi.join(', ')}\n`);

@@ -34,13 +34,15 @@ export interface RenderFlags {
 }
 
 /** Adds --network, the truncation and noise options (unless turned off), --class and --batch to a command. */
-export function renderOptions(cmd: Command, o: { trunc?: boolean; noise?: boolean } = {}): Command {
+export function renderOptions(cmd: Command, o: { trunc?: boolean; center?: boolean; noise?: boolean } = {}): Command {
   cmd.option('--network <path>', `official .pkl or stylegan-ts .safetensors (default: the packaged ${DEFAULT_NETWORK})`);
   if (o.trunc ?? true) {
     cmd
       .option('--trunc <psi>', 'truncation ψ (default 1 = off)', finiteNumber)
-      .option('--trunc-cutoff <n>', "layers ψ applies to, or 'all' (default: the network's, 8 for the official nets)", cutoffValue)
-      .option('--trunc-center <c>', "conditional nets: ψ pulls towards the class's own average w ('class', default) or the global one ('global', official)", oneOf(['class', 'global'] as const));
+      .option('--trunc-cutoff <n>', "layers ψ applies to, or 'all' (default: the network's, 8 for the official nets)", cutoffValue);
+  }
+  if (o.center ?? o.trunc ?? true) {
+    cmd.option('--trunc-center <c>', "conditional nets: ψ pulls towards the class's own average w ('class', default) or the global one ('global', official)", oneOf(['class', 'global'] as const));
   }
   if (o.noise ?? true) cmd.option('--noise-mode <mode>', `noise inputs: ${NOISE_MODES.join(', ')} (default const; StyleGAN only)`, oneOf(NOISE_MODES));
   return cmd

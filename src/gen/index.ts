@@ -14,3 +14,4 @@ export { timelapse, timelapseFrames, runGrids, type RunGrid } from './timelapse.
 export { concatImages, assembleGrid, cropImage, resizeNearest, grayTo, blankImage } from './grid.js';
 export { openNetwork, defaultNetworkPath, DEFAULT_NETWORK, type OpenedNetwork } from './network.js';
 export { renderFigures, fitCells, type FiguresOptions, type FigureFile } from './figures.js';
+export { wStatistics, classCenters, type WStatistics } from './w-average.js';

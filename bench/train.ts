@@ -17,6 +17,7 @@ import { Discriminator, StyleGANGenerator, styleganConfig } from '../src/nets/in
 import { getPreset } from '../src/train/presets.js';
 import { presetEmaBeta } from '../src/train/ema.js';
 import { discriminatorStep, generatorStep, type StepContext, type StepSchedule, type TrainingNets } from '../src/train/step.js';
+import type { DataParallel } from '../src/train/distributed.js';
 import {
   compareWithPeer, flagArgs, peerScript, printReport, runOurSide, runPeerScript, timeCases,
   type BenchCase, type BenchReport, type CaseTiming, type CompareOptions, type PeerOutcome,
@@ -61,9 +62,10 @@ export function defaultBatch(widths: WidthsName, resolution: number, device: str
 
 /**
  * One training step (D step + Gs update, then G step) of StyleGAN at `resolution` with `widths`, through the
- * trainer's step functions. Builds G, Gs, D, both Adams and the reals; `dispose` frees them.
+ * trainer's step functions. Builds G, Gs, D, both Adams and the reals; `dispose` frees them. With `parallel`, `batch`
+ * is the global minibatch and this process steps on its share (bench/distributed.ts).
  */
-export function trainingStepCase(resolution: number, widths: WidthsName, batch: number, ema: boolean, device: string, seed = 0): BenchCase & { nets: TrainingNets } {
+export function trainingStepCase(resolution: number, widths: WidthsName, batch: number, ema: boolean, device: string, seed = 0, parallel?: DataParallel): BenchCase & { nets: TrainingNets } {
   const preset = getPreset(PRESET);
   const w = WIDTHS[widths];
   const cfg = styleganConfig({
@@ -84,8 +86,9 @@ export function trainingStepCase(resolution: number, widths: WidthsName, batch: 
     emaBeta: (minibatch) => presetEmaBeta(preset, minibatch),
     numClasses: 0,
     classCdf: [],
+    parallel,
   };
-  const reals = E.keep(E.randn([batch, cfg.numChannels, resolution, resolution], { device }));
+  const reals = E.keep(E.randn([parallel ? batch / parallel.size : batch, cfg.numChannels, resolution, resolution], { device }));
   const s: StepSchedule = { lod: 0, resolution, minibatch: batch, gLrate, dLrate };
   const a = preset.adam;
   return {

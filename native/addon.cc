@@ -338,6 +338,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerCore(env, exports);
   sgt::registerOps(env, exports);
   sgt::registerAutograd(env, exports);
+  sgt::registerDistributed(env, exports);
   sgt::registerJit(env, exports);
   return exports;
 }

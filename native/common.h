@@ -60,6 +60,7 @@ using Exports = Napi::Object;
 void registerCore(Napi::Env env, Exports exports);
 void registerOps(Napi::Env env, Exports exports);
 void registerAutograd(Napi::Env env, Exports exports);
+void registerDistributed(Napi::Env env, Exports exports);
 void registerJit(Napi::Env env, Exports exports);
 
 }  // namespace sgt

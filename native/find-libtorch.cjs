@@ -76,12 +76,16 @@ const t = find();
 const hasCuda = t.cuda || fs.existsSync(path.join(t.libdir, 'libtorch_cuda.so'));
 const libs = ['-ltorch', '-ltorch_cpu', '-lc10'];
 if (hasCuda) libs.push('-Wl,--no-as-needed', '-ltorch_cuda', '-lc10_cuda', '-Wl,--as-needed');
+// c10d: Gloo needs its headers (Debian: libgloo-dev; pip wheels ship them under include/); NCCL comes with CUDA builds.
+const hasGloo = [...t.include, '/usr/include'].some((d) => fs.existsSync(path.join(d, 'gloo', 'config.h')));
+const hasNccl = hasCuda && t.include.some((d) => fs.existsSync(path.join(d, 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupNCCL.hpp')));
+const c10d = [hasGloo ? 'USE_C10D_GLOO' : '', hasNccl ? 'USE_C10D_NCCL USE_C10D' : ''].filter(Boolean).join(' ');
 const what = process.argv[2] || 'describe';
 switch (what) {
   case 'include': console.log(t.include.join(' ')); break;
   case 'libs': console.log(libs.join(' ')); break;
   case 'ldflags': console.log([`-L${t.libdir}`, `-Wl,-rpath,${t.libdir}`].join(' ')); break;
-  case 'defines': console.log(`_GLIBCXX_USE_CXX11_ABI=${t.cxx11abi} ${hasCuda ? 'STYLEGAN_WITH_CUDA=1' : ''}`.trim()); break;
-  case 'describe': console.log(JSON.stringify({ ...t, cuda: hasCuda }, null, 2)); break;
+  case 'defines': console.log(`_GLIBCXX_USE_CXX11_ABI=${t.cxx11abi} ${hasCuda ? 'STYLEGAN_WITH_CUDA=1' : ''} ${c10d}`.trim().replace(/ +/g, ' ')); break;
+  case 'describe': console.log(JSON.stringify({ ...t, cuda: hasCuda, gloo: hasGloo, nccl: hasNccl }, null, 2)); break;
   default: throw new Error(`unknown query ${what}`);
 }

@@ -6,6 +6,9 @@ import cliProgress from 'cli-progress';
 import { train } from '../train/trainer.js';
 import { PRESETS } from '../train/presets.js';
 import { integerAtLeast, runtime, asArgument } from './options.js';
+import { launchWorkers, isWorker, commandLine } from './launch.js';
+import { ProcessGroup, distributedConfigFromEnv } from '../engine/index.js';
+import { DataParallelGroup } from '../train/distributed.js';
 
 const positive = asArgument((value: string): number => {
   const n = Number(value);
@@ -51,9 +54,15 @@ export function register(program: Command): void {
     .option('--resume <snapshot|true>', 'continue from a snapshot file, or the newest snapshot of --run-dir')
     .option('--max-minutes <n>', 'stop (with a snapshot) after this much wall time', positive)
     .option('--grid <cols>x<rows>', 'fixed-latent image grid size', '8x4')
+    .option('--nproc <n>', 'data-parallel worker processes on this machine (one per GPU, or CPU workers)', integerAtLeast(1))
+    .option('--nnodes <n>', 'machines taking part (each runs the same command with its --node-rank)', integerAtLeast(1), 1)
+    .option('--node-rank <k>', 'this machine\'s index among --nnodes', integerAtLeast(0), 0)
+    .option('--master-addr <host>', 'address of node 0, which hosts the rendezvous', '127.0.0.1')
+    .option('--master-port <port>', 'TCP port of the rendezvous (default: a free one; required with --nnodes > 1)', integerAtLeast(1))
     .action(async (o: {
       data: string; outdir: string; runDir?: string; preset: string; kimg?: number; net?: Record<string, unknown>; cond?: boolean;
       mirror: boolean; seed: number; snap?: number; resume?: string; maxMinutes?: number; grid: string;
+      nproc?: number; nnodes: number; nodeRank: number; masterAddr: string; masterPort?: number;
     }, cmd: Command) => {
       const rt = runtime(cmd);
       if (!existsSync(o.data)) throw new Error(`--data ${o.data}: no such file or folder`);
@@ -61,19 +70,36 @@ export function register(program: Command): void {
       if (!grid) throw new Error(`--grid: expected COLSxROWS, got '${o.grid}'`);
       const resume = o.resume === undefined ? undefined : o.resume === 'true' ? true : o.resume;
       if (resume === true && !o.runDir) throw new Error('--resume true needs --run-dir (the run to continue)');
+      const launching = (o.nproc !== undefined || o.nnodes > 1) && !isWorker();
+      if (launching && o.nnodes > 1 && !o.runDir) throw new Error('--nnodes > 1 needs --run-dir (the same directory, on storage every node sees)');
+      const dist = launching ? null : distributedConfigFromEnv();
       const runDir = o.runDir ?? (typeof resume === 'string' ? path.dirname(resume) : nextRunDir(o.outdir, `${path.basename(o.data).replace(/\.zip$/, '')}-${o.preset}`));
+      if (launching) {
+        process.stderr.write(`run directory: ${runDir}\n`);
+        await launchWorkers({
+          nproc: o.nproc ?? 1, nnodes: o.nnodes, nodeRank: o.nodeRank, masterAddr: o.masterAddr, masterPort: o.masterPort,
+          args: [...commandLine(cmd), '--run-dir', runDir], threads: cmd.optsWithGlobals<{ threads?: number }>().threads,
+        });
+        return;
+      }
+      const device = dist && rt.device.startsWith('cuda') ? `cuda:${dist.localRank}` : rt.device;
+      const group = dist ? ProcessGroup.init(dist, device) : null;
+      const parallel = group ? new DataParallelGroup(group, device) : undefined;
+      const quiet = parallel !== undefined && !parallel.isWriter;
       const bar = new cliProgress.SingleBar({
         format: ' {bar} {percentage}% | {value}/{total} kimg | {res}² lod {lod} | {ips} img/s | ETA {eta_formatted}',
         hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 30000,
       }, cliProgress.Presets.shades_classic);
       let started = false;
       let ips = 0;
-      process.stderr.write(`run directory: ${runDir}\n`);
+      if (!quiet && !dist) process.stderr.write(`run directory: ${runDir}\n`);
+      // The bar's timer would keep a failed run's process alive: stop it whatever happens.
       const result = await train({
         data: o.data, runDir, preset: o.preset, net: o.net, totalKimg: o.kimg, conditional: o.cond, mirror: o.mirror, seed: o.seed,
-        networkSnapshotTicks: o.snap, resume, maxSeconds: o.maxMinutes ? o.maxMinutes * 60 : undefined, device: rt.device,
+        networkSnapshotTicks: o.snap, resume, maxSeconds: o.maxMinutes ? o.maxMinutes * 60 : undefined, device, parallel,
         gridSize: [Number(grid[1]), Number(grid[2])],
         onProgress: (p) => {
+          if (quiet) return;
           const payload = { res: p.resolution, lod: p.lod.toFixed(2), ips: ips.toFixed(0) };
           if (!started) {
             bar.start(Number(p.totalKimg.toFixed(1)), 0, payload);
@@ -82,6 +108,7 @@ export function register(program: Command): void {
           bar.update(Number(p.kimg.toFixed(1)), payload);
         },
         onTick: (t) => {
+          if (quiet) return;
           ips = t.imagesPerSec;
           const line = `tick ${t.tick} kimg ${t.kimg.toFixed(1)} lod ${t.lod.toFixed(2)} res ${t.resolution} mb ${t.minibatch} ` +
             `G ${t.lossG.toFixed(3)} D ${t.lossD.toFixed(3)} pen ${t.penalty.toFixed(4)} ${t.secPerKimg.toFixed(1)} s/kimg${t.snapshot ? ` → ${t.snapshot}` : ''}`;
@@ -89,8 +116,8 @@ export function register(program: Command): void {
           process.stderr.write(`${line}\n`);
           if (process.stderr.isTTY) bar.start(Number(t.totalKimg.toFixed(1)), Number(t.kimg.toFixed(1)), { res: t.resolution, lod: t.lod.toFixed(2), ips: ips.toFixed(0) });
         },
-      });
-      if (started) bar.stop();
-      process.stdout.write(`${JSON.stringify(result)}\n`);
+      }).finally(() => started && bar.stop());
+      group?.destroy();
+      if (!quiet) process.stdout.write(`${JSON.stringify(result)}\n`);
     });
 }

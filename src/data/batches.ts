@@ -21,23 +21,37 @@ export interface Batch {
   position: number;
 }
 
-/** The batch of `batchSize` images at stream `position`, at `resolution`. */
+/** Data parallelism: process `rank` of `size` takes rows rank, rank + size, … of every batch of the stream. */
+export interface BatchShard {
+  rank: number;
+  size: number;
+}
+
+/**
+ * The batch of `batchSize` images at stream `position`, at `resolution` — or, with `shard`, this process's rows of it
+ * (`batchSize` / size images; the stream still advances by `batchSize`).
+ */
 export async function assembleBatch(
-  store: ImageStore, order: ImageOrder, position: number, batchSize: number, resolution: number,
+  store: ImageStore, order: ImageOrder, position: number, batchSize: number, resolution: number, shard?: BatchShard,
 ): Promise<Batch> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
+  if (shard && batchSize % shard.size !== 0) throw new Error(`minibatch ${batchSize} is not divisible by the ${shard.size} processes`);
   const { channels, labels } = store.dataset;
-  const indices = new Int32Array(batchSize);
-  const flipped = new Uint8Array(batchSize);
+  let indices = new Int32Array(batchSize);
+  let flipped = new Uint8Array(batchSize);
   order.fill(position, batchSize, indices, flipped);
-  const images = new Uint8Array(batchSize * channels * resolution * resolution);
+  if (shard) {
+    indices = indices.filter((_, i) => i % shard.size === shard.rank);
+    flipped = flipped.filter((_, i) => i % shard.size === shard.rank);
+  }
+  const images = new Uint8Array(indices.length * channels * resolution * resolution);
   await store.gather(indices, flipped, resolution, images);
   return {
     images,
     labels: labels ? Int32Array.from(indices, (i) => labels[i]) : null,
     resolution,
     channels,
-    batchSize,
+    batchSize: indices.length,
     indices,
     flipped,
     position,

@@ -45,7 +45,7 @@ async function produce(): Promise<void> {
     const current = production;
     try {
       await store!.prepare(current.resolution);
-      const batch = await assembleBatch(store!, order, current.position, current.batchSize, current.resolution);
+      const batch = await assembleBatch(store!, order, current.position, current.batchSize, current.resolution, settings.shard);
       if (closing || current !== production) continue;
       current.position += current.batchSize;
       current.outstanding++;

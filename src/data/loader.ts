@@ -12,7 +12,7 @@
  * call `close()`, which ends the worker and waits for it to exit.
  */
 import { Worker } from 'node:worker_threads';
-import type { Batch } from './batches.js';
+import type { Batch, BatchShard } from './batches.js';
 import type { DatasetInfo } from './dataset.js';
 import { isPowerOfTwo } from './resolution.js';
 import type { CacheProgress } from './store.js';
@@ -37,6 +37,8 @@ export interface BatchLoaderOptions {
   validate?: 'all' | 'first';
   /** Called while the worker caches a resolution. */
   onProgress?: (progress: CacheProgress) => void;
+  /** Data parallelism: batches hold only this process's rows of the stream's batches of `batchSize`. */
+  shard?: BatchShard;
 }
 
 /** Settings the worker starts with. */
@@ -48,6 +50,7 @@ export interface WorkerSettings {
   memoryBudget?: number;
   prefetch: number;
   validate: 'all' | 'first';
+  shard?: BatchShard;
 }
 
 export type ToWorker =
@@ -78,6 +81,7 @@ export class BatchLoader {
   private resolution: number;
   private batchSize: number;
   private nextPosition: number;
+  private readonly shardSize: number;
 
   private constructor(
     private readonly worker: Worker,
@@ -87,6 +91,7 @@ export class BatchLoader {
     this.resolution = options.resolution;
     this.batchSize = options.batchSize;
     this.nextPosition = options.position ?? 0;
+    this.shardSize = options.shard?.size ?? 1;
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (message: FromWorker) => this.onMessage(message, options));
     worker.on('error', (err) => this.fail(new Error(`BatchLoader worker failed: ${err.message}`)));
@@ -106,6 +111,7 @@ export class BatchLoader {
       memoryBudget: options.memoryBudget,
       prefetch: Math.max(1, options.prefetch ?? 3),
       validate: options.validate ?? 'all',
+      shard: options.shard,
     };
     // sharp documents that on glibc Linux the main thread must load it before any worker thread does; the worker
     // needs it for datasets of JPEG / WebP / non-8-bit PNG images.
@@ -206,7 +212,7 @@ export class BatchLoader {
 
   /** Returns a batch to the caller and lets the worker prepare another. */
   private hand(batch: Batch): Batch {
-    this.nextPosition = batch.position + batch.batchSize;
+    this.nextPosition = batch.position + batch.batchSize * this.shardSize;
     this.post({ type: 'consumed', generation: this.generation });
     return batch;
   }

@@ -10,6 +10,7 @@ export { Generator, manualSeed } from './random.js';
 export { TensorDict } from './params.js';
 export { mutationEpoch } from './mutation.js';
 export * from './device.js';
+export * from './distributed.js';
 export * as jit from './jit.js';
 export { JitModule, type JitValue, type JitResult, type JitKwargs } from './jit.js';
 

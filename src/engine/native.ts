@@ -9,6 +9,9 @@ import path from 'node:path';
 
 /** An opaque handle owning one at::Tensor. */
 export type Handle = { readonly __tensor: unique symbol };
+/** Opaque handles owning a c10d process group and one collective's Work. */
+export type GroupHandle = { readonly __group: unique symbol };
+export type WorkHandle = { readonly __work: unique symbol };
 /** An opaque handle owning one at::Generator. */
 export type GeneratorHandle = { readonly __generator: unique symbol };
 export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
@@ -81,6 +84,17 @@ export interface Native {
   grad(outputs: H[], inputs: H[], gradOutputs: H[] | null, retainGraph: boolean, createGraph: boolean, allowUnused: boolean): (H | null)[];
   setGradEnabled(on: boolean): boolean; isGradEnabled(): boolean;
   adamStep(params: H[], expAvg: H[], expAvgSq: H[], step: number, lr: number, beta1: number, beta2: number, eps: number): void;
+
+  distBackends(): string[];
+  distInit(backend: string, host: string, port: number, rank: number, worldSize: number, timeoutMs: number, prefix: string): GroupHandle;
+  distDestroy(g: GroupHandle): void; distRank(g: GroupHandle): number; distSize(g: GroupHandle): number;
+  distAllReduce(g: GroupHandle, ts: H[], op: string, timeoutMs: number): WorkHandle;
+  distBroadcast(g: GroupHandle, ts: H[], root: number, timeoutMs: number): WorkHandle;
+  distAllGather(g: GroupHandle, t: H, timeoutMs: number): WorkHandle;
+  distBarrier(g: GroupHandle, timeoutMs: number): WorkHandle;
+  workWait(w: WorkHandle, timeoutMs: number): void; workPromise(w: WorkHandle, timeoutMs: number): Promise<void>;
+  workIsCompleted(w: WorkHandle): boolean; workResult(w: WorkHandle): H[];
+  storeSet(g: GroupHandle, key: string, value: string): void; storeGet(g: GroupHandle, key: string): string;
 }
 
 function findAddon(): string {

@@ -4,3 +4,4 @@ export * from './losses.js';
 export * from './ema.js';
 export * from './presets.js';
 export * from './trainer.js';
+export * from './distributed.js';

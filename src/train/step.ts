@@ -10,6 +10,7 @@ import type { ScheduleState } from './schedule.js';
 import type { LossConfig } from './presets.js';
 import { gLogisticNonsaturating, dLogisticR1, gWgan, dWganGp, type DiscriminatorOut } from './losses.js';
 import { updateEma } from './ema.js';
+import type { DataParallel } from './distributed.js';
 
 /** G and D of a run (see `Networks`) with Gs, the moving average of G: null skips its update. */
 export type TrainingNets = Required<Pick<Networks, 'G' | 'D' | 'config'>> & { Gs: Generator | null };
@@ -28,11 +29,19 @@ export interface StepContext {
   /** Conditional networks: the number of classes (0: unconditional) and their cumulative frequencies. */
   numClasses: number;
   classCdf: readonly number[];
+  /** Data parallelism: random draws for the global minibatch, sharded; gradients and w-average averaged over ranks. */
+  parallel?: DataParallel;
 }
 
 /** The part of the schedule a step uses. */
 export type StepSchedule = Pick<ScheduleState, 'lod' | 'resolution' | 'minibatch' | 'gLrate' | 'dLrate'>;
 
+
+/** The global minibatch of a step whose local batch is n. */
+const globalCount = (ctx: StepContext, n: number): number => (ctx.parallel ? n * ctx.parallel.size : n);
+/** This rank's rows of a global draw (all of it in one process). */
+const rows = (ctx: StepContext, t: Tensor): Tensor => (ctx.parallel ? ctx.parallel.shard(t) : t);
+const classRows = (ctx: StepContext, c: Int32Array | null): Int32Array | null => (c && ctx.parallel ? ctx.parallel.shardArray(c) : c);
 
 /** Random class indices following the dataset's class frequencies (null for unconditional networks). */
 function randomClasses(ctx: StepContext, n: number): Int32Array | null {
@@ -57,19 +66,24 @@ export function trainingFakes(ctx: StepContext, z: Tensor, labels: Tensor | null
   const cfg = G.cfg;
   return E.tidy(() => {
     const w = G.mapping.forward(z, labels);
-    E.noGrad(() => G.dlatentAvg.copy_(w.detach().mean(0).lerp(G.dlatentAvg, cfg.dlatentAvgBeta)));
+    E.noGrad(() => {
+      const mean = w.detach().mean(0);
+      ctx.parallel?.allReduceMean([mean]);
+      G.dlatentAvg.copy_(mean.lerp(G.dlatentAvg, cfg.dlatentAvgBeta));
+    });
     let d = w.unsqueeze(1).expand(-1, G.numLayers, -1);
     if (cfg.styleMixingProb > 0) {
       const curLayers = G.numLayers - 2 * Math.floor(lod);
       const [u, v] = E.tidy(() => Array.from(E.rand([2], { generator: ctx.gen }).toFloat32Array()));
       if (u! < cfg.styleMixingProb && curLayers > 1) {
         const crossover = 1 + Math.min(Math.floor(v! * (curLayers - 1)), curLayers - 2);
-        const z2 = E.randn(z.shape, { generator: ctx.gen, device: ctx.device });
+        const z2 = rows(ctx, E.randn([globalCount(ctx, z.shape[0]!), ...z.shape.slice(1)], { generator: ctx.gen, device: ctx.device }));
         const d2 = G.mapping.forward(z2, labels).unsqueeze(1).expand(-1, G.numLayers, -1);
         d = mixStyles(d, d2, crossover);
       }
     }
-    return G.synthesis.forward(d, { lod, native: true, noise: 'random', generator: ctx.gen });
+    const noise = ctx.parallel ? ctx.parallel.noise(globalCount(ctx, z.shape[0]!), ctx.gen, ctx.device) : 'random';
+    return G.synthesis.forward(d, { lod, native: true, noise, generator: ctx.gen });
   });
 }
 
@@ -77,8 +91,9 @@ const discriminate = (ctx: StepContext, images: Tensor, labels: Tensor | null, l
   ctx.nets.D.forwardFull(images, { labels, lod });
 
 /** Sets every parameter's gradient of `loss` (unused ones, above the working resolution, get none) and steps. */
-function optimizerStep(opt: E.Adam, loss: Tensor, lr: number): void {
+function optimizerStep(ctx: StepContext, opt: E.Adam, loss: Tensor, lr: number): void {
   const grads = E.grad(loss, opt.params, { allowUnused: true });
+  ctx.parallel?.allReduceMean(grads);
   opt.params.forEach((p, i) => (p.grad = grads[i] ?? null));
   opt.lr = lr;
   opt.step();
@@ -92,12 +107,13 @@ function optimizerStep(opt: E.Adam, loss: Tensor, lr: number): void {
 export function discriminatorStep(ctx: StepContext, reals: Tensor, realClasses: Int32Array | null, s: StepSchedule): { loss: number; penalty: number } {
   const { config } = ctx.nets;
   const n = reals.shape[0]!;
+  const globalN = globalCount(ctx, n);
   const gradScale = 2 ** -(Math.log2(config.resolution) - Math.log2(s.resolution));
   const losses = E.tidy(() => {
     const realLabels = labelsOf(ctx, ctx.numClasses ? realClasses : null);
-    const fakeClasses = randomClasses(ctx, n);
+    const fakeClasses = classRows(ctx, randomClasses(ctx, globalN));
     const fakeLabels = labelsOf(ctx, fakeClasses);
-    const z = E.randn([n, config.latentSize], { generator: ctx.gen, device: ctx.device });
+    const z = rows(ctx, E.randn([globalN, config.latentSize], { generator: ctx.gen, device: ctx.device }));
     const fakes = E.noGrad(() => trainingFakes(ctx, z, fakeLabels, s.lod));
     let loss: Tensor;
     let penalty: Tensor;
@@ -105,7 +121,7 @@ export function discriminatorStep(ctx: StepContext, reals: Tensor, realClasses: 
       const x = reals.detach().requiresGrad_(true);
       ({ loss, penalty } = dLogisticR1(discriminate(ctx, x, realLabels, s.lod), discriminate(ctx, fakes, fakeLabels, s.lod), x, ctx.loss.r1Gamma, gradScale));
     } else {
-      const u = E.rand([n, 1, 1, 1], { generator: ctx.gen, device: ctx.device });
+      const u = rows(ctx, E.rand([globalN, 1, 1, 1], { generator: ctx.gen, device: ctx.device }));
       const mixed = reals.lerp(fakes, u).detach().requiresGrad_(true);
       const L = ctx.loss;
       ({ loss, penalty } = dWganGp(
@@ -114,24 +130,27 @@ export function discriminatorStep(ctx: StepContext, reals: Tensor, realClasses: 
         { lambda: L.wganLambda, target: L.wganTarget, epsDrift: L.epsDrift, condWeight: L.condWeight, gradScale },
       ));
     }
-    optimizerStep(ctx.dOpt, loss, s.dLrate);
+    optimizerStep(ctx, ctx.dOpt, loss, s.dLrate);
     return { loss: loss.item(), penalty: penalty.item() };
   });
   if (ctx.nets.Gs) updateEma(ctx.nets.Gs, ctx.nets.G, ctx.emaBeta(s.minibatch));
   return losses;
 }
 
-/** One G step on `s.minibatch` fresh latents: non-saturating logistic (StyleGAN) or WGAN (ProGAN) loss. */
+/**
+ * One G step on `s.minibatch` fresh latents (this rank's share of them under data parallelism): non-saturating
+ * logistic (StyleGAN) or WGAN (ProGAN) loss.
+ */
 export function generatorStep(ctx: StepContext, s: StepSchedule): number {
   const { config } = ctx.nets;
   const n = s.minibatch;
   return E.tidy(() => {
-    const classes = randomClasses(ctx, n);
+    const classes = classRows(ctx, randomClasses(ctx, n));
     const labels = labelsOf(ctx, classes);
-    const z = E.randn([n, config.latentSize], { generator: ctx.gen, device: ctx.device });
+    const z = rows(ctx, E.randn([n, config.latentSize], { generator: ctx.gen, device: ctx.device }));
     const out = discriminate(ctx, trainingFakes(ctx, z, labels, s.lod), labels, s.lod);
     const loss = config.arch === 'stylegan' ? gLogisticNonsaturating(out) : gWgan(out, classesTensor(ctx, classes), ctx.loss.condWeight);
-    optimizerStep(ctx.gOpt, loss, s.gLrate);
+    optimizerStep(ctx, ctx.gOpt, loss, s.gLrate);
     return loss.item();
   });
 }

@@ -23,6 +23,7 @@ import { trainingSchedule, lodBoundaryCrossed, type ScheduleState } from './sche
 import { presetEmaBeta } from './ema.js';
 import { discriminatorStep, generatorStep, type StepContext } from './step.js';
 import { getPreset, type Preset } from './presets.js';
+import type { DataParallelGroup } from './distributed.js';
 
 export interface TrainOptions {
   /** Dataset (zip or folder of PNGs + dataset.json). */
@@ -55,6 +56,8 @@ export interface TrainOptions {
   /** Called after every round of minibatch repeats and after every tick. */
   onProgress?: (p: ProgressInfo) => void;
   onTick?: (t: TickInfo) => void;
+  /** Data parallelism over a process group (src/train/distributed.ts); rank 0 alone writes. */
+  parallel?: DataParallelGroup;
 }
 
 export interface ProgressInfo {
@@ -133,6 +136,11 @@ export class Trainer {
     return this.o.device ?? 'cpu';
   }
 
+  /** Whether this process writes logs, grids and snapshots (the only one, or rank 0). */
+  private get writer(): boolean {
+    return !this.o.parallel || this.o.parallel.isWriter;
+  }
+
   /** Opens the data, builds (or restores) networks and optimizers. */
   async setup(): Promise<void> {
     const o = this.o;
@@ -180,6 +188,7 @@ export class Trainer {
       this.nets = { G, D, Gs, config };
       this.makeOptimizers();
     }
+    this.o.parallel?.broadcast([this.nets.G, this.nets.D, this.nets.Gs].flatMap((n) => [...n.stateDict().values()]));
     if (this.nets.config.resolution !== info.resolution || this.nets.config.numChannels !== info.channels) {
       throw new Error(`${o.data}: dataset is ${info.resolution}² × ${info.channels} but the networks are ${this.nets.config.resolution}² × ${this.nets.config.numChannels}`);
     }
@@ -193,6 +202,7 @@ export class Trainer {
     this.loader = await BatchLoader.open(o.data, {
       resolution: sched.resolution, batchSize: sched.minibatch, seed: o.seed ?? 0, xflip: o.mirror ?? false,
       position: this.state.loaderPosition, memoryBudget: o.memoryBudget,
+      shard: o.parallel && { rank: o.parallel.rank, size: o.parallel.size },
     });
   }
 
@@ -219,6 +229,7 @@ export class Trainer {
   /** What the step functions work on. */
   private get stepContext(): StepContext {
     return {
+      parallel: this.o.parallel,
       nets: this.nets, gOpt: this.gOpt, dOpt: this.dOpt, gen: this.gen, device: this.device, loss: this.preset.loss,
       emaBeta: (minibatch) => presetEmaBeta(this.preset, minibatch), numClasses: this.numClasses, classCdf: this.classCdf,
     };
@@ -296,17 +307,18 @@ export class Trainer {
   }
 
   private log(entry: Record<string, unknown>): void {
-    appendFileSync(path.join(this.o.runDir, 'log.jsonl'), JSON.stringify(entry) + '\n');
+    if (this.writer) appendFileSync(path.join(this.o.runDir, 'log.jsonl'), JSON.stringify(entry) + '\n');
   }
 
   /** Runs until totalKimg (or maxTicks / maxSeconds). */
   async run(): Promise<TrainResult> {
     const o = this.o;
     const resumed = this.state.curNimg > 0;
-    if (!resumed) {
+    if (!resumed && this.writer) {
       await writeFileAtomic(path.join(o.runDir, 'training_options.json'), JSON.stringify({
         data: o.data, preset: this.preset.name, net: this.nets.config, totalKimg: this.totalKimg, mirror: o.mirror ?? false,
         seed: o.seed ?? 0, conditional: this.numClasses > 0, schedule: this.preset.schedule, loss: this.preset.loss,
+        processes: o.parallel?.size ?? 1,
       }, null, 2));
       await this.writeReals(path.join(o.runDir, 'reals.png'));
       await this.writeGrid(path.join(o.runDir, 'fakes_init.png'));
@@ -348,14 +360,15 @@ export class Trainer {
         this.state.totalSec = secondsBefore + (now - start) / 1000;
         tickStart = now;
         const outOfTime = o.maxSeconds !== undefined && (now - start) / 1000 >= o.maxSeconds;
-        const stopping = done || (o.maxTicks !== undefined && ticksThisRun >= o.maxTicks) || outOfTime;
+        const stopLocal = done || (o.maxTicks !== undefined && ticksThisRun >= o.maxTicks) || outOfTime;
+        const stopping = o.parallel ? o.parallel.any(stopLocal) : stopLocal;
         let grid: string | null = null;
-        if (this.state.tick % (o.imageSnapshotTicks ?? 1) === 0 || stopping) {
+        if (this.writer && (this.state.tick % (o.imageSnapshotTicks ?? 1) === 0 || stopping)) {
           grid = path.join(o.runDir, `fakes${String(Math.floor(this.state.curNimg / 1000)).padStart(6, '0')}.png`);
           await this.writeGrid(grid);
         }
         let snap: string | null = null;
-        if (this.state.tick % (o.networkSnapshotTicks ?? this.preset.networkSnapshotTicks) === 0 || stopping) {
+        if (this.writer && (this.state.tick % (o.networkSnapshotTicks ?? this.preset.networkSnapshotTicks) === 0 || stopping)) {
           snap = path.join(o.runDir, snapshotName(this.state.curNimg));
           await this.snapshot(snap);
           lastSnapshot = snap;

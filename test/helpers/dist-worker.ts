@@ -1,0 +1,63 @@
+/**
+ * A c10d worker for the distributed tests: joins the group of the torchrun environment and runs one scenario (argv[2]),
+ * printing its results as one JSON line on stdout.
+ */
+import * as E from '../../src/engine/index.js';
+
+const scenario = process.argv[2];
+const group = E.ProcessGroup.fromEnv()!;
+const r = group.rank;
+const out: Record<string, unknown> = { rank: r, size: group.size, backend: group.backend };
+
+if (scenario === 'collectives') {
+  const a = E.tensor([r + 1, 10 * (r + 1), -r]);
+  group.allReduce([a], 'sum').wait();
+  out.sum = Array.from(a.toFloat32Array());
+  const m = E.tensor([r, -r]);
+  await group.allReduce([m], 'max').promise();
+  out.max = Array.from(m.toFloat32Array());
+  const b = r === 1 ? E.tensor([7, 8, 9]) : E.zeros([3]);
+  group.broadcast([b], 1).wait();
+  out.broadcast = Array.from(b.toFloat32Array());
+  const gathered = await group.allGather(E.full([2], r * 2 + 0.5)).promise();
+  out.gathered = gathered.map((t) => Array.from(t.toFloat32Array()));
+  // Several collectives in flight at once, completed out of issue order.
+  const big = Array.from({ length: 3 }, (_, i) => E.full([1 << 16], r + i));
+  const works = big.map((t) => group.allReduce([t], 'sum'));
+  for (const w of works.reverse()) await w.promise();
+  out.inFlight = big.map((t) => t.toFloat32Array()[12345]);
+  await group.barrier().promise();
+  group.storeSet(`hello/${r}`, `from ${r}`);
+  out.store = group.storeGet(`hello/${(r + 1) % group.size}`);
+} else if (scenario === 'peer-dies') {
+  // Rank 1 dies after the rendezvous; rank 0's next collective must fail, not hang.
+  group.barrier().wait();
+  if (r === 1) process.kill(process.pid, 'SIGKILL');
+  const t = E.ones([4]);
+  const started = Date.now();
+  try {
+    group.allReduce([t], 'sum').wait();
+    out.error = null;
+  } catch (e) {
+    out.error = (e as Error).message;
+    out.errorName = (e as Error).constructor.name;
+  }
+  out.seconds = (Date.now() - started) / 1000;
+} else if (scenario === 'peer-silent') {
+  // Rank 1 stays alive but never joins the collective: rank 0 times out.
+  group.barrier().wait();
+  if (r === 1) {
+    await new Promise((res) => setTimeout(res, 4000));
+  } else {
+    const started = Date.now();
+    try {
+      await group.allReduce([E.ones([4])], 'sum').promise();
+      out.error = null;
+    } catch (e) {
+      out.error = (e as Error).message;
+    }
+    out.seconds = (Date.now() - started) / 1000;
+  }
+}
+process.stdout.write(`${JSON.stringify(out)}\n`);
+process.exit(0);

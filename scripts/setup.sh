@@ -35,7 +35,7 @@ fi
 # 1. apt packages.
 # libjemalloc2: the retaining allocator loaded for large CPU tensors; libgloo-dev: headers of c10d's Gloo backend;
 # chromium: the headless browser of the studio tests; python3-pil: the stylegan2-ada dataset-compatibility test.
-packages=(build-essential python3 python3-numpy python3-torch python3-pil libopenblas0-pthread libjemalloc2 libgloo-dev
+packages=(build-essential time python3 python3-numpy python3-torch python3-pil libopenblas0-pthread libjemalloc2 libgloo-dev
   chromium dataset-fashion-mnist ffmpeg)
 if [[ -n "${LIBTORCH:-}" ]]; then
   say "LIBTORCH=$LIBTORCH: building against it, not Debian's libtorch-dev"

@@ -351,7 +351,7 @@ test('labels from sub-folder names and from an existing dataset.json', async () 
     assert.ok(err instanceof DatasetError);
     assert.equal(
       err.message,
-      `createDataset: 1 of 5 images in ${src} cannot be used (nothing was written; pass onError: 'skip' to leave them out):\n` +
+      `${src}: 1 of 5 images cannot be used (nothing was written; pass onError: 'skip' to leave them out):\n` +
         '  stray.png: is not inside a class sub-folder (labels from folder names)',
     );
     assert.deepEqual(err.problems, [{ name: 'stray.png', reason: 'is not inside a class sub-folder (labels from folder names)' }]);
@@ -409,7 +409,7 @@ test('RGBA is composited; channels follow the first image unless given; gray dat
   await writeImage(join(gray, 'c.png'), colour);
   await assert.rejects(createDataset({ source: gray, dest: join(dir, 'gray.zip') }), {
     message:
-      `createDataset: 1 of 3 images in ${gray} cannot be used (nothing was written; pass onError: 'skip' to leave them out):\n` +
+      `${gray}: 1 of 3 images cannot be used (nothing was written; pass onError: 'skip' to leave them out):\n` +
       '  c.png: is a colour image, but the dataset is grayscale like its first image a.png ' +
       '(pass channels: 3 to make an RGB dataset, or channels: 1 to convert every image to gray)',
   });
@@ -434,10 +434,10 @@ test('bad images are reported by file name; skip mode leaves them out', async ()
   await assert.rejects(createDataset({ source: src, dest, resolution: 8 }), (err: unknown) => {
     assert.ok(err instanceof DatasetError);
     const lines = err.message.split('\n');
-    assert.equal(lines[0], `createDataset: 3 of 4 images in ${src} cannot be used (nothing was written; pass onError: 'skip' to leave them out):`);
+    assert.equal(lines[0], `${src}: 3 of 4 images cannot be used (nothing was written; pass onError: 'skip' to leave them out):`);
     assert.match(lines[1], /^ {2}corrupt\.png: cannot decode image \(.+\)$/);
     assert.equal(lines[2], '  truncated.png: truncated PNG (no IEND chunk)');
-    assert.equal(lines[3], "  wide.png: is 12x8, not square (use transform 'center-crop' or 'center-crop-wide')");
+    assert.equal(lines[3], "  wide.png: is 12x8, not square (use transform 'center-crop' or transform 'center-crop-wide')");
     assert.equal(lines.length, 4);
     return true;
   });
@@ -450,11 +450,11 @@ test('bad images are reported by file name; skip mode leaves them out', async ()
   mkdirSync(many);
   for (let i = 0; i < 7; i++) writeFileSync(join(many, `junk${i}.png`), 'junk');
   await assert.rejects(createDataset({ source: many, dest: join(dir, 'many.zip'), resolution: 4, onError: 'skip' }), {
-    message: new RegExp(`^createDataset: none of the 7 images in ${many} can be used:\n  junk0\\.png: `),
+    message: new RegExp(`^${many}: none of the 7 images can be used:\n  junk0\\.png: `),
   });
   await assert.rejects(createDataset({ source: many, dest: join(dir, 'many.zip'), resolution: 4 }), (err: unknown) => {
     const lines = (err as Error).message.split('\n');
-    assert.equal(lines[0], `createDataset: 7 of 7 images in ${many} cannot be used (nothing was written; pass onError: 'skip' to leave them out):`);
+    assert.equal(lines[0], `${many}: 7 of 7 images cannot be used (nothing was written; pass onError: 'skip' to leave them out):`);
     assert.deepEqual(lines.slice(1, 6).map((l) => l.split(':')[0]), [0, 1, 2, 3, 4].map((i) => `  junk${i}.png`));
     assert.equal(lines[6], '  … and 2 more');
     return true;
@@ -466,7 +466,7 @@ test('bad images are reported by file name; skip mode leaves them out', async ()
   await assert.rejects(createDataset({ source: nonSquare, dest: join(dir, 'ns.zip') }), {
     message:
       "createDataset: cannot infer the resolution from the first image a.png: it is 12x8, not square (use transform 'center-crop' " +
-      "or 'center-crop-wide'); or pass resolution",
+      "or transform 'center-crop-wide'); or pass resolution",
   });
   // With a center crop the 8x8 middle is used and the resolution is inferred.
   const cropped = join(dir, 'ns-crop.zip');
@@ -479,7 +479,7 @@ test('bad images are reported by file name; skip mode leaves them out', async ()
     message: 'createDataset: cannot infer the resolution from the first image a.png: its size 12x12 is not a power of two ≥ 4; pass resolution (e.g. 16)',
   });
   await assert.rejects(createDataset({ source: odd, dest: join(dir, 'odd.zip'), resolution: 12 }), {
-    message: 'createDataset: resolution must be a power of two ≥ 4, got 12',
+    message: 'createDataset: resolution must be a power of two from 4 to 8192, got 12',
   });
 });
 

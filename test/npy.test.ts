@@ -68,7 +68,7 @@ test('bad files and unsupported arrays give errors naming the file', () => {
     ['short data', npyWith(header('<f4'), [0, 0, 0, 0]), "shape (2,) of '<f4' needs 8 data bytes, the file has 4"],
   ];
   for (const [what, bytes, message] of cases) {
-    assert.throws(() => decodeNpy(bytes, { path: 'bad.npy' }), { message: `npy bad.npy: ${message}` }, what);
+    assert.throws(() => decodeNpy(bytes, { path: 'bad.npy' }), { message: `bad.npy: npy: ${message}` }, what);
   }
   assert.throws(() => encodeNpy({ dtype: 'bfloat16', shape: [1], data: new Uint8Array(2) }), {
     message: 'npy (in-memory buffer): dtype bfloat16 has no .npy equivalent',
@@ -81,7 +81,7 @@ test('files are written atomically and read back; a missing file is named', asyn
   await writeNpyFile(path, record);
   assert.deepEqual(await readNpyFile(path), record);
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('w.npy')), ['w.npy']);
-  await assert.rejects(readNpyFile(join(dir, 'nope.npy')), /^Error: npy .*nope\.npy: cannot read: ENOENT/);
+  await assert.rejects(readNpyFile(join(dir, 'nope.npy')), /^Error: .*nope\.npy: npy: cannot read: ENOENT/);
 });
 
 test('numpy reads the files we write', { skip: skipWithoutNumpy() }, async () => {
@@ -150,6 +150,6 @@ for version in (2, 3):
   assert.deepEqual(await values('np_v2'), new Uint32Array([0, 1e9, 2e9]));
   assert.deepEqual(await values('np_v3'), new Uint32Array([0, 1e9, 2e9]));
   await assert.rejects(read('np_fortran'), {
-    message: `npy ${join(dir, 'np_fortran.npy')}: Fortran-ordered array of shape (2, 3) is not supported; save it with np.ascontiguousarray`,
+    message: `${join(dir, 'np_fortran.npy')}: npy: Fortran-ordered array of shape (2, 3) is not supported; save it with np.ascontiguousarray`,
   });
 });

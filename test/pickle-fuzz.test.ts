@@ -10,18 +10,7 @@ import {
   contiguousBytes, isRecord, pickleOps, PickleError, readPickleBytes, type PickleOp, type PickleValue,
 } from '../src/io/pickle.js';
 import { fixtureBytes, fixtureFiles, REVIEWED_GLOBALS } from './helpers/pickle-fixtures.js';
-
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './helpers/seeded.js';
 
 type Random = () => number;
 const pick = (rand: Random, n: number): number => Math.floor(rand() * n);

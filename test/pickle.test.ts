@@ -485,6 +485,6 @@ test('readPickleFile names the file in its errors', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pickle-test-'));
   const path = join(dir, 'evil.pkl');
   writeFileSync(path, bytes(0x80, 2, 'c', 'os\nsystem\n', '.'));
-  await assert.rejects(readPickleFile(path), { message: `pickle: ${path}: global 'os.system' is not allowed (at byte 2)` });
-  await assert.rejects(readPickleFile(join(dir, 'missing.pkl')), (e: Error) => e.message.startsWith(`pickle: ${join(dir, 'missing.pkl')}: cannot read the file (ENOENT`));
+  await assert.rejects(readPickleFile(path), { message: `${path}: pickle: global 'os.system' is not allowed (at byte 2)` });
+  await assert.rejects(readPickleFile(join(dir, 'missing.pkl')), (e: Error) => e.message.startsWith(`${join(dir, 'missing.pkl')}: pickle: cannot read the file (ENOENT`));
 });

@@ -105,7 +105,7 @@ test('every kind of corruption is reported with the file and tensor named', () =
   for (const [what, bytes, message] of cases) {
     assert.throws(
       () => decodeSafetensors(bytes, { path: 'bad.safetensors' }),
-      (error: Error) => error.message.startsWith(`safetensors bad.safetensors: ${message}`),
+      (error: Error) => error.message.startsWith(`bad.safetensors: safetensors: ${message}`),
       what,
     );
   }
@@ -117,9 +117,9 @@ test('reading a corrupt or missing file names the path', async () => {
   const path = join(dir, 'corrupt.safetensors');
   writeFileSync(path, fileWith({ a: f32([3], [0, 8]) }, 8));
   await assert.rejects(readSafetensorsFile(path), {
-    message: `safetensors ${path}: tensor 'a': data_offsets [0, 8] hold 8 bytes but shape [3] of F32 needs 12`,
+    message: `${path}: safetensors: tensor 'a': data_offsets [0, 8] hold 8 bytes but shape [3] of F32 needs 12`,
   });
-  await assert.rejects(readSafetensorsFile(join(dir, 'missing.safetensors')), /safetensors .*missing\.safetensors: cannot read: ENOENT/);
+  await assert.rejects(readSafetensorsFile(join(dir, 'missing.safetensors')), /missing\.safetensors: safetensors: cannot read: ENOENT/);
 });
 
 test('the writer rejects inconsistent records before touching the file', async () => {
@@ -155,7 +155,7 @@ test('a write that fails midway leaves the old file intact and no temporary file
     yield new Uint8Array(64 * 1024).fill(0x41);
     throw new Error('disk on fire');
   }
-  await assert.rejects(writeFileAtomic(path, failing()), { message: `cannot write ${path}: disk on fire` });
+  await assert.rejects(writeFileAtomic(path, failing()), { message: `${path}: cannot write: disk on fire` });
   assert.equal(readFileSync(path, 'utf8'), '{"old": true}');
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('snapshot')), ['snapshot.json']);
 });

@@ -1,11 +1,18 @@
 /** `stylegan dataset create|info`: datasets in the stylegan2-ada-pytorch layout (zip or folder of PNGs + dataset.json). */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { createDataset, type CropTransform } from '../data/create.js';
+import { createDataset, type CreatedDataset, type CropTransform, type OptionSpelling } from '../data/create.js';
 import type { LabelSource } from '../data/source.js';
 import { datasetInfo } from '../data/dataset.js';
 import { integerAtLeast, oneOf } from './options.js';
 
+/** Error messages name the command's flags. */
+const CLI_SPELLING: OptionSpelling = {
+  skipBad: '--skip-bad',
+  transform: (value) => `--transform ${value}`,
+  channels: (value) => `--channels ${value}`,
+  resolution: '--resolution',
+};
 
 export function register(program: Command): void {
   const dataset = program.command('dataset').description('create and inspect training datasets');
@@ -28,19 +35,24 @@ export function register(program: Command): void {
     }) => {
       const bar = new cliProgress.SingleBar({ format: ' {bar} {value}/{total} images | {name}', noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 30000 }, cliProgress.Presets.shades_classic);
       let started = false;
-      const r = await createDataset({
-        source: o.source, dest: o.dest, resolution: o.resolution, channels: o.channels, transform: o.transform,
-        resizeFilter: o.resizeFilter, background: o.background, maxImages: o.maxImages, onError: o.skipBad ? 'skip' : 'fail',
-        labels: o.labels,
-        onProgress: (p) => {
-          if (!started) {
-            bar.start(p.total, 0, { name: '' });
-            started = true;
-          }
-          bar.update(p.done, { name: p.name });
-        },
-      });
-      if (started) bar.stop();
+      let r: CreatedDataset;
+      try {
+        r = await createDataset({
+          source: o.source, dest: o.dest, resolution: o.resolution, channels: o.channels, transform: o.transform,
+          resizeFilter: o.resizeFilter, background: o.background, maxImages: o.maxImages, onError: o.skipBad ? 'skip' : 'fail',
+          labels: o.labels, spelling: CLI_SPELLING,
+          onProgress: (p) => {
+            if (!started) {
+              bar.start(p.total, 0, { name: '' });
+              started = true;
+            }
+            bar.update(p.done, { name: p.name });
+          },
+        });
+      } finally {
+        // A running bar keeps a timer: stop it on errors too, or the process never exits.
+        if (started) bar.stop();
+      }
       for (const s of r.skipped) process.stderr.write(`skipped ${s.name}: ${s.reason}\n`);
       process.stdout.write(`${r.dest}: ${r.count} images, ${r.resolution}x${r.resolution}, ${r.channels} channel(s), ${r.labelled ? 'labelled' : 'unlabelled'}\n`);
     });

@@ -3,12 +3,12 @@
  * the network to open, truncation, noise mode, class, batch, and argument parsers that turn the library's messages
  * into commander errors.
  */
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Command } from 'commander';
 import { parseSeeds, parseNumberList, NOISE_MODES, type AnyGenerator, type NoiseMode, type RenderOptions } from '../gen/index.js';
 import type { TruncationCenter } from '../gen/render.js';
 import { openNetwork, DEFAULT_NETWORK, type OpenedNetwork } from '../gen/network.js';
+import { makeDirectory } from '../io/atomic.js';
 import { writePng, type ImageBatch } from '../io/images.js';
 import { missingClassError } from '../nets/labels.js';
 import { integerAtLeast, runtime, asArgument, finiteNumber, oneOf } from './options.js';
@@ -73,7 +73,7 @@ export function renderFrom(net: OpenedNetwork, f: RenderFlags, o: { classes?: bo
 
 /** Writes a PNG, creating its folder; returns a one-line description. */
 export async function savePng(path: string, image: ImageBatch): Promise<string> {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirectory(dirname(path));
   await writePng(path, image);
   return `${path} (${image.width}×${image.height})`;
 }

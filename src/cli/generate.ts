@@ -3,14 +3,14 @@
  * saved dlatents; one PNG per image (--outdir) and/or one grid (--grid), optionally the images as .npy and the
  * latents used. A progress bar shows on a terminal when there is more than one batch.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import {
-  generateBatches, readLatents, writeLatents, concatImages, concatLatents, isStyleGAN, type LatentArray, type LatentSource,
+  generateBatches, readLatents, writeLatents, concatLatents, isStyleGAN, type LatentArray, type LatentSource,
 } from '../gen/index.js';
-import { makeGrid, pick, writePng, type ImageBatch } from '../io/images.js';
+import { makeDirectory } from '../io/atomic.js';
+import { GridCanvas, pick, writePng } from '../io/images.js';
 import { writeNpyFile } from '../io/npy.js';
 import { integerAtLeast } from './options.js';
 import { renderOptions, openFromFlags, renderFrom, seedList, savePng, type RenderFlags } from './gen-options.js';
@@ -27,6 +27,9 @@ interface GenerateFlags extends RenderFlags {
   saveDlatents?: string;
 }
 
+/** Bytes of images --grid or --npy may hold at once (a 1024² RGB grid of 85 images; 260,000 Fashion-MNIST images). */
+const MAX_HELD_IMAGE_BYTES = 2 ** 28;
+
 async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
   const sources = [f.seeds && '--seeds', f.z && '--z', f.dlatents && '--dlatents'].filter(Boolean);
   if (sources.length !== 1) throw new Error(`generate: give exactly one of --seeds, --z or --dlatents${sources.length ? ` (got ${sources.join(' and ')})` : ''}`);
@@ -37,13 +40,24 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
     : f.z ? { z: await readLatents(f.z, 'z', G) } : { dlatents: await readLatents(f.dlatents!, 'dlatents', G) };
   const o = renderFrom(net, f, { classes: !f.dlatents });
   if (f.saveDlatents && !isStyleGAN(G)) throw new Error('--save-dlatents needs a StyleGAN generator; this network is a Progressive GAN');
-  if (f.outdir) mkdirSync(f.outdir, { recursive: true });
+  if (f.outdir) makeDirectory(f.outdir);
 
   const total = 'seeds' in source ? source.seeds.length : 'z' in source ? source.z.shape[0]! : source.dlatents.shape[0]!;
   const bar = new cliProgress.SingleBar({ format: ' {bar} {value}/{total} images | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic);
   const showBar = process.stderr.isTTY && total > f.batch;
   if (showBar) bar.start(total, 0);
-  const images: ImageBatch[] = [];
+  const cell = { width: G.cfg.resolution, height: G.cfg.resolution, channels: G.cfg.numChannels };
+  const cellBytes = cell.width * cell.height * cell.channels;
+  const cols = f.cols ?? Math.ceil(Math.sqrt(total));
+  for (const [flag, bytes] of [['--grid', f.grid ? GridCanvas.bytes(total, cols, cellBytes) : 0], ['--npy', f.npy ? total * cellBytes : 0]] as const) {
+    if (bytes > MAX_HELD_IMAGE_BYTES) {
+      throw new Error(`${flag}: ${total} images of ${cell.width}x${cell.height} take ${(bytes / 2 ** 20).toFixed(0)} MiB at once, ` +
+        `more than ${MAX_HELD_IMAGE_BYTES / 2 ** 20} MiB; write them one by one with --outdir, or render fewer`);
+    }
+  }
+  // The grid and the .npy are filled batch by batch: no batch is kept once it is copied in.
+  const grid = f.grid ? new GridCanvas(total, cols, cell) : null;
+  const all = f.npy ? new Uint8Array(total * cellBytes) : null;
   const zs: LatentArray[] = [];
   const ds: LatentArray[] = [];
   try {
@@ -54,7 +68,8 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
           await writePng(join(f.outdir, name), pick(b.images, i));
         }
       }
-      if (f.grid || f.npy) images.push(b.images);
+      grid?.paste(b.images, b.start);
+      all?.set(b.images.data.subarray(0, b.images.count * cellBytes), b.start * cellBytes);
       if (b.z && f.saveZ) zs.push(b.z);
       if (b.dlatents && f.saveDlatents) ds.push(b.dlatents);
     }
@@ -62,11 +77,10 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
     if (showBar) bar.stop();
   }
   const lines = f.outdir ? [`${total} images in ${f.outdir}`] : [];
-  const all = images.length ? concatImages(images) : null;
-  if (f.grid) lines.push(await savePng(f.grid, makeGrid(all!, f.cols ?? Math.ceil(Math.sqrt(total)))));
-  if (f.npy) {
+  if (grid) lines.push(await savePng(f.grid!, grid.image));
+  if (all) {
     const file = f.outdir ? join(f.outdir, 'images.npy') : f.grid!.replace(/(\.png)?$/i, '.npy');
-    await writeNpyFile(file, { dtype: 'uint8', shape: [all!.count, all!.height, all!.width, all!.channels], data: all!.data });
+    await writeNpyFile(file, { dtype: 'uint8', shape: [total, cell.height, cell.width, cell.channels], data: all });
     lines.push(`${file} (uint8 [N, H, W, C])`);
   }
   if (f.saveZ) {

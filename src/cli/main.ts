@@ -34,6 +34,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     // The command modules load libtorch; importing them here turns a missing or broken addon into a one-line error.
     const modules = await Promise.all([import('./options.js'), import('./selfcheck.js'), import('./train.js'), import('./dataset.js'), import('./metric.js'), import('./import.js'), import('./export.js'), import('./info.js'), import('./generate.js'), import('./figures.js'), import('./video.js'), import('./studio-static.js'), import('./project.js')]);
+    (await import('../io/finite.js')).setWarningSink((message) => process.stderr.write(`stylegan: warning: ${message}\n`));
     for (const m of modules) m.register(program);
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {

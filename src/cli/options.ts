@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { NetworkRole } from '../io/checkpoint.js';
-import { cudaAvailable, cudaDeviceCount, defaultDevice, getNumThreads, setNumThreads, torchVersion } from '../engine/index.js';
+import { checkThreadCount, cudaAvailable, cudaDeviceCount, defaultDevice, getNumThreads, setNumThreads, torchVersion } from '../engine/index.js';
 
 /** What the global options resolve to. */
 export interface Runtime {
@@ -42,6 +42,12 @@ export const asArgument = <T>(parse: (value: string) => T) => (value: string): T
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
+};
+
+/** --threads: an integer from 1 to the number of cores. */
+const threadCount = (value: string): number => {
+  integerAtLeast(1)(value);
+  return asArgument((v) => checkThreadCount(v, '--threads'))(value);
 };
 
 export const finiteNumber = asArgument((v) => {
@@ -91,7 +97,7 @@ export function runtime(command: Command): Runtime {
 
 export function register(program: Command): void {
   program
-    .option('--threads <n>', 'libtorch intra-op threads (default: all cores, or $STYLEGAN_THREADS)', integerAtLeast(1))
+    .option('--threads <n>', 'libtorch intra-op threads, at most the cores (default: all cores, or $STYLEGAN_THREADS)', threadCount)
     .option('--device <device>', "'cpu' or 'cuda[:N]' (default: cuda when available, else cpu)")
     .hook('preAction', (_program, action) => {
       const { threads } = runtime(action);

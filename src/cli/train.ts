@@ -1,10 +1,12 @@
 /** `stylegan train`: progressive training of ProGAN or StyleGAN on a dataset, with a progress bar. */
 import path from 'node:path';
-import { existsSync, readdirSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { makeDirectory } from '../io/atomic.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { train } from '../train/trainer.js';
 import { PRESETS } from '../train/presets.js';
+import { proganConfig, styleganConfig } from '../nets/index.js';
 import { integerAtLeast, runtime, asArgument } from './options.js';
 import { launchWorkers, isWorker, commandLine } from './launch.js';
 import { ProcessGroup, distributedConfigFromEnv } from '../engine/index.js';
@@ -18,7 +20,7 @@ const positive = asArgument((value: string): number => {
 
 /** The next numbered run directory `<outdir>/NNNNN-<desc>` (the official convention). */
 export function nextRunDir(outdir: string, desc: string): string {
-  mkdirSync(outdir, { recursive: true });
+  makeDirectory(outdir);
   const ids = readdirSync(outdir).map((f) => /^(\d{5})-/.exec(f)).filter((m) => m).map((m) => Number(m![1]));
   const id = ids.length ? Math.max(...ids) + 1 : 0;
   return path.join(outdir, `${String(id).padStart(5, '0')}-${desc}`);
@@ -34,6 +36,19 @@ function overrides(value: string, previous: Record<string, unknown> = {}): Recor
     out[m[1]!] = v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v;
   }
   return out;
+}
+
+/** Refuses --net keys the preset's architecture does not have, and values outside their ranges, before any work. */
+function checkNetOverrides(preset: string, net: Record<string, unknown> | undefined): void {
+  const p = PRESETS[preset];
+  if (!net || !p) return;
+  try {
+    const overridden: Record<string, unknown> = { ...p.net, ...net };
+    if (p.arch === 'stylegan') styleganConfig(overridden);
+    else proganConfig(overridden);
+  } catch (e) {
+    throw new Error(`--net: ${(e as Error).message}`);
+  }
 }
 
 export function register(program: Command): void {
@@ -65,6 +80,7 @@ export function register(program: Command): void {
       nproc?: number; nnodes: number; nodeRank: number; masterAddr: string; masterPort?: number;
     }, cmd: Command) => {
       const rt = runtime(cmd);
+      checkNetOverrides(o.preset, o.net);
       if (!existsSync(o.data)) throw new Error(`--data ${o.data}: no such file or folder`);
       const grid = /^(\d+)x(\d+)$/.exec(o.grid);
       if (!grid) throw new Error(`--grid: expected COLSxROWS, got '${o.grid}'`);

@@ -4,8 +4,9 @@
  * path, the order stylegan2-ada-pytorch uses (`sorted(...)` of the relative names). macOS metadata (`__MACOSX/`,
  * `._*` files) and hidden files are ignored.
  */
-import { open, readFile, readdir, stat } from 'node:fs/promises';
+import { open, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MAX_ENTRY_BYTES } from '../io/limits.js';
 import { ZipReader } from '../io/zip.js';
 
 const IMAGE_EXTENSION = /\.(png|jpe?g|webp)$/i;
@@ -23,7 +24,8 @@ export interface ImageArchive {
   readonly imageNames: readonly string[];
   /** Whether a file (image or not) exists in the collection. */
   has(name: string): Promise<boolean>;
-  read(name: string): Promise<Uint8Array>;
+  /** A file's bytes; one larger than `maxBytes` (default MAX_ENTRY_BYTES) is refused before it is read. */
+  read(name: string, maxBytes?: number): Promise<Uint8Array>;
   /** The first `length` bytes of a file (the whole file when it is shorter). */
   readHead(name: string, length: number): Promise<Uint8Array>;
   close(): Promise<void>;
@@ -38,8 +40,14 @@ function reason(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 }
 
-/** Relative paths of all files under `root`, following symbolic links to files and folders. */
-async function listFiles(root: string, prefix = ''): Promise<string[]> {
+/**
+ * Relative paths of all files under `root`, following symbolic links to files and folders. Each real folder is
+ * listed once (by its resolved path), so links that loop (`a -> .`) or lead to a folder twice add nothing.
+ */
+async function listFiles(root: string, prefix = '', seen = new Set<string>()): Promise<string[]> {
+  const real = await realpath(join(root, prefix));
+  if (seen.has(real)) return [];
+  seen.add(real);
   const out: string[] = [];
   for (const entry of await readdir(join(root, prefix), { withFileTypes: true })) {
     const name = prefix ? `${prefix}/${entry.name}` : entry.name;
@@ -50,7 +58,7 @@ async function listFiles(root: string, prefix = ''): Promise<string[]> {
       isDirectory = target?.isDirectory() ?? false;
       isFile = target?.isFile() ?? false;
     }
-    if (isDirectory) out.push(...(await listFiles(root, name)));
+    if (isDirectory) out.push(...(await listFiles(root, name, seen)));
     else if (isFile) out.push(name);
   }
   return out;
@@ -67,7 +75,9 @@ class FolderArchive implements ImageArchive {
     return (await stat(join(this.path, name)).catch(() => null))?.isFile() ?? false;
   }
 
-  async read(name: string): Promise<Uint8Array> {
+  async read(name: string, maxBytes = MAX_ENTRY_BYTES): Promise<Uint8Array> {
+    const size = (await stat(join(this.path, name)).catch(() => null))?.size ?? 0;
+    if (size > maxBytes) throw new Error(`${name}: is ${size} bytes, more than the ${maxBytes} allowed for it`);
     try {
       return await readFile(join(this.path, name));
     } catch (err) {
@@ -107,8 +117,8 @@ class ZipArchive implements ImageArchive {
     return this.zip.has(name);
   }
 
-  read(name: string): Promise<Uint8Array> {
-    return this.zip.read(name);
+  read(name: string, maxBytes?: number): Promise<Uint8Array> {
+    return this.zip.read(name, maxBytes);
   }
 
   readHead(name: string, length: number): Promise<Uint8Array> {

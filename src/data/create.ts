@@ -24,6 +24,7 @@
  */
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { makeDirectory } from '../io/atomic.js';
 import { ZipWriter } from '../io/zip.js';
 import { formatDatasetJson, DATASET_JSON } from './labels.js';
 import {
@@ -33,10 +34,25 @@ import { encodePng } from './png.js';
 import { forEachInOrder } from './pool.js';
 import { DatasetError, listProblems, problemFromError, type ImageProblem } from './problems.js';
 import { resize, type ResizeFilter } from './resample.js';
-import { MIN_RESOLUTION, isValidResolution } from './resolution.js';
+import { MAX_RESOLUTION, MIN_RESOLUTION, isValidResolution } from './resolution.js';
 import { openSource, type ImageSource, type SourceOptions } from './source.js';
 
 export type CropTransform = 'none' | 'center-crop' | 'center-crop-wide';
+
+/** How error messages name the options a user can change: the library's names, or a command line's flags. */
+export interface OptionSpelling {
+  skipBad: string;
+  transform(value: CropTransform): string;
+  channels(value: 1 | 3): string;
+  resolution: string;
+}
+
+export const LIBRARY_SPELLING: OptionSpelling = {
+  skipBad: "onError: 'skip'",
+  transform: (value) => `transform '${value}'`,
+  channels: (value) => `channels: ${value}`,
+  resolution: 'resolution',
+};
 
 export interface CreateProgress {
   /** Source images handled so far, of `total`. */
@@ -70,6 +86,8 @@ export interface CreateDatasetOptions extends SourceOptions {
   compressionLevel?: number;
   /** Images processed at once (default 4). */
   concurrency?: number;
+  /** How messages name the options (default LIBRARY_SPELLING). */
+  spelling?: OptionSpelling;
 }
 
 export interface CreatedDataset {
@@ -103,6 +121,7 @@ interface Geometry {
 }
 
 interface Settings {
+  spelling: OptionSpelling;
   transform: CropTransform;
   resizeFilter: ResizeFilter;
   background: Background;
@@ -113,10 +132,10 @@ function naturalChannels(image: Pixels): 1 | 3 {
 }
 
 /** The crop that `transform` takes of an image; throws for a non-square image under `none`. */
-function cropFor(image: Pixels, transform: CropTransform): Pixels {
+function cropFor(image: Pixels, transform: CropTransform, spelling: OptionSpelling): Pixels {
   if (transform === 'none') {
     if (image.width !== image.height) {
-      throw new Error(`is ${image.width}x${image.height}, not square (use transform 'center-crop' or 'center-crop-wide')`);
+      throw new Error(`is ${image.width}x${image.height}, not square (use ${spelling.transform('center-crop')} or ${spelling.transform('center-crop-wide')})`);
     }
     return image;
   }
@@ -129,11 +148,11 @@ function prepareImage(decoded: Pixels, geometry: Geometry, settings: Settings): 
   if (geometry.channels === 1 && image.channels === 3 && geometry.channelsInferred && !isGrayContent(image)) {
     throw new Error(
       `is a colour image, but the dataset is grayscale like its first image ${geometry.firstName} ` +
-        `(pass channels: 3 to make an RGB dataset, or channels: 1 to convert every image to gray)`,
+        `(pass ${settings.spelling.channels(3)} to make an RGB dataset, or ${settings.spelling.channels(1)} to convert every image to gray)`,
     );
   }
   image = convertChannels(image, geometry.channels);
-  image = cropFor(image, settings.transform);
+  image = cropFor(image, settings.transform, settings.spelling);
   const size = geometry.resolution;
   if (settings.transform === 'center-crop-wide') {
     image = resize(image, size, size / 2, settings.resizeFilter);
@@ -160,15 +179,15 @@ async function resolveGeometry(source: ImageSource, total: number, options: Crea
     if (resolution === undefined) {
       let cropped: Pixels;
       try {
-        cropped = cropFor(image, settings.transform);
+        cropped = cropFor(image, settings.transform, settings.spelling);
       } catch (err) {
-        throw new Error(`createDataset: cannot infer the resolution from the first image ${item.name}: it ${(err as Error).message}; or pass resolution`);
+        throw new Error(`createDataset: cannot infer the resolution from the first image ${item.name}: it ${(err as Error).message}; or pass ${settings.spelling.resolution}`);
       }
       resolution = cropped.width;
       if (!isValidResolution(resolution)) {
         throw new Error(
           `createDataset: cannot infer the resolution from the first image ${item.name}: its size ${cropped.width}x${cropped.height} ` +
-            `is not a power of two ≥ 4; pass resolution (e.g. ${Math.max(MIN_RESOLUTION, 2 ** Math.round(Math.log2(cropped.width)))})`,
+            `is not a power of two ≥ 4; pass ${settings.spelling.resolution} (e.g. ${Math.max(MIN_RESOLUTION, 2 ** Math.round(Math.log2(cropped.width)))})`,
         );
       }
     }
@@ -190,13 +209,33 @@ interface DatasetOutput {
   abort(): Promise<void>;
 }
 
+/** A system error of the output (full disk, read-only file system, …) as `<dest>: cannot write (<reason>)`. */
+async function naming<T>(dest: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    if (!(e as NodeJS.ErrnoException).code) throw e;
+    throw new Error(`${dest}: cannot write (${(e as Error).message.replace(/, \w+ '.*'$/, '')})`, { cause: e });
+  }
+}
+
+/** `createOutput` with every write failure naming `dest`. */
+async function openOutput(dest: string, kind: 'zip' | 'folder'): Promise<DatasetOutput> {
+  const out = await naming(dest, () => createOutput(dest, kind));
+  return {
+    add: (name, data) => naming(dest, () => out.add(name, data)),
+    finish: () => naming(dest, () => out.finish()),
+    abort: () => out.abort(),
+  };
+}
+
 async function createOutput(dest: string, kind: 'zip' | 'folder'): Promise<DatasetOutput> {
   const existing = await stat(dest).catch(() => null);
   if (existing && (kind === 'zip' || !existing.isDirectory() || (await readdir(dest)).length > 0)) {
     throw new Error(`createDataset: ${dest} already exists${kind === 'folder' && existing.isDirectory() ? ' and is not empty' : ''}`);
   }
   const partial = `${dest}.partial-${process.pid}`;
-  await mkdir(dirname(dest), { recursive: true });
+  makeDirectory(dirname(dest));
   if (kind === 'zip') {
     const zip = await ZipWriter.create(partial);
     return {
@@ -233,7 +272,7 @@ async function createOutput(dest: string, kind: 'zip' | 'folder'): Promise<Datas
 function checkOptions(options: CreateDatasetOptions): void {
   const { resolution, channels, maxImages, compressionLevel, concurrency } = options;
   if (resolution !== undefined && !isValidResolution(resolution)) {
-    throw new Error(`createDataset: resolution must be a power of two ≥ 4, got ${resolution}`);
+    throw new Error(`createDataset: resolution must be a power of two from ${MIN_RESOLUTION} to ${MAX_RESOLUTION}, got ${resolution}`);
   }
   if (channels !== undefined && channels !== 1 && channels !== 3) {
     throw new Error(`createDataset: channels must be 1 or 3, got ${String(channels)}`);
@@ -265,6 +304,7 @@ function checkOptions(options: CreateDatasetOptions): void {
 export async function createDataset(options: CreateDatasetOptions): Promise<CreatedDataset> {
   checkOptions(options);
   const settings: Settings = {
+    spelling: options.spelling ?? LIBRARY_SPELLING,
     transform: options.transform ?? 'none',
     resizeFilter: options.resizeFilter ?? 'lanczos',
     background: options.background ?? 'black',
@@ -274,7 +314,7 @@ export async function createDataset(options: CreateDatasetOptions): Promise<Crea
   const source = await openSource(options.source, options);
   let output: DatasetOutput | undefined;
   try {
-    const sink = (output = await createOutput(options.dest, kind));
+    const sink = (output = await openOutput(options.dest, kind));
     const total = Math.min(source.items.length, options.maxImages ?? Infinity);
     const geometry = await resolveGeometry(source, total, options, settings);
     const level = options.compressionLevel ?? 6;
@@ -306,13 +346,13 @@ export async function createDataset(options: CreateDatasetOptions): Promise<Crea
     );
     if (doomed()) {
       throw new DatasetError(
-        `createDataset: ${problems.length} of ${total} images in ${options.source} cannot be used ` +
-          `(nothing was written; pass onError: 'skip' to leave them out):\n${listProblems(problems)}`,
+        `${options.source}: ${problems.length} of ${total} images cannot be used ` +
+          `(nothing was written; pass ${settings.spelling.skipBad} to leave them out):\n${listProblems(problems)}`,
         problems,
       );
     }
     if (written === 0) {
-      throw new DatasetError(`createDataset: none of the ${total} images in ${options.source} can be used:\n${listProblems(problems)}`, problems);
+      throw new DatasetError(`${options.source}: none of the ${total} images can be used:\n${listProblems(problems)}`, problems);
     }
     const labelled = source.labelSource !== 'none';
     await sink.add(DATASET_JSON, new TextEncoder().encode(formatDatasetJson(labelled ? labels : null)));

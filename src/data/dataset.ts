@@ -15,6 +15,7 @@ import { hwcToChw } from './pixels.js';
 import { forEachInOrder } from './pool.js';
 import { DatasetError, listProblems, problemFromError, type ImageProblem } from './problems.js';
 import { isValidResolution } from './resolution.js';
+import { imageFileBudget, MAX_JSON_BYTES } from '../io/limits.js';
 
 export interface DatasetInfo {
   path: string;
@@ -98,7 +99,7 @@ export class Dataset {
       );
       let labels: Int32Array | null = null;
       if (await archive.has(DATASET_JSON)) {
-        const table = parseDatasetJson(new TextDecoder().decode(await archive.read(DATASET_JSON)), `${path}/${DATASET_JSON}`);
+        const table = parseDatasetJson(new TextDecoder().decode(await archive.read(DATASET_JSON, MAX_JSON_BYTES)), `${path}/${DATASET_JSON}`);
         if (table) {
           labels = new Int32Array(names.length);
           names.forEach((name, i) => {
@@ -150,7 +151,7 @@ export class Dataset {
   async readImageInto(index: number, dst: Uint8Array, offset = 0): Promise<void> {
     const name = this.names[index];
     if (name === undefined) throw new RangeError(`${this.path}: image index ${index} out of range (0 … ${this.count - 1})`);
-    const image = await decodeImage(await this.archive.read(name), name);
+    const image = await decodeImage(await this.archive.read(name, imageFileBudget(this.resolution, this.channels)), name);
     if (image.width !== this.resolution || image.height !== this.resolution || image.channels !== this.channels) {
       throw new Error(
         `${name}: decodes to ${image.width}x${image.height} with ${image.channels} channel(s); ` +

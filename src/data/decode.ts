@@ -3,13 +3,14 @@
  * 2 gray+alpha, 3 RGB, 4 RGBA. 8-bit PNGs take our own fast path (png.ts); everything else goes through sharp.
  * 16-bit images are reduced to 8 bits by sharp; palette images become RGB (or RGBA with transparency).
  */
-import type { Metadata, Sharp } from 'sharp';
+import type { Metadata, Sharp, SharpOptions } from 'sharp';
 import { decodePng, fastPngChannels, readPngHeader } from './png.js';
 import type { Pixels } from './pixels.js';
+import { checkImageSize, MAX_IMAGE_PIXELS } from '../io/limits.js';
 
-let sharpModule: Promise<(input: Uint8Array) => Sharp> | null = null;
+let sharpModule: Promise<(input: Uint8Array, options?: SharpOptions) => Sharp> | null = null;
 /** sharp, loaded on first use: PNG datasets never need it, and loading it costs a worker thread ~250 ms. */
-function loadSharp(): Promise<(input: Uint8Array) => Sharp> {
+function loadSharp(): Promise<(input: Uint8Array, options?: SharpOptions) => Sharp> {
   sharpModule ??= import('sharp').then((m) => m.default);
   return sharpModule;
 }
@@ -29,17 +30,19 @@ function describe(err: unknown): string {
 export async function readImageHeader(bytes: Uint8Array, name: string): Promise<ImageHeader> {
   const png = readPngHeader(bytes);
   if (png) {
+    checkImageSize(png.width, png.height, name);
     const channels = fastPngChannels(png);
     if (channels !== null) return { width: png.width, height: png.height, channels };
   }
   const sharp = await loadSharp();
   let meta: Metadata;
   try {
-    meta = await sharp(bytes).metadata();
+    meta = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata();
   } catch (err) {
     throw new Error(`${name}: cannot read image (${describe(err)})`);
   }
   if (!meta.width || !meta.height) throw new Error(`${name}: cannot read image size`);
+  checkImageSize(meta.width, meta.height, name);
   const gray = (meta.channels ?? 3) <= 2;
   return { width: meta.width, height: meta.height, channels: (gray ? 1 : 3) + (meta.hasAlpha ? 1 : 0) };
 }
@@ -52,13 +55,15 @@ export function headerNeedsWholeFile(head: Uint8Array): boolean {
 
 /** Decodes an image file. Errors name the file. */
 export async function decodeImage(bytes: Uint8Array, name: string): Promise<Pixels> {
-  if (readPngHeader(bytes)) {
+  const png = readPngHeader(bytes);
+  if (png) {
+    checkImageSize(png.width, png.height, name);
     const fast = decodePng(bytes, name);
     if (fast) return fast;
   }
   const sharp = await loadSharp();
   try {
-    const image = sharp(bytes);
+    const image = sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS });
     const meta = await image.metadata();
     const gray = (meta.channels ?? 3) <= 2;
     // sharp returns gray images as sRGB unless asked for b-w; b-w would drop an alpha channel, so gray+alpha is

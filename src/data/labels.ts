@@ -10,6 +10,8 @@
  * position of that name among all class-folder names sorted.
  */
 
+import { MAX_CLASSES } from '../io/limits.js';
+
 export const DATASET_JSON = 'dataset.json';
 
 /**
@@ -38,9 +40,10 @@ export function parseDatasetJson(text: string, where: string): Map<string, numbe
     if (Array.isArray(label)) {
       throw new Error(`${where}: label of ${name} is a vector; only integer class labels are supported`);
     }
-    if (typeof label !== 'number' || !Number.isInteger(label) || label < 0 || label > 0x7fffffff) {
+    if (typeof label !== 'number' || !Number.isInteger(label) || label < 0) {
       throw new Error(`${where}: label of ${name} must be a non-negative integer class index, got ${JSON.stringify(label)}`);
     }
+    if (label >= MAX_CLASSES) throw new Error(`${where}: label of ${name} is ${label}; class indices must be below ${MAX_CLASSES}`);
     out.set(name.replace(/\\/g, '/'), label);
   });
   return out;

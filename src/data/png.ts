@@ -8,6 +8,7 @@
  */
 import { crc32, deflateSync, inflateSync } from 'node:zlib';
 import type { Pixels } from './pixels.js';
+import { checkImageSize } from '../io/limits.js';
 
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
@@ -62,6 +63,7 @@ export function decodePng(bytes: Uint8Array, name: string): Pixels | null {
   const channels = fastPngChannels(header);
   if (channels === null) return null;
   const { width, height } = header;
+  checkImageSize(width, height, name);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const idat: Uint8Array[] = [];
   let at = 8;
@@ -86,7 +88,8 @@ export function decodePng(bytes: Uint8Array, name: string): Pixels | null {
   const stride = width * channels;
   let raw: Uint8Array;
   try {
-    raw = inflateSync(Buffer.concat(idat));
+    // The image data cannot be larger than the header says: a longer stream (a decompression bomb) stops there.
+    raw = inflateSync(Buffer.concat(idat), { maxOutputLength: height * (stride + 1) + 1 });
   } catch (err) {
     throw new Error(`${name}: corrupt PNG image data (${(err as Error).message})`);
   }

@@ -17,6 +17,7 @@ import { decodeImage } from './decode.js';
 import { isGzip, looksLikeIdx, readIdx, type IdxArray } from './idx.js';
 import { DATASET_JSON, folderClassNames, parseDatasetJson, topFolder } from './labels.js';
 import type { Pixels } from './pixels.js';
+import { MAX_CLASSES, MAX_JSON_BYTES } from '../io/limits.js';
 
 export type LabelSource = 'auto' | 'none' | 'json' | 'folders';
 
@@ -89,7 +90,7 @@ async function openArchiveSource(path: string, labels: LabelSource): Promise<Ima
     if (mode === 'json') {
       if (!(await archive.has(DATASET_JSON))) throw new Error(`${path}: has no ${DATASET_JSON} to take labels from`);
       const where = `${path}/${DATASET_JSON}`;
-      const table = parseDatasetJson(new TextDecoder().decode(await archive.read(DATASET_JSON)), where);
+      const table = parseDatasetJson(new TextDecoder().decode(await archive.read(DATASET_JSON, MAX_JSON_BYTES)), where);
       if (table === null) return new ArchiveSource(archive, names.map((name) => ({ name, label: null })), 'none', null);
       const items = names.map((name): SourceItem => {
         const label = table.get(name);
@@ -155,6 +156,8 @@ async function openIdxSource(path: string, options: SourceOptions): Promise<Imag
     }
     const negative = Array.prototype.findIndex.call(file.data, (v: number) => v < 0);
     if (negative >= 0) throw new Error(`${labelsPath}: label ${negative} is negative (${file.data[negative]})`);
+    const huge = Array.prototype.findIndex.call(file.data, (v: number) => v >= MAX_CLASSES);
+    if (huge >= 0) throw new Error(`${labelsPath}: label ${huge} is ${file.data[huge]}; class indices must be below ${MAX_CLASSES}`);
     labelValues = file.data;
   }
   const file = basename(path);

@@ -34,11 +34,24 @@ export function torchVersion(): { torch: string; parallel: string; config: strin
   return native.version();
 }
 
+/**
+ * A thread count checked against the cores: more threads than cores only slow libtorch down, and a huge count
+ * spawns hundreds of threads. `what` names the setting in the error.
+ */
+export function checkThreadCount(value: string, what: string): number {
+  const n = Number(value);
+  const cores = availableCores();
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > cores) {
+    throw new Error(`${what}: expected an integer from 1 to ${cores} (the cores of this machine), got '${value}'`);
+  }
+  return n;
+}
+
 let initialized = false;
-/** Default set-up: intra-op threads = cores (override with STYLEGAN_THREADS). Called once by the engine entry. */
+/** Default set-up: intra-op threads = cores (override with STYLEGAN_THREADS, checked). Called once by the engine entry. */
 export function initRuntime(): void {
   if (initialized) return;
   initialized = true;
-  const env = Number(process.env.STYLEGAN_THREADS);
-  setNumThreads(Number.isInteger(env) && env > 0 ? env : availableCores());
+  const env = process.env.STYLEGAN_THREADS;
+  setNumThreads(env === undefined || env === '' ? availableCores() : checkThreadCount(env, 'STYLEGAN_THREADS'));
 }

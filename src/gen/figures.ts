@@ -3,9 +3,10 @@
  * conditional networks), style mixing, the two noise figures, truncation, interpolation videos in Z and W, and a
  * training timelapse when a run directory is given. Seeds are the official figure script's where it has them.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { makeDirectory } from '../io/atomic.js';
 import { makeGrid, writePng, type ImageBatch } from '../io/images.js';
 import { styleLayerRange } from '../nets/stylegan.js';
 import { type AnyGenerator, isStyleGAN } from './render.js';
@@ -67,7 +68,7 @@ const classesFor = (G: AnyGenerator, seeds: readonly number[]) => (G.cfg.labelSi
 
 /** Renders every figure of `G` into `o.outdir`; returns the files written. */
 export async function renderFigures(G: AnyGenerator, o: FiguresOptions): Promise<FigureFile[]> {
-  mkdirSync(o.outdir, { recursive: true });
+  makeDirectory(o.outdir);
   const res = G.cfg.resolution;
   const maxCell = o.maxCell ?? 128;
   const batch = o.batch ?? 8;

@@ -8,6 +8,7 @@ import { toUint8, type ImageBatch } from '../io/images.js';
 import { readNpyFile, writeNpyFile } from '../io/npy.js';
 import { toFloat32Array } from '../io/array-data.js';
 import { concatArrays } from '../io/concat.js';
+import { firstNonFinite } from '../io/finite.js';
 import { latentsFromSeeds } from './seeds.js';
 import { concatImages } from './grid.js';
 import {
@@ -130,6 +131,11 @@ export async function readLatents(path: string, kind: 'z' | 'dlatents', G: AnyGe
   if (!['float16', 'float32', 'float64'].includes(rec.dtype)) throw new Error(`${path}: ${kind} must be floating point, got ${rec.dtype}`);
   const data = Float32Array.from(toFloat32Array({ kind: 'ndarray', ...rec, fortranOrder: false, isScalar: false }));
   const s = rec.shape;
+  const bad = firstNonFinite(data);
+  if (bad >= 0) {
+    const row = s.length > 1 ? ` (row ${Math.floor(bad / (data.length / s[0]!))})` : '';
+    throw new Error(`${path}: ${kind} value ${bad}${row} is ${data[bad]}; NaN or infinite latents render black images`);
+  }
   if (kind === 'z') {
     const dim = G.cfg.latentSize;
     if (s.length === 1 && s[0] === dim) return { data, shape: [1, dim] };

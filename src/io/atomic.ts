@@ -8,6 +8,7 @@
  * killed outright (SIGKILL, power loss) can leave a stale `.tmp-` file next to the target, never a damaged target.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
@@ -65,7 +66,33 @@ export async function writeFileAtomic(path: string, contents: FileContents): Pro
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await rm(temporary, { force: true });
-    throw new Error(`cannot write ${target}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`${target}: cannot write: ${(error as Error).message}`, { cause: error });
   }
   await syncDirectory(dirname(target));
+}
+
+/**
+ * Creates folder `path` and its parents (as `mkdir -p`). Node reports a recursive mkdir on a read-only file system
+ * as ENOENT; on failure the first missing folder is created alone to learn the true reason (EROFS, EACCES, ENOSPC,
+ * ENOTDIR…), and the error reads `<path>: cannot create the folder (<reason>)`.
+ */
+export function makeDirectory(path: string): void {
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (error) {
+    let reason = error as NodeJS.ErrnoException;
+    let first = resolve(path);
+    while (!existsSync(dirname(first)) && dirname(first) !== first) first = dirname(first);
+    try {
+      mkdirSync(first);
+    } catch (inner) {
+      if ((inner as NodeJS.ErrnoException).code !== 'EEXIST') reason = inner as NodeJS.ErrnoException;
+    }
+    throw new Error(`${path}: cannot create the folder (${reason.code ?? reason.message}: ${reasonText(reason)})`, { cause: error });
+  }
+}
+
+/** The system's words for an error, without Node's `CODE: ` prefix and `, syscall 'path'` suffix. */
+function reasonText(e: NodeJS.ErrnoException): string {
+  return e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
 }

@@ -6,9 +6,10 @@
  */
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
-import { loadNetwork, validate, NETWORK_ROLES as ROLES, type NetworkConfig, type Generator, type NetworkRole, type Networks } from '../nets/index.js';
+import { loadNetwork, validate, NETWORK_ROLES as ROLES, type NetworkConfig, type Discriminator, type Generator, type NetworkRole, type Networks } from '../nets/index.js';
 import { readSafetensorsFile, writeSafetensorsFile } from './safetensors.js';
 import type { TensorRecord } from './tensor-record.js';
+import { warnNonFiniteWeights } from './finite.js';
 
 export const CHECKPOINT_FORMAT = 'stylegan-ts/1';
 export type { NetworkRole } from '../nets/index.js';
@@ -106,10 +107,18 @@ export async function loadCheckpoint(path: string, o: LoadOptions = {}): Promise
     byRole.get(role)!.set(m[2]!, rec);
   }
   for (const role of wanted) {
-    const net = loadNetwork({
-      role, config, device: o.device, source: `${path} (${role})`,
-      values: () => new Map([...byRole.get(role) ?? []].map(([name, rec]) => [name, recordToTensor(rec, `${path}: ${role}/${name}`)])),
-    });
+    let net: Generator | Discriminator;
+    try {
+      // Built in uninitialized memory: a config within the checked ranges that the tensors do not match costs no RSS.
+      net = loadNetwork({
+        role, config, device: o.device, source: `${path} (${role})`,
+        values: () => new Map([...byRole.get(role) ?? []].map(([name, rec]) => [name, recordToTensor(rec, `${path}: ${role}/${name}`)])),
+      });
+    } catch (e) {
+      if ((e as Error).message.startsWith(path)) throw e;
+      throw new Error(`${path}: cannot build ${role} from the config in its metadata: ${(e as Error).message}`, { cause: e });
+    }
+    warnNonFiniteWeights(net.stateDict(), `${path}: ${role}`);
     (out as unknown as Record<NetworkRole, unknown>)[role] = net;
   }
   return out;

@@ -27,22 +27,51 @@ export function toUint8(images: Tensor, drange: [number, number] = [-1, 1]): Ima
   return { data, count: n, height: h, width: w, channels: c };
 }
 
-/** Tiles images into a grid of `cols` columns (row-major), with `pad` pixels of `padValue` between cells. */
-export function makeGrid(b: ImageBatch, cols: number, pad = 0, padValue = 0): ImageBatch {
-  const rows = Math.ceil(b.count / cols);
-  const W = cols * b.width + (cols - 1) * pad;
-  const H = rows * b.height + (rows - 1) * pad;
-  const out = new Uint8Array(W * H * b.channels).fill(padValue);
-  const rowBytes = b.width * b.channels;
-  for (let i = 0; i < b.count; i++) {
-    const gx = (i % cols) * (b.width + pad);
-    const gy = Math.floor(i / cols) * (b.height + pad);
-    for (let y = 0; y < b.height; y++) {
-      const src = (i * b.height + y) * rowBytes;
-      out.set(b.data.subarray(src, src + rowBytes), ((gy + y) * W + gx) * b.channels);
+/**
+ * A grid of `count` cells of width × height × channels in `cols` columns (row-major), with `pad` pixels of
+ * `padValue` between cells, filled batch by batch: only the grid itself is held, never the images it is made of.
+ */
+export class GridCanvas {
+  readonly image: ImageBatch;
+  constructor(
+    readonly count: number,
+    readonly cols: number,
+    readonly cell: { width: number; height: number; channels: number },
+    readonly pad = 0,
+    padValue = 0,
+  ) {
+    const rows = Math.ceil(count / cols);
+    const width = cols * cell.width + (cols - 1) * pad;
+    const height = rows * cell.height + (rows - 1) * pad;
+    this.image = { data: new Uint8Array(width * height * cell.channels).fill(padValue), count: 1, height, width, channels: cell.channels };
+  }
+
+  /** Bytes of a grid of `count` cells of `cellBytes` in `cols` columns (no padding). */
+  static bytes(count: number, cols: number, cellBytes: number): number {
+    return Math.ceil(count / cols) * cols * cellBytes;
+  }
+
+  /** Copies the images of `b` into cells `first`, `first + 1`, … */
+  paste(b: ImageBatch, first: number): void {
+    const { width, channels } = this.image;
+    const rowBytes = b.width * b.channels;
+    for (let i = 0; i < b.count; i++) {
+      const cell = first + i;
+      const gx = (cell % this.cols) * (b.width + this.pad);
+      const gy = Math.floor(cell / this.cols) * (b.height + this.pad);
+      for (let y = 0; y < b.height; y++) {
+        const src = (i * b.height + y) * rowBytes;
+        this.image.data.set(b.data.subarray(src, src + rowBytes), ((gy + y) * width + gx) * channels);
+      }
     }
   }
-  return { data: out, count: 1, height: H, width: W, channels: b.channels };
+}
+
+/** Tiles images into a grid of `cols` columns (row-major), with `pad` pixels of `padValue` between cells. */
+export function makeGrid(b: ImageBatch, cols: number, pad = 0, padValue = 0): ImageBatch {
+  const grid = new GridCanvas(b.count, cols, b, pad, padValue);
+  grid.paste(b, 0);
+  return grid.image;
 }
 
 /** Image `i` of a batch as its own single-image batch (a view). */

@@ -23,6 +23,8 @@ import { inferProGANConfig } from './import/progan.js';
 import { isStyleGAN2Pickle, readStyleGAN2, styleGAN2Refusal, type TorchNetwork } from './import/stylegan2.js';
 import type { JsonValue } from './import/pickle-json.js';
 import { describe, isTuple, printable, readPickleFile, type PickleValue } from './pickle.js';
+import { fileFormatOf, FORMAT_NAMES } from './sniff.js';
+import { warnNonFiniteWeights } from './finite.js';
 
 export type OfficialFormat = 'stylegan1' | 'progan' | 'stylegan2-ada' | 'stylegan2-tf';
 
@@ -81,7 +83,7 @@ export function inferOfficialConfig(p: OfficialPickle, where: string): NetworkCo
 /** Builds our network for `role` and fills it with the TF variables (one copy each, straight from the file bytes). */
 function importNetwork(role: NetworkRole, o: { config: NetworkConfig; tf: TfNetwork; device: string; where: string }): Generator | Discriminator {
   const { tf, where } = o;
-  return loadNetwork({
+  const net = loadNetwork({
     role, config: o.config, device: o.device, source: `${where}: ${role} (${tf.buildFuncName})`,
     values: (net) => {
       const values = new Map<string, Tensor>();
@@ -93,6 +95,8 @@ function importNetwork(role: NetworkRole, o: { config: NetworkConfig; tf: TfNetw
       return values;
     },
   });
+  warnNonFiniteWeights(net.stateDict(), `${where}: ${role}`);
+  return net;
 }
 
 /** The static kwargs of a TF network and its components, as stored in checkpoint metadata. */
@@ -159,6 +163,11 @@ export function importOfficial(value: PickleValue, where: string, o: ImportOptio
 
 /** `importOfficial` on a file; the metadata also names the file (`source`). */
 export async function importOfficialFile(path: string, o: ImportOptions = {}): Promise<ImportedNetworks> {
+  const format = await fileFormatOf(path, 'pickle');
+  if (format === 'safetensors') {
+    throw new Error(`${path}: is a safetensors checkpoint, not an official network pickle (nothing to import: pass it to --network as it is)`);
+  }
+  if (format !== 'pickle' && format !== 'unknown') throw new Error(`${path}: is ${FORMAT_NAMES[format]}, not an official network pickle`);
   const imported = importOfficial(await readPickleFile(path), path, o);
   imported.metadata.source = basename(path);
   return imported;

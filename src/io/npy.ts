@@ -9,7 +9,7 @@
  * equals the C layout (at most one dimension longer than 1). The writer emits version 1.0 (2.0 for huge headers).
  */
 import { writeFileAtomic } from './atomic.js';
-import { readFileBytes } from './file-bytes.js';
+import { errorPrefix, readFileBytes } from './file-bytes.js';
 import { ITEM_SIZE, elementCount, type DType } from './array-data.js';
 import { assertValidRecord, type TensorRecord } from './tensor-record.js';
 
@@ -114,9 +114,9 @@ function describeShape(shape: readonly number[]): string {
 /** Decodes a .npy file held in memory; little-endian data are a zero-copy view into `input`. */
 export function decodeNpy(input: Uint8Array, options: { path?: string } = {}): TensorRecord {
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  const where = options.path ?? '(in-memory buffer)';
+  const prefix = errorPrefix('npy', options.path);
   const fail = (message: string): never => {
-    throw new Error(`npy ${where}: ${message}`);
+    throw new Error(`${prefix}: ${message}`);
   };
   if (bytes.byteLength < 10 || MAGIC.some((b, k) => bytes[k] !== b)) fail('not a .npy file (missing the \\x93NUMPY magic)');
   const [major, minor] = [bytes[6], bytes[7]];

@@ -3,30 +3,20 @@
  * fly) or a stylegan-ts safetensors checkpoint, told apart by their first bytes. The generator to sample from is
  * Gs (the moving average) when the file has one, else G.
  */
-import { open } from 'node:fs/promises';
 import type { Generator, NetworkConfig } from '../nets/index.js';
 import { loadGenerator } from './checkpoint.js';
 import { importOfficialFile, OFFICIAL_FORMAT_NAMES } from './import-official.js';
+import { fileFormatOf, FORMAT_NAMES } from './sniff.js';
 
 export type NetworkFileKind = 'pickle' | 'checkpoint';
 
 /** Pickle protocol 2+ streams start with PROTO (0x80); safetensors with an 8-byte header length and '{'. */
 export async function networkFileKind(path: string): Promise<NetworkFileKind> {
-  const head = new Uint8Array(9);
-  let read = 0;
-  try {
-    const f = await open(path, 'r');
-    try {
-      read = (await f.read(head, 0, head.length, 0)).bytesRead;
-    } finally {
-      await f.close();
-    }
-  } catch (e) {
-    throw new Error(`${path}: cannot read the network file (${(e as Error).message})`, { cause: e });
-  }
-  if (read >= 2 && head[0] === 0x80 && head[1] >= 2 && head[1] <= 5) return 'pickle';
-  if (read === 9 && head[8] === 0x7b) return 'checkpoint';
-  throw new Error(`${path}: neither a Python pickle (protocol 2-5) nor a safetensors checkpoint`);
+  const format = await fileFormatOf(path, 'network file');
+  if (format === 'pickle') return 'pickle';
+  if (format === 'safetensors') return 'checkpoint';
+  const what = format === 'unknown' ? '' : `is ${FORMAT_NAMES[format]}, `;
+  throw new Error(`${path}: ${what}neither a Python pickle (protocol 2-5) nor a safetensors checkpoint`);
 }
 
 export interface OpenedGenerator {

@@ -113,8 +113,9 @@ export class PickleError extends Error {
   readonly detail: string;
   readonly offset: number | undefined;
 
-  constructor(detail: string, offset?: number, options?: ErrorOptions) {
-    super(`pickle: ${detail}${offset === undefined ? '' : ` (at byte ${offset})`}`, options);
+  /** `file`, when given, starts the message (`<file>: pickle: …`) in place of `pickle: `. */
+  constructor(detail: string, offset?: number, options?: ErrorOptions & { file?: string }) {
+    super(`${options?.file === undefined ? '' : `${options.file}: `}pickle: ${detail}${offset === undefined ? '' : ` (at byte ${offset})`}`, options);
     this.name = 'PickleError';
     this.detail = detail;
     this.offset = offset;

@@ -230,18 +230,18 @@ export function readPickleBytes(buf: Uint8Array, opts: PickleOptions = {}): Pick
   return readPickle(buf, opts);
 }
 
-/** `readPickleBytes` on a file. Errors read `pickle: <path>: <problem>`. */
+/** `readPickleBytes` on a file. Errors read `<path>: pickle: <problem>`. */
 export async function readPickleFile(path: string, opts: PickleOptions = {}): Promise<PickleValue> {
   let buf: Uint8Array;
   try {
     buf = await readFile(path);
   } catch (e) {
-    throw new PickleError(`${path}: cannot read the file (${(e as Error).message})`, undefined, { cause: e });
+    throw new PickleError(`cannot read the file (${(e as Error).message})`, undefined, { cause: e, file: path });
   }
   try {
     return readPickleBytes(buf, opts);
   } catch (e) {
-    if (e instanceof PickleError) throw new PickleError(`${path}: ${e.detail}`, e.offset, { cause: e });
+    if (e instanceof PickleError) throw new PickleError(e.detail, e.offset, { cause: e, file: path });
     throw e;
   }
 }

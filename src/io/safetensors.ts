@@ -10,7 +10,8 @@
  */
 import { writeFileAtomic } from './atomic.js';
 import { concatArrays } from './concat.js';
-import { readFileBytes } from './file-bytes.js';
+import { errorPrefix, readFileBytes } from './file-bytes.js';
+import { MAX_NESTING, nestsDeeperThan } from './limits.js';
 import { ITEM_SIZE, elementCount, type DType } from './array-data.js';
 import { assertValidRecord, shapeProblem, type TensorRecord } from './tensor-record.js';
 
@@ -133,9 +134,9 @@ function checkTiling(placed: Placed[], dataLength: number, fail: (message: strin
  */
 export function decodeSafetensors(input: Uint8Array, options: { path?: string } = {}): SafetensorsContents {
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength); // plain views even for a Buffer
-  const where = options.path ?? '(in-memory buffer)';
+  const prefix = errorPrefix('safetensors', options.path);
   const fail = (message: string): never => {
-    throw new Error(`safetensors ${where}: ${message}`);
+    throw new Error(`${prefix}: ${message}`);
   };
   if (bytes.byteLength < 8) fail(`file is ${bytes.byteLength} bytes, too short for the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -153,6 +154,7 @@ export function decodeSafetensors(input: Uint8Array, options: { path?: string } 
   } catch (error) {
     fail(`header is not valid JSON: ${(error as Error).message}`);
   }
+  if (nestsDeeperThan(header, MAX_NESTING)) fail(`header nests more than ${MAX_NESTING} levels deep`);
   if (!isPlainObject(header)) fail(`header must be a JSON object`);
   const entries = Object.entries(header as Record<string, unknown>);
 

@@ -23,8 +23,9 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { inflateSync } from 'fflate';
+import { Inflate, inflateSync } from 'fflate';
 import { concatArrays } from './concat.js';
+import { MAX_ENTRY_BYTES } from './limits.js';
 
 /** How errors about an archive in memory name it. */
 const IN_MEMORY = 'zip';
@@ -229,7 +230,19 @@ function* readDirectory(archiveSize: number, source: string): Reads<ZipEntry[] |
     ? end
     : parseZip64End(yield { position: end.zip64At, length: ZIP64_EOCD_SIZE }, end.zip64At, source);
   if (dir.offset + dir.size > archiveSize) throw new ZipError('ZIP central directory lies beyond the end of the file', source);
-  return parseCentralDirectory(yield { position: dir.offset, length: dir.size }, dir.count, source);
+  const entries = parseCentralDirectory(yield { position: dir.offset, length: dir.size }, dir.count, source);
+  for (const e of entries) checkEntrySizes(e, archiveSize, source);
+  return entries;
+}
+
+/** Sizes an entry cannot have: data beyond the end of the archive, or a stored entry whose two sizes differ. */
+function checkEntrySizes(entry: ZipEntry, archiveSize: number, source: string): void {
+  if (entry.localHeaderOffset + LOCAL_HEADER_SIZE + entry.compressedSize > archiveSize) {
+    throw new ZipError(`entry ${entry.name} claims ${entry.compressedSize} bytes at offset ${entry.localHeaderOffset}, beyond the end of the archive (${archiveSize} bytes)`, source);
+  }
+  if (entry.method === METHOD_STORED && entry.size !== entry.compressedSize) {
+    throw new ZipError(`entry ${entry.name} is stored with ${entry.compressedSize} bytes but claims to be ${entry.size}`, source);
+  }
 }
 
 /**
@@ -320,9 +333,10 @@ export class ZipReader {
     return this.entries.has(name);
   }
 
-  /** The uncompressed contents of an entry; the CRC-32 is verified. */
-  async read(name: string): Promise<Uint8Array> {
+  /** The uncompressed contents of an entry, at most `maxBytes` (checked before reading); the CRC-32 is verified. */
+  async read(name: string, maxBytes = MAX_ENTRY_BYTES): Promise<Uint8Array> {
     const entry = this.entry(name);
+    if (entry.size > maxBytes) throw new ZipError(`entry ${name} claims ${entry.size} bytes, more than the ${maxBytes} allowed for it`, this.path);
     const data = decodeEntry(entry, await this.readStored(entry, entry.compressedSize), this.path);
     if (crc32(data) !== entry.crc32) throw new ZipError(`entry ${name}: CRC-32 mismatch (corrupt archive)`, this.path);
     return data;
@@ -330,12 +344,29 @@ export class ZipReader {
 
   /**
    * The first `length` bytes of an entry (fewer if the entry is shorter), without reading the rest when the entry
-   * is stored. Not CRC-checked.
+   * is stored, and inflating no more than `length` bytes when it is deflated (a header never costs the whole
+   * image). Not CRC-checked.
    */
   async readHead(name: string, length: number): Promise<Uint8Array> {
     const entry = this.entry(name);
-    if (entry.method !== METHOD_STORED) return (await this.read(name)).subarray(0, length);
-    return this.readStored(entry, Math.min(length, entry.size));
+    if (entry.method === METHOD_STORED) return this.readStored(entry, Math.min(length, entry.size));
+    checkMethod(entry, this.path);
+    const raw = await this.readStored(entry, entry.compressedSize);
+    const want = Math.min(length, entry.size);
+    const out = new Uint8Array(want);
+    let filled = 0;
+    const inflate = new Inflate((chunk) => {
+      const n = Math.min(chunk.length, want - filled);
+      out.set(chunk.subarray(0, n), filled);
+      filled += n;
+    });
+    try {
+      // Small compressed steps: each inflates to at most ~1 MiB, and inflation stops once the head is complete.
+      for (let at = 0; at < raw.length && filled < want; at += 1024) inflate.push(raw.subarray(at, at + 1024), at + 1024 >= raw.length);
+    } catch (err) {
+      throw new ZipError(`entry ${name}: corrupt deflate data (${(err as Error).message})`, this.path);
+    }
+    return out.subarray(0, filled);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
  * Architecture configurations of the official networks, with the official defaults. A config is plain JSON: it is
  * stored in checkpoint metadata and inferred from official pickles.
  */
+import { checkConfig } from './config-check.js';
 
 export interface CommonConfig {
   /** Output resolution, a power of two in 4…1024. */
@@ -80,7 +81,9 @@ export function proganConfig(o: Partial<ProGANConfig> = {}): ProGANConfig {
   return cfg;
 }
 
+/** Checks every field (config-check.ts): unknown keys, types and ranges. */
 export function validate(cfg: NetworkConfig): void {
+  checkConfig(cfg);
   const r = Math.log2(cfg.resolution);
   if (!Number.isInteger(r) || r < 2 || r > 10) throw new Error(`resolution must be a power of two in 4…1024, got ${cfg.resolution}`);
   if (cfg.numChannels < 1) throw new Error(`numChannels must be ≥ 1, got ${cfg.numChannels}`);

@@ -147,7 +147,8 @@ export class Variables {
     }
     if (o.strict ?? true) for (const name of this.names()) if (!values.has(name)) problems.push(`missing variable '${name}'`);
     if (problems.length) {
-      throw new Error(`${o.source ? o.source + ': ' : ''}${problems.length} variable mismatch(es):\n  ${problems.join('\n  ')}`);
+      const listed = problems.length > 12 ? [...problems.slice(0, 10), `… and ${problems.length - 10} more`] : problems;
+      throw new Error(`${o.source ? o.source + ': ' : ''}${problems.length} variable mismatch(es):\n  ${listed.join('\n  ')}`);
     }
     noGrad(() => {
       for (const [name, t] of values) this.tensors.get(name).copy_(t);

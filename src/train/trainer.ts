@@ -4,7 +4,7 @@
  * (log, image grid, snapshot). Snapshots hold G, D, Gs, both optimizers, the random stream and the loop state, so a
  * resumed run continues exactly where the snapshot was taken.
  */
-import { mkdirSync, existsSync, readdirSync, appendFileSync } from 'node:fs';
+import { existsSync, readdirSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
@@ -17,7 +17,7 @@ import { BatchLoader } from '../data/loader.js';
 import type { Batch } from '../data/batches.js';
 import { RandomState } from '../engine/numpy-random.js';
 import { saveCheckpoint, loadCheckpoint, recordToTensor } from '../io/checkpoint.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { makeDirectory, writeFileAtomic } from '../io/atomic.js';
 import { toUint8, makeGrid, writePng } from '../io/images.js';
 import { trainingSchedule, lodBoundaryCrossed, type ScheduleState } from './schedule.js';
 import { presetEmaBeta } from './ema.js';
@@ -144,7 +144,7 @@ export class Trainer {
   /** Opens the data, builds (or restores) networks and optimizers. */
   async setup(): Promise<void> {
     const o = this.o;
-    mkdirSync(o.runDir, { recursive: true });
+    makeDirectory(o.runDir);
     const resumeFrom = typeof o.resume === 'string' ? o.resume : o.resume ? latestSnapshot(o.runDir) : null;
     if (o.resume === true && !resumeFrom) throw new Error(`--resume: no network-snapshot-*.safetensors in ${o.runDir}`);
     const probe = await BatchLoader.open(o.data, { resolution: 4, batchSize: 1, validate: 'first', memoryBudget: 0, prefetch: 1 });

@@ -7,6 +7,7 @@
 import { elementCount, type TorchTensor } from '../array-data.js';
 import { describe, isRecord, printable, type PersistentObject, type PickleDict, type PickleValue } from '../pickle-types.js';
 import { pickleToJson, type JsonValue } from './pickle-json.js';
+import { ExpansionBudget } from '../limits.js';
 
 /** The networks of a stylegan2-ada pickle, in file order. */
 export const STYLEGAN2_ROLES = ['G', 'D', 'G_ema'] as const;
@@ -34,8 +35,8 @@ function dictField(obj: PersistentObject, key: string, where: string): PickleDic
   return v;
 }
 
-function walk(obj: PersistentObject, prefix: string, net: TorchNetwork, where: string, depth: number): void {
-  if (depth > 64) throw new Error(`${where}: modules are nested too deeply`);
+function walk(obj: PersistentObject, prefix: string, net: TorchNetwork, where: string, depth: number, modules: ExpansionBudget): void {
+  modules.visit(depth);
   for (const key of ['_parameters', '_buffers']) {
     for (const [name, t] of dictField(obj, key, where)) {
       if (t === null) continue;
@@ -48,7 +49,7 @@ function walk(obj: PersistentObject, prefix: string, net: TorchNetwork, where: s
   for (const [name, child] of dictField(obj, '_modules', where)) {
     if (child === null) continue;
     if (!isRecord(child) || child.kind !== 'persistent') throw new Error(`${where}: module ${prefix}${String(name)} is a ${describe(child)}`);
-    walk(child, `${prefix}${String(name)}.`, net, where, depth + 1);
+    walk(child, `${prefix}${String(name)}.`, net, where, depth + 1, modules);
   }
 }
 
@@ -60,11 +61,12 @@ export function readStyleGAN2(top: PickleDict, where: string): TorchNetwork[] {
     if (obj === undefined || obj === null) continue;
     if (!isRecord(obj) || obj.kind !== 'persistent') throw new Error(`${where}: '${role}' is a ${describe(obj)}, not a persistent torch module`);
     const attrs: Record<string, JsonValue> = {};
+    const budget = new ExpansionBudget(`${where} ${role}`, 'module attributes');
     for (const [k, v] of obj.state) {
-      if (typeof k === 'string' && !k.startsWith('_') && k !== 'training' && !(v instanceof Map)) attrs[k] = pickleToJson(v);
+      if (typeof k === 'string' && !k.startsWith('_') && k !== 'training' && !(v instanceof Map)) attrs[k] = pickleToJson(v, budget);
     }
     const net: TorchNetwork = { role, className: obj.className, tensors: new Map(), parameters: new Set(), attrs };
-    walk(obj, `${role}.`, net, where, 0);
+    walk(obj, `${role}.`, net, where, 0, new ExpansionBudget(where, 'torch modules', 10_000));
     nets.push(net);
   }
   return nets;

@@ -6,6 +6,7 @@
 import { elementCount, type NdArray } from '../array-data.js';
 import { describe, isRecord, isTuple, printable, type PickleDict, type PickleValue } from '../pickle-types.js';
 import { pickleToJson, type JsonValue } from './pickle-json.js';
+import { ExpansionBudget } from '../limits.js';
 
 /** One TF network of an official pickle. */
 export interface TfNetwork {
@@ -45,7 +46,7 @@ function text(state: PickleDict, key: string, where: string): string {
 }
 
 /** Reads a TF network object (and its components, recursively); `where` names the file and the network. */
-export function readTfNetwork(v: PickleValue, where: string): TfNetwork {
+export function readTfNetwork(v: PickleValue, where: string, depth = 0, nested = new ExpansionBudget(where, 'network components', 1000, 8)): TfNetwork {
   if (!isRecord(v) || v.kind !== 'object' || !isTfNetworkObject(v)) {
     throw new Error(`${where}: expected a TF network (${STYLEGAN_TF_CLASS} or ${PROGAN_TF_CLASS}), found ${describe(v)}`);
   }
@@ -55,7 +56,7 @@ export function readTfNetwork(v: PickleValue, where: string): TfNetwork {
   if (typeof version !== 'number') throw new Error(`${where}: network 'version' must be an int, found ${describe(version)}`);
   const kwargs = field(state, 'static_kwargs', where);
   if (!(kwargs instanceof Map)) throw new Error(`${where}: network 'static_kwargs' must be a dict, found ${describe(kwargs)}`);
-  const staticKwargs = pickleToJson(kwargs) as Record<string, JsonValue>;
+  const staticKwargs = pickleToJson(kwargs, new ExpansionBudget(where, 'static_kwargs')) as Record<string, JsonValue>;
 
   const variables = new Map<string, NdArray>();
   const list = field(state, 'variables', where);
@@ -76,7 +77,8 @@ export function readTfNetwork(v: PickleValue, where: string): TfNetwork {
     if (!(comps instanceof Map)) throw new Error(`${where}: network 'components' must be a dict, found ${describe(comps)}`);
     for (const [key, comp] of comps) {
       if (typeof key !== 'string') throw new Error(`${where}: component keys must be str, found ${describe(key)}`);
-      components.set(key, readTfNetwork(comp, `${where} component '${printable(key)}'`));
+      nested.visit(depth + 1);
+      components.set(key, readTfNetwork(comp, `${where} component '${printable(key)}'`, depth + 1, nested));
     }
   }
   return {

@@ -344,6 +344,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerFused(env, exports);
   sgt::registerLayout(env, exports);
   sgt::registerDistributed(env, exports);
+  sgt::registerJit(env, exports);
   return exports;
 }
 

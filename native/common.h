@@ -66,6 +66,7 @@ void registerAlloc(Napi::Env env, Exports exports);
 void registerFused(Napi::Env env, Exports exports);
 void registerLayout(Napi::Env env, Exports exports);
 void registerDistributed(Napi::Env env, Exports exports);
+void registerJit(Napi::Env env, Exports exports);
 
 }  // namespace sgt
 

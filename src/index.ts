@@ -8,7 +8,8 @@
  *   data    → datasets (stylegan2-ada layout) and the batch loader
  *   train   → the progressive training loop, schedule, losses, presets
  *   gen     → generation and the papers' figures, videos, time-lapses
- *   metrics → Fréchet distances (Fashion-MNIST classifier features)
+ *   metrics → FID, KID, precision/recall, PPL, IS on NVIDIA's detector files; FID on Fashion-MNIST classifier features
+ *   project → projection of images into W / W+ (project.project)
  *
  *   import { engine, nets } from 'stylegan-ts';
  *   const G = new nets.StyleGANGenerator(nets.styleganConfig({ resolution: 256 }));
@@ -22,3 +23,4 @@ export * as data from './data/index.js';
 export * as train from './train/index.js';
 export * as gen from './gen/index.js';
 export * as metrics from './metrics/index.js';
+export * as project from './project/index.js';

@@ -6,7 +6,7 @@ import { ESLint } from 'eslint';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const eslint = new ESLint({ cwd: ROOT });
-const ORDER = 'engine → nn → nets → io → data, gen → train, metrics → studio → cli';
+const ORDER = 'engine → nn → nets → io → data, gen → train, metrics, project → studio → cli';
 
 /** The layer rule's messages for `code` placed at `file` (relative to the repository). */
 async function layerErrors(file: string, code: string): Promise<string[]> {

@@ -3,14 +3,17 @@
  * noise components, Figures 4–5), `stylegan truncation` (Figure 8) and `stylegan figures` (all of them, small, for
  * the documentation).
  */
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import {
   styleMixingFigure, noiseDetailFigure, noiseComponentsFigure, truncationFigure, renderFigures, DEFAULT_PSIS, DEFAULT_NETWORK, type StyleLayers,
+  readLatents, concatLatents,
 } from '../gen/index.js';
 import { imageFormat } from '../io/images.js';
+import type { AnyGenerator, LatentArray } from '../gen/render.js';
 import { integerAtLeast } from './options.js';
 import { withProgress } from './progress.js';
-import { renderOptions, openFromFlags, renderFrom, seedList, numberList, saveImage, cutoffValue, cutoffOf, type RenderFlags } from './gen-options.js';
+import { renderOptions, openFromFlags, renderFrom, seedList, numberList, saveImage, cutoffValue, cutoffOf, asArgument, type RenderFlags } from './gen-options.js';
 
 interface Titled {
   /** Column and row titles on the figure (--no-titles: the bare grid). */
@@ -18,8 +21,8 @@ interface Titled {
 }
 
 interface MixFlags extends RenderFlags, Titled {
-  rows: number[];
-  cols: number[];
+  rows: MixSide;
+  cols: MixSide;
   styles: string;
   output: string;
 }
@@ -51,21 +54,44 @@ interface FiguresFlags extends Titled {
   batch: number;
 }
 
+/** One side of the mixing figure: seeds, or .npy files of dlatents (e.g. projected photos). */
+interface MixSide {
+  seeds: number[] | null;
+  files: string[] | null;
+}
+const mixSide = asArgument((v): MixSide => {
+  const parts = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length > 0 && parts.every((p) => /\.npy$/i.test(p))) return { seeds: null, files: parts };
+  return { seeds: seedList(v), files: null };
+});
+
+/** The dlatents of a side given as files (each [N, layers, dlatent] or [N, dlatent]), concatenated; undefined for seeds. */
+async function mixDlatents(side: MixSide, G: AnyGenerator): Promise<LatentArray | undefined> {
+  if (!side.files) return undefined;
+  return concatLatents(await Promise.all(side.files.map((file) => readLatents(file, 'dlatents', G))));
+}
+
 export function register(program: Command): void {
   const mix = program
     .command('mix')
     .description('style-mixing figure: rows = destination seeds, columns = source seeds; cells copy the chosen styles from the source')
-    .requiredOption('--rows <list>', "destination seeds, e.g. '85,100,75'", seedList)
-    .requiredOption('--cols <list>', "source seeds, e.g. '55,821,1789'", seedList)
+    .requiredOption('--rows <list>', "destination seeds, e.g. '85,100,75', or dlatents files (.npy, e.g. projected_w.npy; comma-separated)", mixSide)
+    .requiredOption('--cols <list>', "source seeds, e.g. '55,821,1789', or dlatents files (.npy)", mixSide)
     .option('--styles <spec>', "layers taken from the source: coarse, middle, fine or ranges like '0-3,8'; one per row with '/' (coarse/middle/fine)", 'coarse')
     .requiredOption('-o, --output <file>', 'the image written (.png, .jpg or .jpeg)');
   renderOptions(mix).option('--no-titles', 'leave out the column and row titles').action(async (f: MixFlags, cmd: Command) => {
     imageFormat(f.output);
     const net = await openFromFlags(f, cmd);
     const specs = f.styles.split('/') as StyleLayers[];
-    const fig = styleMixingFigure(net.G, { ...renderFrom(net, f), rowSeeds: f.rows, colSeeds: f.cols, styles: specs.length === 1 ? specs[0]! : specs });
-    const rows = fig.layers.map((l, i) => `row ${f.rows[i]}: layers ${l.join(',')}`).join('; ');
-    const titles = { columns: ['', ...f.cols.map((s) => `source ${s}`)], rows: ['', ...f.rows.map((s, i) => `${s} ← ${specs[specs.length === 1 ? 0 : i]}`)] };
+    const [rowDlatents, colDlatents] = [await mixDlatents(f.rows, net.G), await mixDlatents(f.cols, net.G)];
+    const render = renderFrom(net, f, { classes: f.rows.seeds !== null || f.cols.seeds !== null });
+    const fig = styleMixingFigure(net.G, {
+      ...render, rowSeeds: f.rows.seeds ?? [], colSeeds: f.cols.seeds ?? [], rowDlatents, colDlatents, styles: specs.length === 1 ? specs[0]! : specs,
+    });
+    const rowNames: (number | string)[] = f.rows.seeds ?? f.rows.files!.map((file) => basename(file));
+    const colNames: (number | string)[] = f.cols.seeds ?? f.cols.files!.map((file) => basename(file));
+    const rows = fig.layers.map((l, i) => `row ${rowNames[i] ?? i}: layers ${l.join(',')}`).join('; ');
+    const titles = { columns: ['', ...colNames.map((s) => `source ${s}`)], rows: ['', ...rowNames.map((s, i) => `${s} ← ${specs[specs.length === 1 ? 0 : i]}`)] };
     process.stdout.write(`wrote ${await saveImage(f.output, fig.grid, f.zoom, f.titles ? titles : undefined)}; ${rows}\n`);
   });
 
@@ -104,7 +130,7 @@ export function register(program: Command): void {
     .option('--psi <list>', 'ψ values, one column each', numberList, [...DEFAULT_PSIS])
     .option('--trunc-cutoff <n>', "layers ψ applies to, or 'all' (default all, as the paper's figure)", cutoffValue)
     .requiredOption('-o, --output <file>', 'the image written (.png, .jpg or .jpeg)');
-  renderOptions(trunc, { trunc: false }).option('--no-titles', 'leave out the column and row titles').action(async (f: TruncationFlags, cmd: Command) => {
+  renderOptions(trunc, { trunc: false, center: true }).option('--no-titles', 'leave out the column and row titles').action(async (f: TruncationFlags, cmd: Command) => {
     imageFormat(f.output);
     const net = await openFromFlags(f, cmd);
     const grid = truncationFigure(net.G, { ...renderFrom(net, f), seeds: f.seeds, psis: f.psi, truncationCutoff: cutoffOf(f.truncCutoff) ?? null });

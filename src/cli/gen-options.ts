@@ -5,6 +5,7 @@
  */
 import { type Command } from 'commander';
 import { parseSeeds, parseNumberList, NOISE_MODES, withTitles, type AnyGenerator, type NoiseMode, type RenderOptions, type Titles } from '../gen/index.js';
+import type { TruncationCenter } from '../gen/render.js';
 import { openNetwork, DEFAULT_NETWORK, type OpenedNetwork } from '../gen/network.js';
 import { writeImage, zoomImages, type ImageBatch } from '../io/images.js';
 import { WATCHABLE_WIDTH } from '../gen/video.js';
@@ -27,6 +28,7 @@ export interface RenderFlags {
   network?: string;
   trunc?: number;
   truncCutoff?: number | 'all';
+  truncCenter?: TruncationCenter;
   noiseMode?: NoiseMode;
   class?: string;
   batch: number;
@@ -35,12 +37,15 @@ export interface RenderFlags {
 }
 
 /** Adds --network, the truncation and noise options (unless turned off), --class, --batch and --zoom to a command. */
-export function renderOptions(cmd: Command, o: { trunc?: boolean; noise?: boolean; zoom?: number | 'auto' } = {}): Command {
+export function renderOptions(cmd: Command, o: { trunc?: boolean; center?: boolean; noise?: boolean; zoom?: number | 'auto' } = {}): Command {
   cmd.option('--network <path>', `official .pkl or stylegan-ts .safetensors (default: the packaged ${DEFAULT_NETWORK})`);
   if (o.trunc ?? true) {
     cmd
       .option('--trunc <psi>', 'truncation ψ (default 1 = off)', finiteNumber)
       .option('--trunc-cutoff <n>', "layers ψ applies to, or 'all' (default: the network's, 8 for the official nets)", cutoffValue);
+  }
+  if (o.center ?? o.trunc ?? true) {
+    cmd.option('--trunc-center <c>', "conditional nets: ψ pulls towards the class's own average w ('class', default) or the global one ('global', official)", oneOf(['class', 'global'] as const));
   }
   if (o.noise ?? true) cmd.option('--noise-mode <mode>', `noise inputs: ${NOISE_MODES.join(', ')} (default const; StyleGAN only)`, oneOf(NOISE_MODES));
   zoomOption(cmd, o.zoom ?? 1);
@@ -69,7 +74,7 @@ export function renderFrom(net: OpenedNetwork, f: RenderFlags, o: { classes?: bo
   if (L > 0 && f.class === undefined) throw new Error(`${net.source}: ${missingClassError(L, `pass --class 0…${L - 1}`).message}`);
   if (L === 0 && f.class !== undefined) throw new Error(`--class ${f.class}: ${net.source} is unconditional`);
   const classes = f.class === undefined || f.class === 'cycle' ? f.class : classIndexOf(f.class, L, net.classNames);
-  return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), noiseMode: f.noiseMode, classes, batch: f.batch, precision: f.precision };
+  return { truncationPsi: f.trunc, truncationCutoff: cutoffOf(f.truncCutoff), truncationCenter: f.truncCenter, noiseMode: f.noiseMode, classes, batch: f.batch, precision: f.precision };
 }
 
 /**

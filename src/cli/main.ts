@@ -35,7 +35,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     // Importing the command modules does not load libtorch (the engine loads it on the first operation), so --help is
     // fast; a missing or broken addon is a one-line error from the command that needs it.
-    const modules = await Promise.all([import('./options.js'), import('./selfcheck.js'), import('./train.js'), import('./dataset.js'), import('./metric.js'), import('./import.js'), import('./export.js'), import('./info.js'), import('./generate.js'), import('./figures.js'), import('./video.js'), import('./studio.js'), import('./studio-static.js')]);
+    const modules = await Promise.all([import('./options.js'), import('./selfcheck.js'), import('./train.js'), import('./dataset.js'), import('./metric.js'), import('./import.js'), import('./export.js'), import('./info.js'), import('./generate.js'), import('./figures.js'), import('./video.js'), import('./studio.js'), import('./studio-static.js'), import('./project.js')]);
     (await import('../io/finite.js')).setWarningSink((message) => process.stderr.write(`stylegan: warning: ${message}\n`));
     for (const m of modules) m.register(program);
     await program.parseAsync([...argv], { from: 'user' });

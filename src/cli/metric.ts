@@ -2,6 +2,7 @@
  * `stylegan metric …`: quality measures.
  *   metric fid-fmnist --network N [--num 10000] [--batch 256]   FID against the Fashion-MNIST test images
  *   metric train-fmnist-classifier -o PATH                       trains the feature network of fid-fmnist
+ *   metric <official name> …                                     see metric-calc.ts
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { getNumThreads } from '../engine/index.js';
@@ -10,6 +11,7 @@ import { DEFAULT_CLASSIFIER, trainAndSaveClassifier } from '../metrics/fmnist-cl
 import { FMNIST_DIR } from '../metrics/fmnist-data.js';
 import { integerAtLeast, runtime } from './options.js';
 import { withProgress } from './progress.js';
+import { registerCalc } from './metric-calc.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -66,6 +68,7 @@ async function trainCommand(flags: TrainFlags, command: Command): Promise<void> 
 
 export function register(program: Command): void {
   const metric = program.command('metric').description('quality measures of trained generators');
+  registerCalc(metric);
   metric
     .command('fid-fmnist')
     .description('FID of a 32×32 gray generator against the Fashion-MNIST test images, in the features of a small classifier')

@@ -15,3 +15,4 @@ export { withCaption, withTitles, STRIP_HEIGHT, type Titles } from './caption.js
 export { concatImages, assembleGrid, cropImage, resizeNearest, grayTo, blankImage } from './grid.js';
 export { openNetwork, defaultNetworkPath, DEFAULT_NETWORK, type OpenedNetwork } from './network.js';
 export { renderFigures, fitCells, type FiguresOptions, type FigureFile } from './figures.js';
+export { wStatistics, classCenters, type WStatistics } from './w-average.js';

@@ -12,6 +12,7 @@ import { PRECISIONS, type NoiseInput, type NoiseMode, type NoiseSpec, type Preci
 import type { Generator as NetsGenerator } from '../nets/networks.js';
 import { toUint8, type ImageBatch } from '../io/images.js';
 import { concatImages } from './grid.js';
+import { classCenters } from './w-average.js';
 
 /** The nets' `Generator` (StyleGAN or ProGAN), named apart from JavaScript's generator functions. */
 export type AnyGenerator = NetsGenerator;
@@ -28,10 +29,16 @@ export interface LatentArray {
 /** One class for all images, one per image, or 'cycle' (image i gets class i mod the number of classes). */
 export type ClassSpec = number | readonly number[] | 'cycle';
 
-/** The truncation trick: w' = avg + ψ·(w − avg) on the layers below `cutoff` (null = all layers). */
+/**
+ * The truncation trick: w' = avg + ψ·(w − avg) on the layers below `cutoff` (null = all layers). `center` 'class'
+ * pulls each image of a conditional network towards its own class's average w (w-average.ts); 'global' (the
+ * official behaviour, and always for unconditional networks) towards the network's tracked average.
+ */
+export type TruncationCenter = 'class' | 'global';
 export interface Truncation {
   psi: number;
   cutoff: number | null;
+  center?: TruncationCenter;
 }
 
 export const isStyleGAN = (G: AnyGenerator): G is StyleGANGenerator => G instanceof StyleGANGenerator;
@@ -50,6 +57,8 @@ export interface RenderOptions {
   truncationPsi?: number;
   /** Layers ψ applies to (default: the network's config, 8 for the official nets; null = all). StyleGAN only. */
   truncationCutoff?: number | null;
+  /** What ψ pulls towards on conditional networks (default 'class'; 'global' is the official behaviour). */
+  truncationCenter?: TruncationCenter;
   /** Noise inputs (default 'const', the stored maps). 'random' draws each image's maps from its own seed. StyleGAN only. */
   noiseMode?: NoiseMode;
   /** Class of conditional networks: required there, refused for unconditional ones. */
@@ -80,7 +89,9 @@ export function truncationOf(G: AnyGenerator, o: RenderOptions): Truncation {
   }
   const cutoff = o.truncationCutoff === undefined ? G.cfg.truncationCutoff : o.truncationCutoff;
   if (cutoff !== null && (!Number.isInteger(cutoff) || cutoff < 0)) throw new Error(`truncation cutoff must be an integer ≥ 0, got ${cutoff}`);
-  return { psi, cutoff };
+  const center = o.truncationCenter ?? 'class';
+  if (center !== 'class' && center !== 'global') throw new Error(`truncation centre must be 'class' or 'global', got '${String(center)}'`);
+  return { psi, cutoff, center };
 }
 
 /** The noise mode an options object asks for; refuses an explicit one on ProGAN (it has no noise inputs). */
@@ -143,9 +154,24 @@ export function truncateDlatents(G: StyleGANGenerator, d: Tensor, t: Truncation)
   return t.psi === 1 ? d.contiguous() : truncate(d, G.dlatentAvg, t.psi, t.cutoff);
 }
 
-/** z [N, latent] (+ labels) → dlatents [N, layers, dlatent] after truncation. */
+/** dlatents [N, layers, dlatent] truncated towards per-row centres [N, dlatent] (class averages). */
+export function truncateTowards(d: Tensor, centers: Tensor, psi: number, cutoff: number | null): Tensor {
+  return E.tidy(() => {
+    const layers = d.shape[1]!;
+    const upto = Math.min(cutoff ?? layers, layers);
+    const coefs = new Float32Array(layers).map((_, i) => (i < upto ? psi : 1));
+    return centers.unsqueeze(1).lerp(d, E.fromTypedArray(coefs, [1, layers, 1]).to(d.device));
+  });
+}
+
+/** z [N, latent] (+ labels) → dlatents [N, layers, dlatent] after truncation (class-aware for conditional nets). */
 export function mapLatents(G: StyleGANGenerator, z: Tensor, labels: Tensor | null, t: Truncation): Tensor {
-  return E.tidy(() => truncateDlatents(G, G.mapToDlatents(z, labels), t));
+  return E.tidy(() => {
+    const d = G.mapToDlatents(z, labels);
+    if (t.psi === 1 || !labels || (t.center ?? 'class') === 'global') return truncateDlatents(G, d, t);
+    const classes = Array.from(labels.argmax(1).to('cpu').toTypedArray() as BigInt64Array, Number);
+    return truncateTowards(d, classCenters(G, classes), t.psi, t.cutoff);
+  });
 }
 
 /** The [start, end) slices of n items, `batch` at a time. */

@@ -10,7 +10,7 @@ import { parseIntRanges, seedLatents } from './seeds.js';
 import { assembleGrid } from './grid.js';
 import {
   type AnyGenerator, type RenderOptions, requireStyleGAN, truncationOf, noiseModeOf, batchOf, classIndices, oneHotLabels,
-  mapLatents, synthesizeImages, noiseBySeed, inference, deviceOf, precisionOf,
+  mapLatents, synthesizeImages, noiseBySeed, inference, deviceOf, precisionOf, latentRows, type LatentArray,
 } from './render.js';
 
 /** The named layer groups of the paper (coarse 4²–8², middle 16²–32², fine 64² and up) or explicit ranges like '0-3,8'. */
@@ -30,12 +30,20 @@ export function resolveStyleLayers(spec: StyleLayers, numLayers: number): number
   return [...new Set(layers)].sort((a, b) => a - b);
 }
 
-/** `classes` (conditional networks): one class for all, or one per row seed followed by one per column seed. */
+/**
+ * `classes` (conditional networks): one class for all, or one per row seed followed by one per column seed. Rows and
+ * columns can also be saved dlatents (e.g. projected real photos): they are used as they are (no class, no
+ * truncation) and take the place of the seeds of their side.
+ */
 export interface StyleMixingOptions extends RenderOptions {
   /** Destination seeds (one row each). */
   rowSeeds: readonly number[];
   /** Source seeds (one column each). */
   colSeeds: readonly number[];
+  /** Destination dlatents [R, layers, dlatent] in place of rowSeeds. */
+  rowDlatents?: LatentArray;
+  /** Source dlatents [C, layers, dlatent] in place of colSeeds. */
+  colDlatents?: LatentArray;
   /** Layers copied from the source: one spec for every row, or one per row (the paper: coarse, middle, fine rows). */
   styles: StyleLayers | readonly StyleLayers[];
 }
@@ -49,7 +57,16 @@ export interface StyleMixingFigure {
 
 export function styleMixingFigure(G: AnyGenerator, o: StyleMixingOptions): StyleMixingFigure {
   const S = requireStyleGAN(G, 'style mixing');
-  const [R, C, L] = [o.rowSeeds.length, o.colSeeds.length, S.numLayers];
+  const L = S.numLayers;
+  for (const d of [o.rowDlatents, o.colDlatents]) {
+    if (d && (d.shape.length !== 3 || d.shape[1] !== L || d.shape[2] !== S.cfg.dlatentSize)) {
+      throw new Error(`style mixing: dlatents must be [N, ${L}, ${S.cfg.dlatentSize}], got [${d.shape.join(', ')}]`);
+    }
+  }
+  const rowSeeds = o.rowDlatents ? [] : o.rowSeeds;
+  const colSeeds = o.colDlatents ? [] : o.colSeeds;
+  const R = o.rowDlatents?.shape[0] ?? rowSeeds.length;
+  const C = o.colDlatents?.shape[0] ?? colSeeds.length;
   if (R === 0 || C === 0) throw new Error('style mixing needs at least one row seed and one column seed');
   const specs = Array.isArray(o.styles) ? (o.styles as readonly StyleLayers[]) : new Array<StyleLayers>(R).fill(o.styles as StyleLayers);
   if (specs.length !== R) throw new Error(`styles: ${specs.length} specs given for ${R} rows`);
@@ -57,13 +74,15 @@ export function styleMixingFigure(G: AnyGenerator, o: StyleMixingOptions): Style
   const trunc = truncationOf(S, o);
   const mode = noiseModeOf(S, o);
   const batch = batchOf(o);
-  const seeds = [...o.rowSeeds, ...o.colSeeds];
-  const classes = classIndices(S, o.classes, R + C);
+  const seeds = [...rowSeeds, ...colSeeds];
+  const classes = seeds.length ? classIndices(S, o.classes, seeds.length) : null;
+  if (!seeds.length && o.classes !== undefined) throw new Error('a class cannot be applied to saved dlatents (it enters through the mapping network)');
   const device = deviceOf(S);
   const images = inference(() => {
     const labels = classes ? oneHotLabels(classes, S.cfg.labelSize, device) : null;
-    const w = mapLatents(S, seedLatents(seeds, S.cfg.latentSize, device), labels, trunc);
-    const [dst, src] = [w.narrow(0, 0, R), w.narrow(0, R, C)];
+    const w = seeds.length ? mapLatents(S, seedLatents(seeds, S.cfg.latentSize, device), labels, trunc) : null;
+    const dst = o.rowDlatents ? latentRows(o.rowDlatents, 0, R, device) : w!.narrow(0, 0, R);
+    const src = o.colDlatents ? latentRows(o.colDlatents, 0, C, device) : w!.narrow(0, rowSeeds.length, C);
     const mask = new Uint8Array(R * L);
     layers.forEach((ls, r) => ls.forEach((l) => (mask[r * L + l] = 1)));
     const fromSource = E.fromTypedArray(mask, [R, 1, L, 1], 'bool').to(device);
@@ -71,7 +90,9 @@ export function styleMixingFigure(G: AnyGenerator, o: StyleMixingOptions): Style
     const mixed = E.where(fromSource, src.unsqueeze(0).expand(...shape), dst.unsqueeze(1).expand(...shape)).reshape(R * C, L, -1);
     // Render order: sources (top row), destinations (left column), then the mixes row by row.
     const all = E.cat([src, dst, mixed], 0);
-    const noiseSeeds = [...o.colSeeds, ...o.rowSeeds, ...o.rowSeeds.flatMap((s) => new Array<number>(C).fill(s))];
+    // Noise of saved dlatents: seeded by their index, as `generate --dlatents` does.
+    const [rowNoise, colNoise] = [o.rowDlatents ? [...Array(R).keys()] : rowSeeds, o.colDlatents ? [...Array(C).keys()] : colSeeds];
+    const noiseSeeds = [...colNoise, ...rowNoise, ...rowNoise.flatMap((s) => new Array<number>(C).fill(s))];
     return synthesizeImages(S, all, noiseBySeed(S, mode, noiseSeeds), batch, precisionOf(S, o));
   });
   const cells: (ImageBatch | null)[] = [null];

@@ -5,11 +5,12 @@
  */
 import * as E from '../engine/index.js';
 import { truncate } from '../nets/stylegan.js';
+import { classCenters } from './w-average.js';
 import { makeGrid, type ImageBatch } from '../io/images.js';
 import { seedLatents } from './seeds.js';
 import {
   type AnyGenerator, type RenderOptions, requireStyleGAN, truncationOf, noiseModeOf, batchOf, classIndices, oneHotLabels,
-  mapLatents, synthesizeImages, noiseBySeed, inference, deviceOf, precisionOf,
+  mapLatents, synthesizeImages, noiseBySeed, inference, deviceOf, precisionOf, truncateTowards,
 } from './render.js';
 
 /** The ψ values of the paper's figure. */
@@ -39,7 +40,10 @@ export function truncationFigure(G: AnyGenerator, o: TruncationFigureOptions): I
     const labels = classes ? oneHotLabels(classes, S.cfg.labelSize, device) : null;
     const w = mapLatents(S, seedLatents(o.seeds, S.cfg.latentSize, device), labels, { psi: 1, cutoff: null });
     // [R, P, L, D] row-major: every ψ of seed 0, then of seed 1, …
-    const all = E.stack(psis.map((psi) => truncate(w, S.dlatentAvg, psi, cutoff)), 1).reshape(R * psis.length, S.numLayers, -1);
+    // Conditional networks: towards each seed's class average w unless the official global centre is asked for.
+    const centers = classes && (o.truncationCenter ?? 'class') === 'class' ? classCenters(S, classes) : null;
+    const towards = (psi: number) => (centers ? truncateTowards(w, centers, psi, cutoff) : truncate(w, S.dlatentAvg, psi, cutoff));
+    const all = E.stack(psis.map(towards), 1).reshape(R * psis.length, S.numLayers, -1);
     const noiseSeeds = o.seeds.flatMap((s) => new Array<number>(psis.length).fill(s));
     return synthesizeImages(S, all, noiseBySeed(S, mode, noiseSeeds), batchOf(o), precisionOf(S, o));
   });

@@ -2,3 +2,4 @@
 export * from './module.js';
 export * from './layers.js';
 export * from './ops.js';
+export * from './scripted.js';

@@ -2,7 +2,7 @@
  * ESLint rule `layers/imports-point-down`: the folders of src/ form layers, and a module may import only from the
  * layers below it (and its own folder):
  *
- *   engine → nn → nets → io → data, gen → train, metrics → studio → cli
+ *   engine → nn → nets → io → data, gen → train, metrics, project → studio → cli
  *
  * (io/data/gen share a level: data and gen read and write through io; studio, the web app's server, sits just below
  * the cli that starts it). Nothing in src/ imports bench/, test/ or
@@ -20,10 +20,11 @@ const BELOW = {
   gen: ['engine', 'nn', 'nets', 'io'],
   train: ['engine', 'nn', 'nets', 'io', 'data', 'gen'],
   metrics: ['engine', 'nn', 'nets', 'io', 'data', 'gen'],
-  studio: ['engine', 'nn', 'nets', 'io', 'data', 'gen', 'train', 'metrics'],
-  cli: ['engine', 'nn', 'nets', 'io', 'data', 'gen', 'train', 'metrics', 'studio'],
+  project: ['engine', 'nn', 'nets', 'io', 'data', 'gen'],
+  studio: ['engine', 'nn', 'nets', 'io', 'data', 'gen', 'train', 'metrics', 'project'],
+  cli: ['engine', 'nn', 'nets', 'io', 'data', 'gen', 'train', 'metrics', 'project', 'studio'],
 };
-export const ORDER = 'engine → nn → nets → io → data, gen → train, metrics → studio → cli';
+export const ORDER = 'engine → nn → nets → io → data, gen → train, metrics, project → studio → cli';
 
 /** The src folder of an absolute path ('' for src/ itself, null outside src/). */
 function layerOf(file, srcDir) {

@@ -108,8 +108,10 @@ test('an image of a training dataset may not be larger than its declared size al
   writeFileSync(zip, rawZip([
     { name: 'a.png', stored: await pngBytes(1) }, { name: 'b.png', stored: await pngBytes(2) },
     { name: 'c.png', stored: fat }, { name: 'dataset.json', stored: Buffer.from('{"labels": null}') },
+    ...await Promise.all([4, 5, 6, 7, 8].map(async (seed) => ({ name: `d${seed}.png`, stored: await pngBytes(seed) }))),
   ]));
-  // The headers are fine (8x8 RGB): the 4 MiB after c.png's end are refused when training reads the image.
+  // The headers are fine (8x8 RGB) and the 8 images together are within 8 images' budget: the 4 MiB after c.png's
+  // end are refused when training reads that image.
   const r = runChild(['train', '--data', zip, '--run-dir', join(dir, 'fat-run'), '--kimg', '0.01']);
   assertRefused(r, zip, /c\.png claims \d+ bytes, more than the 1048968 allowed for it/, 'zip', '4 MiB entry in an 8x8 dataset (train)');
 });
@@ -336,14 +338,20 @@ test('a --grid too large to hold is refused before rendering', () => {
 const FLIPS = SOAK ? 40 : 3;
 
 /**
- * Writes `count` seeded copies of `bytes` with 1 to 3 bytes XORed with a non-zero value, at offsets below `span`
- * (the part of the format that says how to read the rest: headers, opcodes, JSON), and returns their paths.
+ * Writes `count` seeded copies of `bytes` with 1 to 3 bytes changed at offsets below `span` (the part of the format
+ * that says how to read the rest: headers, opcodes, JSON), and returns their paths. An ASCII digit becomes another
+ * digit (a text header stays parseable with a size, offset, shape or label changed); any other byte is XORed with
+ * a non-zero value.
  */
 function flips(bytes: Uint8Array, stem: string, ext: string, count: number, seed: number, span = bytes.length): string[] {
   const rand = seededRandom(seed);
   return Array.from({ length: count }, (_, i) => {
     const copy = Buffer.from(bytes);
-    for (let k = 1 + Math.floor(rand() * 3); k > 0; k--) copy[Math.floor(rand() * Math.min(span, copy.length))]! ^= 1 + Math.floor(rand() * 255);
+    for (let k = 1 + Math.floor(rand() * 3); k > 0; k--) {
+      const at = Math.floor(rand() * Math.min(span, copy.length));
+      const digit = copy[at]! - 0x30;
+      copy[at] = digit >= 0 && digit <= 9 ? 0x30 + ((digit + 1 + Math.floor(rand() * 9)) % 10) : copy[at]! ^ (1 + Math.floor(rand() * 255));
+    }
     const path = join(dir, `${stem}-flip${i}.${ext}`);
     writeFileSync(path, copy);
     return path;
@@ -358,7 +366,9 @@ test('safetensors byte flips end cleanly in info', () => {
 });
 
 test('pickle byte flips end cleanly in info', () => {
-  for (const path of flips(readFileSync(join(PICKLES, 'stylegan1-cond-8.p4.pkl')), 'net', 'pkl', FLIPS, 22)) {
+  // The first KiB holds the class names and static kwargs (the weights' bytes after them are tried by the soak).
+  const bytes = readFileSync(join(PICKLES, 'stylegan1-cond-8.p4.pkl'));
+  for (const path of flips(bytes, 'net', 'pkl', FLIPS, 22, SOAK ? bytes.length : 1024)) {
     assertCleanEnd(runChild(['info', path]), path, 'pickle', 'flipped pickle (info)');
   }
 });

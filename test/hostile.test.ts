@@ -7,10 +7,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { crc32 } from 'node:zlib';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertRefused, runChild, worstRss } from './helpers/hostile-cli.js';
+import { assertCleanEnd, assertRefused, runChild, worstRss } from './helpers/hostile-cli.js';
 import { encodeWithSharp, noiseImage } from './helpers/images.js';
 import { deflatedZeros, rawZip } from './helpers/raw-zip.js';
 import { seededRandom } from './helpers/seeded.js';
@@ -108,10 +108,27 @@ test('an image of a training dataset may not be larger than its declared size al
   writeFileSync(zip, rawZip([
     { name: 'a.png', stored: await pngBytes(1) }, { name: 'b.png', stored: await pngBytes(2) },
     { name: 'c.png', stored: fat }, { name: 'dataset.json', stored: Buffer.from('{"labels": null}') },
+    ...await Promise.all([4, 5, 6, 7, 8].map(async (seed) => ({ name: `d${seed}.png`, stored: await pngBytes(seed) }))),
   ]));
-  // The headers are fine (8x8 RGB): the 4 MiB after c.png's end are refused when training reads the image.
+  // The headers are fine (8x8 RGB) and the 8 images together are within 8 images' budget: the 4 MiB after c.png's
+  // end are refused when training reads that image.
   const r = runChild(['train', '--data', zip, '--run-dir', join(dir, 'fat-run'), '--kimg', '0.01']);
   assertRefused(r, zip, /c\.png claims \d+ bytes, more than the 1048968 allowed for it/, 'zip', '4 MiB entry in an 8x8 dataset (train)');
+});
+
+test('a zip dataset whose images claim more bytes together than their size allows is refused when opened', async () => {
+  // c.png is a good 8x8 PNG followed by zeros up to 64 MiB, deflated to 64 KiB: its head (all that opening reads)
+  // is a good header; the dataset is refused on its central directory, before anything else is inflated.
+  const png = await pngBytes(3);
+  const bomb = Buffer.concat([png, Buffer.alloc(2 ** 26 - png.length)]);
+  const zip = join(dir, 'claims-dataset.zip');
+  writeFileSync(zip, rawZip([
+    { name: 'a.png', stored: await pngBytes(1) }, { name: 'b.png', stored: await pngBytes(2) },
+    { name: 'c.png', method: 8, stored: deflateRawSync(bomb, { level: 9 }), crc: crc32(bomb), size: bomb.length },
+  ]));
+  const problem = /its 3 image entries claim to unpack to \d+ bytes, more than the 3146904 3 images of 8x8 with 3 channel\(s\) may take \(a zip bomb, or unpack it into a folder\)/;
+  assertRefused(runChild(['dataset', 'info', zip]), zip, problem, 'zip', 'dataset claims 64 MiB (info)');
+  assertRefused(runChild(['train', '--data', zip, '--run-dir', join(dir, 'claims-dataset-run'), '--kimg', '0.01']), zip, problem, 'zip', 'dataset claims 64 MiB (train)');
 });
 
 // --- Defect 4: huge label values.
@@ -314,4 +331,72 @@ test('a --grid too large to hold is refused before rendering', () => {
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /^stylegan: --grid: 300000 images of 32x32 take 293 MiB at once, more than 256 MiB; write them one by one with --outdir, or render fewer/);
   assert.ok(r.seconds < 30 && r.rssMiB < 1024, `${r.seconds} s, ${r.rssMiB} MiB`);
+});
+
+// --- Seeded byte flips of every reader's format: each ends cleanly (no harm done, or refused naming the file).
+
+const FLIPS = SOAK ? 40 : 3;
+
+/**
+ * Writes `count` seeded copies of `bytes` with 1 to 3 bytes changed at offsets below `span` (the part of the format
+ * that says how to read the rest: headers, opcodes, JSON), and returns their paths. An ASCII digit becomes another
+ * digit (a text header stays parseable with a size, offset, shape or label changed); any other byte is XORed with
+ * a non-zero value.
+ */
+function flips(bytes: Uint8Array, stem: string, ext: string, count: number, seed: number, span = bytes.length): string[] {
+  const rand = seededRandom(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const copy = Buffer.from(bytes);
+    for (let k = 1 + Math.floor(rand() * 3); k > 0; k--) {
+      const at = Math.floor(rand() * Math.min(span, copy.length));
+      const digit = copy[at]! - 0x30;
+      copy[at] = digit >= 0 && digit <= 9 ? 0x30 + ((digit + 1 + Math.floor(rand() * 9)) % 10) : copy[at]! ^ (1 + Math.floor(rand() * 255));
+    }
+    const path = join(dir, `${stem}-flip${i}.${ext}`);
+    writeFileSync(path, copy);
+    return path;
+  });
+}
+
+test('safetensors byte flips end cleanly in info', () => {
+  const bytes = readFileSync(MODEL);
+  for (const path of flips(bytes, 'model', 'safetensors', FLIPS, 21, 8 + Number(bytes.readBigUInt64LE(0)))) {
+    assertCleanEnd(runChild(['info', path]), path, 'safetensors', 'flipped header (info)');
+  }
+});
+
+test('pickle byte flips end cleanly in info', () => {
+  // The first KiB holds the class names and static kwargs (the weights' bytes after them are tried by the soak).
+  const bytes = readFileSync(join(PICKLES, 'stylegan1-cond-8.p4.pkl'));
+  for (const path of flips(bytes, 'net', 'pkl', FLIPS, 22, SOAK ? bytes.length : 1024)) {
+    assertCleanEnd(runChild(['info', path]), path, 'pickle', 'flipped pickle (info)');
+  }
+});
+
+test('npy byte flips end cleanly in generate --z', () => {
+  for (const path of flips(npy(2, 128, 0.5, 0), 'z', 'npy', SOAK ? FLIPS : 3, 23, 128)) {
+    assertCleanEnd(runChild(['generate', '--z', path, '--class', '0', '--outdir', join(dir, 'z-flip')]), path, 'npy', 'flipped npy header');
+  }
+});
+
+test('dataset zip, PNG and dataset.json byte flips end cleanly in dataset info and dataset create', async () => {
+  const zip = join(dir, 'flip-base.zip');
+  const json = Buffer.from(JSON.stringify({ labels: [['a.png', 0], ['b.png', 1], ['c.png', 2]] }));
+  const images = [await pngBytes(1), await pngBytes(2), await pngBytes(3)];
+  writeFileSync(zip, rawZip([...images.map((stored, i) => ({ name: `${'abc'[i]}.png`, stored })), { name: 'dataset.json', stored: json }]));
+  for (const path of flips(readFileSync(zip), 'dataset', 'zip', FLIPS, 24)) {
+    assertCleanEnd(runChild(['dataset', 'info', path]), path, 'zip', 'flipped zip (info)');
+  }
+  flips(images[0]!, 'photo', 'png', FLIPS, 25).forEach((png, i) => {
+    const src = join(dir, `flip-png${i}`);
+    mkdirSync(src);
+    images.slice(1).forEach((bytes, k) => writeFileSync(join(src, `good${k}.png`), bytes));
+    copyFileSync(png, join(src, 'flipped.png'));
+    assertCleanEnd(runChild(['dataset', 'create', '--source', src, '--dest', join(dir, `flip-png${i}.zip`)]), src, 'png', 'flipped PNG (create)');
+  });
+  flips(json, 'labels', 'json', FLIPS, 26).forEach((flipped, i) => {
+    const path = join(dir, `flip-json${i}.zip`);
+    writeFileSync(path, rawZip([...images.map((stored, k) => ({ name: `${'abc'[k]}.png`, stored })), { name: 'dataset.json', stored: readFileSync(flipped) }]));
+    assertCleanEnd(runChild(['dataset', 'info', path]), path, 'dataset.json', 'flipped dataset.json (info)');
+  });
 });

@@ -22,6 +22,8 @@ export interface ImageArchive {
   readonly kind: 'zip' | 'folder';
   /** Image files, sorted. */
   readonly imageNames: readonly string[];
+  /** Bytes the image files claim they unpack to (a ZIP's central directory); null for a folder (read as it is). */
+  readonly imageBytes: number | null;
   /** Whether a file (image or not) exists in the collection. */
   has(name: string): Promise<boolean>;
   /** A file's bytes; one larger than `maxBytes` (default MAX_ENTRY_BYTES) is refused before it is read. */
@@ -66,6 +68,7 @@ async function listFiles(root: string, prefix = '', seen = new Set<string>()): P
 
 class FolderArchive implements ImageArchive {
   readonly kind = 'folder';
+  readonly imageBytes = null;
   constructor(
     readonly path: string,
     readonly imageNames: readonly string[],
@@ -105,8 +108,10 @@ class FolderArchive implements ImageArchive {
 class ZipArchive implements ImageArchive {
   readonly kind = 'zip';
   readonly imageNames: readonly string[];
+  readonly imageBytes: number;
   constructor(private readonly zip: ZipReader) {
     this.imageNames = sortNames(zip.names().filter(isImageName));
+    this.imageBytes = this.imageNames.reduce((sum, name) => sum + zip.entries.get(name)!.size, 0);
   }
 
   get path(): string {

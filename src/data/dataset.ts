@@ -15,7 +15,7 @@ import { hwcToChw } from './pixels.js';
 import { forEachInOrder } from './pool.js';
 import { DatasetError, listProblems, problemFromError, type ImageProblem } from './problems.js';
 import { isValidResolution } from './resolution.js';
-import { imageFileBudget, MAX_JSON_BYTES } from '../io/limits.js';
+import { datasetBytesBudget, imageFileBudget, MAX_DATASET_BYTES, MAX_JSON_BYTES } from '../io/limits.js';
 
 export interface DatasetInfo {
   path: string;
@@ -46,6 +46,20 @@ async function readHeader(archive: ImageArchive, name: string): Promise<ImageHea
   return readImageHeader(headerNeedsWholeFile(head) ? await archive.read(name) : head, name);
 }
 
+/**
+ * Throws when the image entries of a ZIP dataset claim to unpack to more than `limit` bytes (`what` says why that
+ * many): checked on the central directory, before anything is inflated, so that a zip bomb is refused when the
+ * dataset is opened rather than hours into training.
+ */
+function checkImageBytes(archive: ImageArchive, limit: number, what: string): void {
+  if (archive.imageBytes !== null && archive.imageBytes > limit) {
+    throw new Error(
+      `${archive.path}: its ${archive.imageNames.length} image entries claim to unpack to ${archive.imageBytes} bytes, ` +
+        `more than the ${limit} ${what} (a zip bomb, or unpack it into a folder)`,
+    );
+  }
+}
+
 /** Why an image header cannot be a dataset image on its own, or null. */
 function headerProblem(h: ImageHeader): string | null {
   if (h.channels === 2 || h.channels === 4) {
@@ -73,6 +87,7 @@ export class Dataset {
     try {
       const names = archive.imageNames;
       if (names.length === 0) throw new Error(`${path}: contains no images (PNG, JPEG or WebP)`);
+      checkImageBytes(archive, MAX_DATASET_BYTES, 'a ZIP dataset may hold');
       const problems: ImageProblem[] = [];
       let reference: (ImageHeader & { name: string }) | null = null;
       const checked = options.validate === 'first' ? 1 : names.length;
@@ -113,6 +128,7 @@ export class Dataset {
         throw new DatasetError(`${path}: ${problems.length} of ${names.length} images are not valid:\n${listProblems(problems)}`, problems);
       }
       const { width, channels } = reference as ImageHeader;
+      checkImageBytes(archive, datasetBytesBudget(width, channels, names.length), `${names.length} images of ${width}x${width} with ${channels} channel(s) may take`);
       return new Dataset(archive, names, labels, width, channels as 1 | 3);
     } catch (err) {
       await archive.close();

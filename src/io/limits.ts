@@ -50,6 +50,17 @@ export function imageFileBudget(resolution: number, channels: number): number {
   return resolution * (resolution * channels * 2 + 1) + 2 ** 20;
 }
 
+/** Bytes the image entries of one ZIP dataset may unpack to, whatever their sizes (1 TiB; FFHQ at 1024² is 89 GB). */
+export const MAX_DATASET_BYTES = 2 ** 40;
+
+/**
+ * Bytes the `count` image entries of a ZIP dataset at `resolution` with `channels` may unpack to together: each
+ * image's budget (`imageFileBudget`) times their number, and never more than MAX_DATASET_BYTES.
+ */
+export function datasetBytesBudget(resolution: number, channels: number, count: number): number {
+  return Math.min(count * imageFileBudget(resolution, channels), MAX_DATASET_BYTES);
+}
+
 /** Throws `<name>: declares W×H pixels …` for an image header beyond MAX_IMAGE_PIXELS. */
 export function checkImageSize(width: number, height: number, name: string): void {
   if (width * height > MAX_IMAGE_PIXELS) {

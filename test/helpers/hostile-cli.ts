@@ -68,3 +68,13 @@ export function assertRefused(r: ChildRun, file: string, problem: RegExp, reader
   const worst = worstRss.get(reader);
   if (!worst || worst.rssMiB < r.rssMiB) worstRss.set(reader, { rssMiB: r.rssMiB, seconds: r.seconds, label });
 }
+
+/**
+ * Asserts a damaged input either did no harm (exit 0: a flipped byte may land where it changes nothing that is
+ * checked) or was refused as `assertRefused` requires; never a signal, a hang or a budget overrun.
+ */
+export function assertCleanEnd(r: ChildRun, file: string, reader: string, label: string, budget: Budget = BUDGET): void {
+  const context = `${label}: code ${r.code} signal ${r.signal}, ${r.seconds.toFixed(1)} s, ${r.rssMiB.toFixed(0)} MiB, stderr ${JSON.stringify(r.stderr.slice(-600))}`;
+  assert.ok(r.code === 0 || r.code === 1, context);
+  assertRefused(r.code === 0 ? { ...r, code: 1, stderr: `stylegan: ${file}: (no harm)` } : r, file, /./, reader, label, budget);
+}

@@ -1,6 +1,6 @@
 // The StyleGAN synthesis-layer epilogue without autograd, fused into two passes over the activation, in place:
 //   y = lrelu(x + noise · strength[c] + bias[c], slope)           (pass 1, also accumulates Σy and Σy² per n, c)
-//   y = (y − mean) · rsqrt(var + eps) · (ys[n, c] + 1) + yb[n, c]  (pass 2, one multiply-add per element)
+//   y = (y − mean) · rsqrt(var + eps) · (ys[n, c] + 1) + yb[n, c]  (pass 2, a subtract and a multiply-add per element)
 // Instance norm and the style are optional (without both, pass 2 is skipped). Works on contiguous NCHW and
 // channels-last NHWC tensors of float32 or bfloat16 (computed in float32, statistics accumulated in double).
 #include "common.h"
@@ -29,21 +29,24 @@ struct Epilogue {
 inline float load(const float* p) { return *p; }
 inline void store(float* p, float v) { *p = v; }
 
-// Per-(n, c) scale and shift of pass 2 from the sums of pass 1.
-// sum = Σv, sq = Σ(v − k)² for the shift k.
-inline void affine(const Epilogue& e, int64_t n, int64_t ch, double sum, double sq, double k, float* scale, float* shift) {
-  float a = 1.f, b = 0.f;
+// Per-(n, c) centre, scale and shift of pass 2 from the sums of pass 1: y = (v − m)·a + b.
+// sum = Σv, sq = Σ(v − k)² for the shift k. The centre is subtracted before scaling (not folded into b): a plane of
+// (nearly) zero variance has a ≈ 1/√eps, and folding would leave the rounding error of a·m in the output.
+inline void affine(const Epilogue& e, int64_t n, int64_t ch, double sum, double sq, double k, float* center, float* scale,
+                   float* shift) {
+  float m = 0.f, a = 1.f, b = 0.f;
   if (e.norm) {
     double mean = sum / e.hw;
     double var = std::max(sq / e.hw - (mean - k) * (mean - k), 0.0);
+    m = static_cast<float>(mean);
     a = static_cast<float>(1.0 / std::sqrt(var + e.eps));
-    b = static_cast<float>(-mean) * a;
   }
   if (e.style) {
     float ys = e.style[n * 2 * e.c + ch] + 1.f, yb = e.style[n * 2 * e.c + e.c + ch];
     a *= ys;
-    b = b * ys + yb;
+    b = yb;
   }
+  *center = m;
   *scale = a;
   *shift = b;
 }
@@ -76,8 +79,8 @@ void planeNCHW(S* x, const float* noise, float s, float bias, float slope, int64
 
 template <typename S>
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void scalePlane(S* x, float a, float b, int64_t hw) {
-  for (int64_t i = 0; i < hw; i++) store(x + i, load(x + i) * a + b);
+void scalePlane(S* x, float m, float a, float b, int64_t hw) {
+  for (int64_t i = 0; i < hw; i++) store(x + i, (load(x + i) - m) * a + b);
 }
 
 template <typename S>
@@ -92,9 +95,9 @@ void runNCHW(S* data, const Epilogue& e) {
       float k;
       planeNCHW(x, noise, e.strength ? e.strength[ch] : 0.f, e.bias ? e.bias[ch] : 0.f, e.slope, e.hw, &sum, &sq, &k);
       if (!second) continue;
-      float a, b;
-      affine(e, n, ch, sum, sq, k, &a, &b);
-      scalePlane(x, a, b, e.hw);
+      float m, a, b;
+      affine(e, n, ch, sum, sq, k, &m, &a, &b);
+      scalePlane(x, m, a, b, e.hw);
     }
   });
 }
@@ -118,10 +121,10 @@ void rowsNHWC(S* x, const float* noise, const float* s, const float* bias, float
 
 template <typename S>
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void scaleRows(S* x, const float* a, const float* b, int64_t rows, int64_t c) {
+void scaleRows(S* x, const float* m, const float* a, const float* b, int64_t rows, int64_t c) {
   for (int64_t r = 0; r < rows; r++) {
     S* row = x + r * c;
-    for (int64_t ch = 0; ch < c; ch++) store(row + ch, load(row + ch) * a[ch] + b[ch]);
+    for (int64_t ch = 0; ch < c; ch++) store(row + ch, (load(row + ch) - m[ch]) * a[ch] + b[ch]);
   }
 }
 
@@ -147,19 +150,19 @@ void runNHWC(S* data, const Epilogue& e) {
       }
     });
     if (!(e.norm || e.style)) continue;
-    std::vector<float> a(e.c), b(e.c);
+    std::vector<float> m(e.c), a(e.c), b(e.c);
     for (int64_t ch = 0; ch < e.c; ch++) {
       double sum = 0, sq = 0;
       for (int64_t k = 0; k < chunks; k++) {
         sum += partial[k * e.c * 2 + ch];
         sq += partial[k * e.c * 2 + e.c + ch];
       }
-      affine(e, n, ch, sum + static_cast<double>(shift[ch]) * e.hw, sq, shift[ch], &a[ch], &b[ch]);
+      affine(e, n, ch, sum + static_cast<double>(shift[ch]) * e.hw, sq, shift[ch], &m[ch], &a[ch], &b[ch]);
     }
     at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
       for (int64_t k = begin; k < end; k++) {
         int64_t r0 = k * kRows;
-        scaleRows(base + r0 * e.c, a.data(), b.data(), std::min(kRows, e.hw - r0), e.c);
+        scaleRows(base + r0 * e.c, m.data(), a.data(), b.data(), std::min(kRows, e.hw - r0), e.c);
       }
     });
   }

@@ -44,7 +44,7 @@ test('stylegan project --loss mse recovers a default-model image in W (PSNR ≥ 
   assert.deepEqual(readFileSync(join(dir, 'regen', 'image0000.png')), readFileSync(join(out, 'proj.png')));
   assert.match(r.stdout, /proj\.mp4 \(16 frames, 64×32\)/);
   // Two projected photos mix by styles: rows and columns from .npy files.
-  const mix = await cli(['mix', '--rows', join(out, 'projected_w.npy'), '--cols', join(out, 'projected_w.npy'), '--styles', 'middle', '-o', join(dir, 'mix.png')]);
+  const mix = await cli(['mix', '--rows', join(out, 'projected_w.npy'), '--cols', join(out, 'projected_w.npy'), '--styles', 'middle', '--no-titles', '-o', join(dir, 'mix.png')]);
   assert.equal(mix.code, 0, mix.stderr);
   const m = await sharp(join(dir, 'mix.png')).metadata();
   assert.deepEqual([m.width, m.height], [64, 64]);

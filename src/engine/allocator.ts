@@ -5,7 +5,7 @@
  * glibc's malloc. 'system' is libtorch's own allocator (glibc malloc). Set with STYLEGAN_CPU_ALLOCATOR
  * (and STYLEGAN_CPU_CACHE_MB) or here; the engine applies the default when it loads, for the CLI and the library.
  */
-import { native } from './native.js';
+import { native, loadNative } from './native.js';
 
 export type CpuAllocator = 'caching' | 'system';
 let current: CpuAllocator = 'system';
@@ -25,7 +25,11 @@ export function setCpuAllocator(kind: CpuAllocator, o: CachingOptions = {}): voi
   native.setCpuAllocator(kind, o.slack ?? 0, o.limitBytes ?? 0);
   current = kind;
 }
-export const cpuAllocator = (): CpuAllocator => current;
+/** The allocator of new CPU tensors (loads libtorch, which applies the default). */
+export function cpuAllocator(): CpuAllocator {
+  loadNative();
+  return current;
+}
 
 export interface CpuCacheStats {
   /** Bytes of free blocks held for reuse. */
@@ -36,6 +40,11 @@ export interface CpuCacheStats {
   misses: number;
 }
 export const cpuCacheStats = (): CpuCacheStats => native.cpuAllocatorStats();
+/**
+ * glibc's malloc tunables (mallopt): 'mmapThreshold', 'trimThreshold', 'topPad', 'mmapMax' or 'arenaMax'; false when
+ * glibc refuses the value. One of the allocator policies measured against the caching allocator.
+ */
+export const mallopt = (param: 'mmapThreshold' | 'trimThreshold' | 'topPad' | 'mmapMax' | 'arenaMax', value: number): boolean => native.mallopt(param, value);
 /** Returns the cached free blocks to the system (tensors in use are unaffected). */
 export const emptyCpuCache = (): void => native.emptyCpuCache();
 

@@ -12,7 +12,7 @@ export { Generator, manualSeed } from './random.js';
 export { TensorDict } from './params.js';
 export { mutationEpoch } from './mutation.js';
 export * from './device.js';
-export { setCpuAllocator, cpuAllocator, cpuCacheStats, emptyCpuCache, DEFAULT_CACHE_LIMIT_BYTES, type CpuAllocator, type CpuCacheStats, type CachingOptions } from './allocator.js';
+export { setCpuAllocator, cpuAllocator, cpuCacheStats, emptyCpuCache, mallopt, DEFAULT_CACHE_LIMIT_BYTES, type CpuAllocator, type CpuCacheStats, type CachingOptions } from './allocator.js';
 export * from './distributed.js';
 export * as jit from './jit.js';
 export { JitModule, type JitValue, type JitResult, type JitKwargs } from './jit.js';

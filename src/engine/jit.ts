@@ -6,21 +6,10 @@
  * plain objects for string-keyed dicts, numbers, booleans, strings and null. Errors name the file.
  */
 import { existsSync } from 'node:fs';
-import { native as core, type Handle } from './native.js';
+import { native, type Handle, type JitModuleHandle as ModuleHandle, type JitRaw as Raw } from './native.js';
 import { Tensor } from './tensor.js';
 import type { Disposable } from './scope.js';
 
-type ModuleHandle = { readonly __jitModule: unique symbol };
-type Raw = Handle | number | boolean | string | null | Raw[] | { [k: string]: Raw };
-
-interface JitNative {
-  jitLoad(path: string, device?: string): ModuleHandle;
-  jitCall(m: ModuleHandle, method: string, args: Raw[], kwargs: Record<string, Raw>): Raw;
-  jitMethods(m: ModuleHandle): string[];
-  jitParameters(m: ModuleHandle): Handle[];
-  jitDispose(m: ModuleHandle): void;
-}
-const native = core as unknown as JitNative;
 
 /** What a TorchScript method takes. */
 export type JitValue = Tensor | number | boolean | string | null | undefined | readonly JitValue[];

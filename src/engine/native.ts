@@ -18,6 +18,10 @@ export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | '
 /** How a 4-D tensor lies in memory: NCHW ('contiguous') or NHWC ('channels_last'). */
 export type MemoryFormat = 'contiguous' | 'channels_last';
 type H = Handle;
+/** A loaded TorchScript module (native/jit.cc). */
+export type JitModuleHandle = { readonly __jitModule: unique symbol };
+/** What crosses the addon boundary for TorchScript calls: tensors, scalars, strings, null, lists and string-keyed dicts. */
+export type JitRaw = Handle | number | boolean | string | null | JitRaw[] | { [k: string]: JitRaw };
 type Num = H | number;
 type Ints = number[] | number;
 type Opt<T> = T | null | undefined;
@@ -107,6 +111,12 @@ export interface Native {
   workWait(w: WorkHandle, timeoutMs: number): void; workPromise(w: WorkHandle, timeoutMs: number): Promise<void>;
   workIsCompleted(w: WorkHandle): boolean; workResult(w: WorkHandle): H[];
   storeSet(g: GroupHandle, key: string, value: string): void; storeGet(g: GroupHandle, key: string): string;
+
+  jitLoad(path: string, device?: string): JitModuleHandle;
+  jitCall(m: JitModuleHandle, method: string, args: JitRaw[], kwargs: Record<string, JitRaw>): JitRaw;
+  jitMethods(m: JitModuleHandle): string[];
+  jitParameters(m: JitModuleHandle): H[];
+  jitDispose(m: JitModuleHandle): void;
 }
 
 function findAddon(): string {
@@ -125,6 +135,11 @@ function findAddon(): string {
   );
 }
 
+// libgomp reads its wait policy once, when libtorch loads it: a passive wait keeps idle OpenMP threads from spinning on
+// cores that other work (or the other threads of this process) needs. Set when the engine is imported, before libtorch
+// loads; STYLEGAN_OMP_WAIT / OMP_WAIT_POLICY override.
+process.env.OMP_WAIT_POLICY ??= process.env.STYLEGAN_OMP_WAIT ?? 'PASSIVE';
+
 const onLoad: ((addon: Native) => void)[] = [];
 
 /** Runs `f` once the addon is loaded (right away if it already is): the runtime's default set-up. */
@@ -136,10 +151,6 @@ export function onNativeLoad(f: (addon: Native) => void): void {
 /** Loads the addon (libtorch) if it is not loaded yet, and returns it. */
 export function loadNative(): Native {
   if (native === stub) {
-    // libgomp reads its wait policy once, when libtorch loads it: a passive wait keeps idle OpenMP threads from
-    // spinning on cores that other work (or the other threads of this process) needs. STYLEGAN_OMP_WAIT /
-    // OMP_WAIT_POLICY override.
-    process.env.OMP_WAIT_POLICY ??= process.env.STYLEGAN_OMP_WAIT ?? 'PASSIVE';
     native = createRequire(import.meta.url)(findAddon()) as Native;
     for (const f of onLoad.splice(0)) f(native);
   }

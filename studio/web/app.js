@@ -257,6 +257,8 @@ async function interpolation(format) {
 async function uploadPhoto(file) {
   $('photo-status').textContent = 'uploading…';
   $('project-go').disabled = true;
+  $('photo-npy').hidden = true;
+  delete document.body.dataset.projected;
   try {
     const res = await fetch(`/api/photos?network=${state.net.id}`, { method: 'POST', body: file });
     const j = await res.json();
@@ -276,6 +278,8 @@ async function projectPhoto() {
   const photo = state.photo;
   projecting?.abort();
   projecting = new AbortController();
+  delete document.body.dataset.projected;
+  $('photo-npy').hidden = true;
   $('project-go').disabled = true;
   $('project-stop').disabled = false;
   $('project-progress').value = 0;
@@ -303,6 +307,9 @@ async function projectPhoto() {
           $('photo-status').textContent = `projected: loss ${msg.loss.toFixed(4)} — now a style source`;
           if (![...$('source-kind').options].some((o) => o.value === 'photo')) $('source-kind').append(new Option('projected photo', 'photo'));
           $('source-kind').value = 'photo';
+          $('photo-npy').href = `/api/photos/${photo.id}.npy`;
+          $('photo-npy').hidden = false;
+          if ($('mix-on').checked) render();
           document.body.dataset.projected = photo.id;
         } else {
           $('project-progress').value = (msg.step + 1) / msg.steps;
@@ -397,6 +404,8 @@ async function start() {
   $('network').replaceChildren(...info.networks.map((n) => new Option(n.name, n.id)));
   $('interp-format').replaceChildren(...info.video.map((f) => new Option(f.toUpperCase(), f)));
   $('photo-set').hidden = !info.projection;
+  $('project-loss').textContent = info.projectionLoss === 'lpips' ? 'Distance: LPIPS (vgg16.pt)'
+    : 'Distance: pixel MSE — start the studio with --detector-dir (vgg16.pt) for LPIPS';
   state.net = state.nets[0];
   buildNetworkControls();
   document.body.dataset.ready = 'true';

@@ -171,7 +171,7 @@ test('photos: an upload from the page is decoded and prepared for the network; a
   assert.deepEqual(await fileRgba(file), await fileRgba(join(dir, `gen-${['--network', nets.rgb, '--trunc', '0.5'].join('_').replace(/[^\w.-]/g, '')}-7`, 'seed0007.png')));
 });
 
-test('photos: an upload is projected with live progress (5 steps, MSE), then mixes in as a style source exactly as stylegan mix --cols <its .npy>', { skip }, async () => {
+test('photos: an upload is projected with live progress (5 steps, MSE), then mixes in as a style source and as the destination exactly as stylegan mix with its .npy', { skip }, async () => {
   await page.locator('summary', { hasText: 'Photos' }).click();
   assert.equal(await page.locator('#project-loss').textContent(), 'Distance: pixel MSE — start the studio with --detector-dir (vgg16.pt) for LPIPS');
   await page.getByLabel('Upload photo').setInputFiles(await generated(3, ['--network', nets.rgb]));
@@ -203,6 +203,14 @@ test('photos: an upload is projected with live progress (5 steps, MSE), then mix
   await rendered(() => page.getByRole('button', { name: 'Coarse', exact: true }).click());
   const mix = await reference(['mix', '--rows', '7', '--cols', file, '--styles', '0-3', '--trunc', '0.5', '--network', nets.rgb, '--no-titles', '-o', join(dir, 'photo-mix.png')], join(dir, 'photo-mix.png'));
   assert.deepEqual(await viewPixels(), await fileRgba(mix, { left: 16, top: 16, width: 16, height: 16 }));
+  // The projection as the destination, the coarse styles from seed 12.
+  await rendered(() => page.getByLabel('Style source kind').selectOption('seed'));
+  await rendered(() => page.getByLabel('Style source', { exact: true }).fill('12'));
+  await rendered(() => page.getByLabel('Destination', { exact: true }).selectOption('photo'));
+  const dst = await reference(['mix', '--rows', file, '--cols', '12', '--styles', '0-3', '--trunc', '0.5', '--network', nets.rgb, '--no-titles', '-o', join(dir, 'photo-dst.png')], join(dir, 'photo-dst.png'));
+  assert.deepEqual(await viewPixels(), await fileRgba(dst, { left: 16, top: 16, width: 16, height: 16 }));
+  assert.equal(await page.locator('#command').textContent(), `stylegan generate --dlatents dlatents.npy --outdir out --network ${nets.rgb}`);
+  await rendered(() => page.getByLabel('Destination', { exact: true }).selectOption('seed'));
   await rendered(() => page.getByLabel('Copy styles from a source').uncheck());
 });
 

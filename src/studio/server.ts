@@ -82,13 +82,15 @@ export function createStudioServer(o: StudioOptions): Server {
     const ticket = latest.claim(channel);
     if (await latest.stale(channel, ticket, req)) throw new RequestError('superseded by a newer request', 409);
   };
-  const photoDlatents = (net: StudioNetwork, r: ReturnType<typeof parseRender>) => {
-    if (!r.mix || !('photo' in r.mix.source)) return null;
-    const p = photos.get(r.mix.source.photo);
+  const projected = (net: StudioNetwork, id: string): LatentArray => {
+    const p = photos.get(id);
     if (!p.dlatents) throw new RequestError(`photo '${p.id}' has not been projected yet`, 409);
     if (p.dlatents.shape[1] !== net.info.numLayers) throw new RequestError(`photo '${p.id}' was projected with another network`);
     return p.dlatents;
   };
+  /** Renders through renderImage with the dlatents of the photos the request names. */
+  const renderWithPhotos = (net: StudioNetwork, r: ReturnType<typeof parseRender>) => renderImage(net.G, r,
+    r.mix && 'photo' in r.mix.source ? projected(net, r.mix.source.photo) : null, r.destination ? projected(net, r.destination.photo) : null);
 
   /**
    * A route answering a picture: parse against the network, drop the request if a newer one on its channel arrived
@@ -107,7 +109,7 @@ export function createStudioServer(o: StudioOptions): Server {
 
   const routes: Record<string, Handler> = {
     'GET /api/networks': async (_req, res) => sendJson(res, 200, { networks: nets.map((n) => n.info), video: ffmpeg ? ['mp4', 'gif', 'webp'] : ['gif', 'webp'], projection: true, projectionLoss: projections.loss }),
-    'POST /api/render': pictureRoute(null, (j, net) => parseRender(j, net.info), (net, r) => renderImage(net.G, r, photoDlatents(net, r)).image, (r) => r.preview),
+    'POST /api/render': pictureRoute(null, (j, net) => parseRender(j, net.info), (net, r) => renderWithPhotos(net, r).image, (r) => r.preview),
     'POST /api/command': async (_req, res, body) => {
       const j = json(body);
       const net = netOf(j);
@@ -117,7 +119,7 @@ export function createStudioServer(o: StudioOptions): Server {
       const j = json(body);
       const net = netOf(j);
       const r = parseRender(j, net.info);
-      const { dlatents } = renderImage(net.G, r, photoDlatents(net, r));
+      const { dlatents } = renderWithPhotos(net, r);
       if (!dlatents) throw new RequestError('a Progressive GAN has no dlatents');
       sendBytes(res, 'application/octet-stream', npyOf(dlatents), { 'Content-Disposition': `attachment; filename="dlatents-seed${r.seed}.npy"` });
     },

@@ -41,6 +41,7 @@ function settings() {
   const mode = $('noise-mode').value;
   body.noise = { mode, seed: state.noiseSeed };
   if (state.strength.some((s) => s !== 1)) body.noise.strength = state.strength;
+  if ($('dest-kind').value === 'photo' && state.photo?.projected) body.destination = { photo: state.photo.id };
   if ($('mix-on').checked && state.mixLayers.size) {
     const source = $('source-kind').value === 'photo' && state.photo?.projected ? { photo: state.photo.id } : { seed: Number($('source-seed').value) };
     body.mix = { source, layers: [...state.mixLayers].sort((a, b) => a - b) };
@@ -305,7 +306,9 @@ async function projectPhoto() {
         if (msg.done) {
           photo.projected = true;
           $('photo-status').textContent = `projected: loss ${msg.loss.toFixed(4)} — now a style source`;
-          if (![...$('source-kind').options].some((o) => o.value === 'photo')) $('source-kind').append(new Option('projected photo', 'photo'));
+          for (const id of ['source-kind', 'dest-kind']) {
+            if (![...$(id).options].some((o) => o.value === 'photo')) $(id).append(new Option('projected photo', 'photo'));
+          }
           $('source-kind').value = 'photo';
           $('photo-npy').href = `/api/photos/${photo.id}.npy`;
           $('photo-npy').hidden = false;
@@ -331,7 +334,7 @@ function wire() {
     if (state.photo?.network !== state.net.id) {
       // A photo is prepared and projected for one network.
       state.photo = null;
-      [...$('source-kind').options].filter((o) => o.value === 'photo').forEach((o) => o.remove());
+      for (const id of ['source-kind', 'dest-kind']) [...$(id).options].filter((o) => o.value === 'photo').forEach((o) => o.remove());
       $('project-go').disabled = true;
     }
     buildNetworkControls();
@@ -395,6 +398,7 @@ function wire() {
   $('project-go').addEventListener('click', projectPhoto);
   $('project-stop').addEventListener('click', () => projecting?.abort());
   $('source-kind').addEventListener('change', () => { if ($('mix-on').checked) render(); });
+  $('dest-kind').addEventListener('change', () => render());
 }
 
 async function start() {

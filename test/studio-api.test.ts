@@ -149,6 +149,25 @@ test('photo projection: bad steps, space, photo or network get a 4xx; a newer pr
   await stillServing();
 });
 
+test('photo projection with vgg16.pt (a stand-in): the studio says LPIPS and projects with it', async () => {
+  const lpips = await startStudio([nets.rgb], join(ROOT, 'test/fixtures/detectors/vgg16-standin.pt'));
+  try {
+    const info = (await (await fetch(new URL('/api/networks', lpips.url))).json()) as Record<string, unknown>;
+    assert.deepEqual([info.projection, info.projectionLoss], [true, 'lpips']);
+    const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 40, b: 90 } } }).png().toBuffer();
+    const up = await fetch(new URL('/api/photos?network=n0', lpips.url), { method: 'POST', body: new Uint8Array(png) });
+    const id = ((await up.json()) as { id: string }).id;
+    const res = await fetch(new URL(`/api/photos/${id}/project`, lpips.url), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ network: 'n0', steps: 2 }) });
+    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.map((l) => l.done ?? l.step), [0, 1, true]);
+    assert.equal(typeof lines[2]!.loss, 'number');
+  } finally {
+    await lpips.close();
+  }
+  const info = (await (await fetch(new URL('/api/networks', studio.url))).json()) as Record<string, unknown>;
+  assert.deepEqual([info.projection, info.projectionLoss], [true, 'mse']);
+});
+
 test('latest request wins: a request is stale once a newer one on its channel arrived', async () => {
   const lw = new LatestWins();
   const req = { socket: { destroyed: false } } as unknown as IncomingMessage;

@@ -6,7 +6,7 @@
  * when the studio was given vgg16.pt, else the pixel MSE; the network's stored noise maps stay fixed, so that the
  * dlatents alone reproduce the projection (`stylegan generate --dlatents`).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import * as E from '../engine/index.js';
 import { encodePng, toUint8 } from '../io/images.js';
 import { isStyleGAN, requireStyleGAN, type AnyGenerator } from '../gen/index.js';
@@ -52,7 +52,7 @@ export class Projections {
   }
 
   /** Streams the projection of `photo` onto `G` to `res`; stores the dlatents in the photo when it completes. */
-  async stream(req: IncomingMessage, res: ServerResponse, G: AnyGenerator, photo: Photo, r: ProjectionRequest): Promise<void> {
+  async stream(res: ServerResponse, G: AnyGenerator, photo: Photo, r: ProjectionRequest): Promise<void> {
     if (!isStyleGAN(G)) throw new RequestError('a Progressive GAN has no latent space to project into');
     const S = requireStyleGAN(G, 'projection');
     const t = photo.target;
@@ -61,7 +61,6 @@ export class Projections {
     const ctl = new AbortController();
     this.current = ctl;
     res.on('close', () => ctl.abort());
-    void req;
     const target = E.tidy(() => E.fromTypedArray(t.data, [t.height, t.width, t.channels]).permute(2, 0, 1).to('float32').div(127.5).sub(1).contiguous().to(S.synthesis.device));
     res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
     const every = Math.max(1, Math.round(r.steps / 10));

@@ -180,7 +180,7 @@ export function createStudioServer(o: StudioOptions): Server {
       const j = json(await readBody(req, JSON_LIMIT));
       const net = netOf(j);
       const p = photos.get(projectRoute[1]!);
-      await projections.stream(req, res, net.G, p, parseProjection(j, net.info.labelSize));
+      await projections.stream(res, net.G, p, parseProjection(j, net.info.labelSize));
       return;
     }
     const handler = routes[`${req.method} ${url.pathname}`];

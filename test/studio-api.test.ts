@@ -10,7 +10,9 @@ import { connect } from 'node:net';
 import { deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
+import sharp from 'sharp';
 import { LatestWins } from '../src/studio/http.js';
+import { decodeNpy } from '../src/io/npy.js';
 import { commandLine, layerRanges } from '../src/studio/command.js';
 import { parseRender } from '../src/studio/requests.js';
 import { PNG_SIGNATURE } from '../src/data/png.js';
@@ -110,6 +112,60 @@ test('photo uploads: size limit, bad images and decompression bombs get a 400/41
   assert.match(message, /^photo: corrupt PNG/);
   assert.deepEqual(await answer(await post('/api/photos?network=zz', new Blob([new Uint8Array(8)]), {})), [404, "no network 'zz'"]);
   await stillServing();
+});
+
+test('photo projection: bad steps, space, photo or network get a 4xx; a newer projection cancels the running one; the result downloads as .npy', async () => {
+  const png = await sharp({ create: { width: 20, height: 16, channels: 3, background: { r: 90, g: 140, b: 30 } } }).png().toBuffer();
+  const up = await post('/api/photos?network=n0', new Blob([new Uint8Array(png)]), {});
+  assert.equal(up.status, 200);
+  const id = ((await up.json()) as { id: string }).id;
+  const project = (j: Record<string, unknown>, photo = id) => post(`/api/photos/${photo}/project`, JSON.stringify({ network: 'n0', ...j }));
+  assert.deepEqual(await answer(await project({ steps: 0 })), [400, "'steps' must be an integer in 1…1000, got 0"]);
+  assert.deepEqual(await answer(await project({ steps: 1001 })), [400, "'steps' must be an integer in 1…1000, got 1001"]);
+  assert.deepEqual(await answer(await project({ steps: 2.5 })), [400, "'steps' must be an integer in 1…1000, got 2.5"]);
+  assert.deepEqual(await answer(await project({ steps: '5' })), [400, "'steps' must be an integer in 1…1000, got \"5\""]);
+  assert.deepEqual(await answer(await project({ steps: 5, space: 'z' })), [400, "'space' must be 'w' or 'w+', got \"z\""]);
+  assert.deepEqual(await answer(await project({ steps: 5 }, 'p-000000000000')), [404, "no photo 'p-000000000000' (uploads are kept while the studio runs, 8 at most)"]);
+  assert.deepEqual(await answer(await project({ steps: 5, network: 'n1' })), [400, 'a Progressive GAN has no latent space to project into']);
+  assert.deepEqual(await answer(await post(`/api/photos/${id}/project`, '{}', { 'Content-Type': 'text/plain' })), [415, 'send JSON (Content-Type: application/json)']);
+  assert.deepEqual(await answer(await fetch(new URL(`/api/photos/${id}.npy`, studio.url))), [409, `photo '${id}' has not been projected yet`]);
+  await stillServing();
+
+  const lines = async (res: Response) => (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const long = await project({ steps: 1000 });
+  assert.equal(long.headers.get('content-type'), 'application/x-ndjson');
+  const reader = long.body!.getReader();
+  await reader.read(); // the long one is running
+  const short = await lines(await project({ steps: 3, space: 'w+' }));
+  assert.deepEqual(short.slice(0, 3).map((l) => [l.step, l.steps, typeof l.loss]), [[0, 3, 'number'], [1, 3, 'number'], [2, 3, 'number']]);
+  assert.equal(short[3]!.done, true);
+  assert.equal(short.length, 4);
+  let rest = '';
+  for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+  assert.deepEqual(JSON.parse(rest.trim().split('\n').at(-1)!), { error: 'cancelled (stopped, or a newer projection started)' });
+  const npy = await fetch(new URL(`/api/photos/${id}.npy`, studio.url));
+  assert.equal(npy.status, 200);
+  assert.deepEqual(decodeNpy(new Uint8Array(await npy.arrayBuffer())).shape, [1, 6, 8]);
+  await stillServing();
+});
+
+test('photo projection with vgg16.pt (a stand-in): the studio says LPIPS and projects with it', async () => {
+  const lpips = await startStudio([nets.rgb], join(ROOT, 'test/fixtures/detectors/vgg16-standin.pt'));
+  try {
+    const info = (await (await fetch(new URL('/api/networks', lpips.url))).json()) as Record<string, unknown>;
+    assert.deepEqual([info.projection, info.projectionLoss], [true, 'lpips']);
+    const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 40, b: 90 } } }).png().toBuffer();
+    const up = await fetch(new URL('/api/photos?network=n0', lpips.url), { method: 'POST', body: new Uint8Array(png) });
+    const id = ((await up.json()) as { id: string }).id;
+    const res = await fetch(new URL(`/api/photos/${id}/project`, lpips.url), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ network: 'n0', steps: 2 }) });
+    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.map((l) => l.done ?? l.step), [0, 1, true]);
+    assert.equal(typeof lines[2]!.loss, 'number');
+  } finally {
+    await lpips.close();
+  }
+  const info = (await (await fetch(new URL('/api/networks', studio.url))).json()) as Record<string, unknown>;
+  assert.deepEqual([info.projection, info.projectionLoss], [true, 'mse']);
 });
 
 test('latest request wins: a request is stale once a newer one on its channel arrived', async () => {

@@ -80,7 +80,7 @@ test('style mixing: a preset plus a per-layer toggle gives the cell of stylegan 
   await rendered(() => page.getByRole('button', { name: 'Coarse', exact: true }).click());
   await rendered(() => page.getByLabel('Style source', { exact: true }).fill('11'));
   await rendered(() => page.getByLabel('Style from source, layer 5 (16²)').check());
-  const mix = await reference(['mix', '--rows', '7', '--cols', '11', '--styles', '0-3,5', '--trunc', '0.5', '--network', nets.rgb, '-o', join(dir, 'mix.png')], join(dir, 'mix.png'));
+  const mix = await reference(['mix', '--rows', '7', '--cols', '11', '--styles', '0-3,5', '--trunc', '0.5', '--network', nets.rgb, '--no-titles', '-o', join(dir, 'mix.png')], join(dir, 'mix.png'));
   assert.deepEqual(await viewPixels(), await fileRgba(mix, { left: 16, top: 16, width: 16, height: 16 }));
   assert.equal(await page.locator('#command').textContent(), `stylegan mix --rows 7 --cols 11 --styles 0-3,5 -o mix.png --network ${nets.rgb} --trunc 0.5`);
 
@@ -89,7 +89,7 @@ test('style mixing: a preset plus a per-layer toggle gives the cell of stylegan 
   const loaded = page.waitForFunction(() => (document.getElementById('grid-view') as HTMLImageElement).naturalWidth > 0);
   await page.getByRole('button', { name: 'Render grid' }).click();
   await loaded;
-  const grid = await reference(['mix', '--rows', '7,3', '--cols', '11,12', '--styles', '0-3,5', '--trunc', '0.5', '--network', nets.rgb, '-o', join(dir, 'grid.png')], join(dir, 'grid.png'));
+  const grid = await reference(['mix', '--rows', '7,3', '--cols', '11,12', '--styles', '0-3,5', '--trunc', '0.5', '--network', nets.rgb, '--no-titles', '-o', join(dir, 'grid.png')], join(dir, 'grid.png'));
   assert.deepEqual(await imagePixels(page, 'grid-view'), await fileRgba(grid));
   await rendered(() => page.getByLabel('Copy styles from a source').uncheck());
 });
@@ -100,7 +100,7 @@ test('noise: modes, per-layer toggles and the noise-detail view give the pixels 
   // Coarse layers off = the "noise in fine layers only" column of the components figure (same noise seed).
   await rendered(() => page.getByRole('button', { name: 'coarse off' }).click());
   assert.equal(await page.getByLabel('Noise, layer 0 (4²)').isChecked(), false);
-  await reference(['noise', '--seeds', '7', '--samples', '4', '--noise-seed', '0', '--trunc', '0.5', '--network', nets.rgb, '-o', join(dir, 'n.png')], '');
+  await reference(['noise', '--seeds', '7', '--samples', '4', '--noise-seed', '0', '--trunc', '0.5', '--network', nets.rgb, '--no-titles', '--components', join(dir, 'n-components.png')], '');
   assert.deepEqual(await viewPixels(), await fileRgba(join(dir, 'n-components.png'), { left: 32, top: 0, width: 16, height: 16 }));
   await rendered(() => page.getByRole('button', { name: 'all on' }).click());
   await rendered(() => page.getByLabel('Noise', { exact: true }).selectOption('none'));
@@ -111,7 +111,7 @@ test('noise: modes, per-layer toggles and the noise-detail view give the pixels 
   const loaded = page.waitForFunction(() => (document.getElementById('noise-detail-view') as HTMLImageElement).naturalWidth > 0);
   await page.getByRole('button', { name: 'Render', exact: true }).click();
   await loaded;
-  await reference(['noise', '--seeds', '7', '--samples', '4', '--noise-seed', '7', '--trunc', '0.5', '--network', nets.rgb, '-o', join(dir, 'd.png')], '');
+  await reference(['noise', '--seeds', '7', '--samples', '4', '--noise-seed', '7', '--trunc', '0.5', '--network', nets.rgb, '--no-titles', '--detail', join(dir, 'd-detail.png')], '');
   assert.deepEqual(await imagePixels(page, 'noise-detail-view'), await fileRgba(join(dir, 'd-detail.png')));
   await rendered(() => page.getByLabel('Noise', { exact: true }).selectOption('const'));
 });
@@ -169,6 +169,49 @@ test('photos: an upload from the page is decoded and prepared for the network; a
   const file = join(dir, 'target.png');
   writeFileSync(file, Uint8Array.from(target));
   assert.deepEqual(await fileRgba(file), await fileRgba(join(dir, `gen-${['--network', nets.rgb, '--trunc', '0.5'].join('_').replace(/[^\w.-]/g, '')}-7`, 'seed0007.png')));
+});
+
+test('photos: an upload is projected with live progress (5 steps, MSE), then mixes in as a style source and as the destination exactly as stylegan mix with its .npy', { skip }, async () => {
+  await page.locator('summary', { hasText: 'Photos' }).click();
+  assert.equal(await page.locator('#project-loss').textContent(), 'Distance: pixel MSE — start the studio with --detector-dir (vgg16.pt) for LPIPS');
+  await page.getByLabel('Upload photo').setInputFiles(await generated(3, ['--network', nets.rgb]));
+  await page.waitForFunction(() => !(document.getElementById('project-go') as HTMLButtonElement).disabled);
+  // Every status line the page shows while projecting.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { statuses: string[] }).statuses = seen;
+    new MutationObserver((records) => {
+      for (const r of records) for (const n of r.addedNodes) seen.push(n.textContent ?? '');
+    }).observe(document.getElementById('photo-status')!, { childList: true });
+  });
+  await page.getByLabel('Steps').fill('5');
+  await page.getByRole('button', { name: 'Project', exact: true }).click();
+  await page.waitForFunction(() => document.body.dataset.projected !== undefined, undefined, { timeout: 120_000 });
+  const statuses = await page.evaluate(() => (window as unknown as { statuses: string[] }).statuses);
+  assert.deepEqual(statuses.slice(0, 5).map((l) => l.replace(/loss \d+\.\d{4}$/, 'loss L')), [1, 2, 3, 4, 5].map((k) => `step ${k}/5 · loss L`));
+  assert.match(statuses[5]!, /^projected: loss \d+\.\d{4} — now a style source$/);
+  assert.equal(statuses.length, 6);
+  assert.equal(await page.getByLabel('Projection progress').evaluate((p) => (p as HTMLProgressElement).value), 1);
+  assert.match((await page.locator('#project-view').getAttribute('src'))!, /^data:image\/png;base64,/);
+  assert.equal(await page.getByLabel('Style source kind').inputValue(), 'photo');
+
+  const npy = page.waitForEvent('download');
+  await page.getByText('Download projected dlatents (.npy)').click();
+  const file = join(dir, 'projected.npy');
+  await (await npy).saveAs(file);
+  assert.deepEqual(decodeNpy(readFileSync(file)).shape, [1, 6, 8]);
+  await rendered(() => page.getByRole('button', { name: 'Coarse', exact: true }).click());
+  const mix = await reference(['mix', '--rows', '7', '--cols', file, '--styles', '0-3', '--trunc', '0.5', '--network', nets.rgb, '--no-titles', '-o', join(dir, 'photo-mix.png')], join(dir, 'photo-mix.png'));
+  assert.deepEqual(await viewPixels(), await fileRgba(mix, { left: 16, top: 16, width: 16, height: 16 }));
+  // The projection as the destination, the coarse styles from seed 12.
+  await rendered(() => page.getByLabel('Style source kind').selectOption('seed'));
+  await rendered(() => page.getByLabel('Style source', { exact: true }).fill('12'));
+  await rendered(() => page.getByLabel('Destination', { exact: true }).selectOption('photo'));
+  const dst = await reference(['mix', '--rows', file, '--cols', '12', '--styles', '0-3', '--trunc', '0.5', '--network', nets.rgb, '--no-titles', '-o', join(dir, 'photo-dst.png')], join(dir, 'photo-dst.png'));
+  assert.deepEqual(await viewPixels(), await fileRgba(dst, { left: 16, top: 16, width: 16, height: 16 }));
+  assert.equal(await page.locator('#command').textContent(), `stylegan generate --dlatents dlatents.npy --outdir out --network ${nets.rgb}`);
+  await rendered(() => page.getByLabel('Destination', { exact: true }).selectOption('seed'));
+  await rendered(() => page.getByLabel('Copy styles from a source').uncheck());
 });
 
 test('the studio screenshot of the README (the default network): STYLEGAN_UPDATE_FIGURES=1 writes docs/figures/studio.png', { skip }, async () => {

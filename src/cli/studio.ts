@@ -4,10 +4,13 @@
  * the browser-only studio instead (studio-static.ts).
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { integerAtLeast, runtime } from './options.js';
 import { DEFAULT_NETWORK } from '../gen/index.js';
+import { DETECTOR_FILES, defaultDetectorDir } from '../metrics/detector.js';
 import { openNetworks } from '../studio/networks.js';
 import { createStudioServer } from '../studio/server.js';
 import { writeStaticStudio } from './studio-static.js';
@@ -20,12 +23,19 @@ interface StudioFlags {
   static?: string;
   fp16: boolean;
   lod?: number;
+  detectorDir?: string;
+}
+
+/** vgg16.pt in --detector-dir / $STYLEGAN_DETECTORS when it is there (photo projections then use LPIPS), else null. */
+function findVgg(dir: string | undefined): string | null {
+  const file = join(dir ?? defaultDetectorDir(), DETECTOR_FILES.vgg16);
+  return existsSync(file) ? file : null;
 }
 
 /** Starts a studio; resolves with its URL once it listens. */
 export async function startStudio(f: StudioFlags, device: string): Promise<{ url: string; close: () => Promise<void> }> {
   const networks = await openNetworks(f.network, device);
-  const server = createStudioServer({ networks, loopbackOnly: /^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(f.host) });
+  const server = createStudioServer({ networks, vggPath: findVgg(f.detectorDir), loopbackOnly: /^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(f.host) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`studio: cannot listen on ${f.host}:${f.port} (${e.code ?? e.message})`)));
     server.listen(f.port, f.host, resolve);
@@ -48,6 +58,7 @@ export function register(program: Command): void {
     .option('--network <file...>', `networks to offer (.pkl or .safetensors; default: the packaged ${DEFAULT_NETWORK})`, [])
     .option('--port <n>', 'port to listen on (0 = any free port)', integerAtLeast(0), 7860)
     .option('--host <address>', 'address to bind (the default serves this machine only)', '127.0.0.1')
+    .option('--detector-dir <dir>', 'folder holding vgg16.pt for LPIPS photo projections (default: $STYLEGAN_DETECTORS; without it: MSE)')
     .option('--open', 'open the page in the default browser', false)
     .option('--static <outdir>', 'instead of serving: write the studio as a static site (ONNX on onnxruntime-web, WebGPU or wasm) into OUTDIR')
     .option('--fp16', 'with --static: store the ONNX weights as float16 (half the download)', false)

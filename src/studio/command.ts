@@ -40,7 +40,7 @@ export function commandLine(r: RenderRequest, networkPath: string | undefined, a
   if (r.noise.mode !== 'none' && r.noise.strength?.some((s) => s !== 1)) problems.push('per-layer noise strengths have no command-line flag');
   if (r.noise.mode === 'random' && r.noise.seed !== r.seed) problems.push(`the command draws noise from seed ${r.seed}, the studio from noise seed ${r.noise.seed}`);
   const mix = r.mix && r.mix.layers.length ? r.mix : null;
-  if (mix && 'photo' in mix.source) {
+  if ((mix && 'photo' in mix.source) || r.destination) {
     // The exported dlatents are already mixed and truncated, and carry the class.
     if (r.noise.mode === 'random') problems.push('rendering saved dlatents draws random noise from seed 0');
     const cmd = ['stylegan', 'generate', '--dlatents', 'dlatents.npy', '--outdir', 'out', ...common.slice(0, networkPath === undefined ? 0 : 2)];

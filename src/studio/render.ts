@@ -47,11 +47,12 @@ function noiseInputs(S: StyleGANGenerator, r: RenderRequest): NoiseInput[] {
 /**
  * One image. Without a mix it is what `stylegan generate --seeds <seed>` writes for the same settings; with a seed
  * source it is the destination's dlatents with the chosen layers taken from the source (both mapped together, as
- * `stylegan mix` maps its row and column seeds); a photo source gives its projected dlatents as they are.
+ * `stylegan mix` maps its row and column seeds); a photo source or destination gives its projected dlatents as they
+ * are (as `stylegan mix` takes a .npy row or column).
  */
-export function renderImage(G: AnyGenerator, r: RenderRequest, photo: LatentArray | null): Rendered {
+export function renderImage(G: AnyGenerator, r: RenderRequest, photo: LatentArray | null, destination: LatentArray | null = null): Rendered {
   if (!isStyleGAN(G)) {
-    if (r.mix || r.noise.strength) throw new RequestError('style mixing and per-layer noise need a StyleGAN network; this one is a Progressive GAN');
+    if (r.mix || r.noise.strength || r.destination) throw new RequestError('style mixing, photos and per-layer noise need a StyleGAN network; this one is a Progressive GAN');
     const out = generateImages(G, { seeds: [r.seed] }, renderOptionsOf(r, G));
     return { image: out.images, dlatents: null };
   }
@@ -63,7 +64,7 @@ export function renderImage(G: AnyGenerator, r: RenderRequest, photo: LatentArra
     const seeds = [r.seed, ...fromSeed];
     const classes = classIndices(S, r.class ?? undefined, seeds.length);
     const w = mapLatents(S, seedLatents(seeds, S.cfg.latentSize, device), classes && oneHotLabels(classes, S.cfg.labelSize, device), trunc);
-    let d = w.narrow(0, 0, 1);
+    let d = destination ? latentRows(destination, 0, 1, device) : w.narrow(0, 0, 1);
     if (r.mix) {
       const src = photo ? latentRows(photo, 0, 1, device) : w.narrow(0, 1, 1);
       const mask = new Uint8Array(S.numLayers);

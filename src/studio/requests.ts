@@ -84,6 +84,8 @@ export interface RenderRequest {
     strength: number[] | null;
   };
   mix: { source: StyleSource; layers: number[] } | null;
+  /** A projected photo whose dlatents replace the seed's as the destination (null: the seed). */
+  destination: { photo: string } | null;
   /** Largest side of the returned PNG (a downscaled preview); null = the network's resolution. */
   preview: number | null;
 }
@@ -121,10 +123,12 @@ export function parseRender(o: Json, net: NetworkShape): RenderRequest {
     const source: StyleSource = src.photo !== undefined ? { photo: identifier(src, 'photo') } : { seed: integer(src, 'seed', 0, MAX_SEED) };
     mix = { source, layers: integers(m, 'layers', 0, net.numLayers - 1, MAX_LAYERS) };
   }
+  const dst = object(o, 'destination');
+  const destination = dst ? { photo: identifier(dst, 'photo') } : null;
   const preview = o.preview === undefined || o.preview === null ? null : integer(o, 'preview', 8, 4096);
   return {
     network: identifier(o, 'network'), seed, class: cls, psi: number(o, 'psi', -2, 2, 1), cutoff,
-    noise: { mode: mode as NoiseMode, seed: integer(n, 'seed', 0, MAX_SEED, seed), strength }, mix, preview,
+    noise: { mode: mode as NoiseMode, seed: integer(n, 'seed', 0, MAX_SEED, seed), strength }, mix, destination, preview,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The studio server: the page's static files and a small JSON API that renders through the library (see render.ts).
  * Bad requests get a 4xx with a message and never stop the server; bodies are bounded (JSON 64 KiB, photos 16 MiB);
- * requests from another origin, or (on loopback) for another host name, are refused. Renders answer PNG with the render time in `Server-Timing`.
+ * requests from another origin, or (on loopback) for another host name, are refused. Renders answer PNG with the render time in `Server-Timing`;
+ * a photo's projection streams its progress (projection.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { encodePng, type ImageBatch } from '../io/images.js';
 import { encodeNpy } from '../io/npy.js';
-import { writeVideo, hasFfmpeg } from '../gen/index.js';
+import { writeVideo, hasFfmpeg, type LatentArray } from '../gen/index.js';
 import {
   RequestError, parseJsonObject, parseRender, parseGrid, parseSeedsRequest, parseInterpolation, parseNoiseDetail, identifier,
 } from './requests.js';
@@ -19,6 +20,7 @@ import { networkById, type StudioNetwork } from './networks.js';
 import { renderImage, renderGallery, renderGrid, renderNoiseDetail, interpolationOf, frameStrip } from './render.js';
 import { commandLine } from './command.js';
 import { preparePhoto, PhotoShelf } from './photos.js';
+import { parseProjection, Projections } from './projection.js';
 import { readBody, sendJson, sendBytes, sendError, loadStaticFiles, serveStatic, LatestWins } from './http.js';
 
 export const JSON_LIMIT = 64 * 1024;
@@ -37,6 +39,8 @@ export interface StudioOptions {
    * serving on another address. It keeps a web page whose name was re-pointed at 127.0.0.1 (DNS rebinding) out.
    */
   loopbackOnly?: boolean;
+  /** vgg16.pt for the LPIPS distance of photo projections; without it they use the pixel MSE. */
+  vggPath?: string | null;
 }
 
 const LOOPBACK = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
@@ -52,6 +56,9 @@ async function png(image: ImageBatch, preview: number | null): Promise<Uint8Arra
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
+const npyOf = (l: LatentArray): Uint8Array =>
+  encodeNpy({ dtype: 'float32', shape: l.shape, data: new Uint8Array(l.data.buffer, l.data.byteOffset, l.data.byteLength) });
+
 function timed<T>(fn: () => T): [T, string] {
   const t0 = performance.now();
   const out = fn();
@@ -64,6 +71,7 @@ export function createStudioServer(o: StudioOptions): Server {
   const nets = o.networks;
   const photos = new PhotoShelf();
   const latest = new LatestWins();
+  const projections = new Projections(o.vggPath ?? null);
   const ffmpeg = hasFfmpeg();
 
   const json = (body: Buffer) => parseJsonObject(body.toString('utf8'));
@@ -74,13 +82,15 @@ export function createStudioServer(o: StudioOptions): Server {
     const ticket = latest.claim(channel);
     if (await latest.stale(channel, ticket, req)) throw new RequestError('superseded by a newer request', 409);
   };
-  const photoDlatents = (net: StudioNetwork, r: ReturnType<typeof parseRender>) => {
-    if (!r.mix || !('photo' in r.mix.source)) return null;
-    const p = photos.get(r.mix.source.photo);
+  const projected = (net: StudioNetwork, id: string): LatentArray => {
+    const p = photos.get(id);
     if (!p.dlatents) throw new RequestError(`photo '${p.id}' has not been projected yet`, 409);
     if (p.dlatents.shape[1] !== net.info.numLayers) throw new RequestError(`photo '${p.id}' was projected with another network`);
     return p.dlatents;
   };
+  /** Renders through renderImage with the dlatents of the photos the request names. */
+  const renderWithPhotos = (net: StudioNetwork, r: ReturnType<typeof parseRender>) => renderImage(net.G, r,
+    r.mix && 'photo' in r.mix.source ? projected(net, r.mix.source.photo) : null, r.destination ? projected(net, r.destination.photo) : null);
 
   /**
    * A route answering a picture: parse against the network, drop the request if a newer one on its channel arrived
@@ -98,8 +108,8 @@ export function createStudioServer(o: StudioOptions): Server {
     };
 
   const routes: Record<string, Handler> = {
-    'GET /api/networks': async (_req, res) => sendJson(res, 200, { networks: nets.map((n) => n.info), video: ffmpeg ? ['mp4', 'gif', 'webp'] : ['gif', 'webp'], projection: false }),
-    'POST /api/render': pictureRoute(null, (j, net) => parseRender(j, net.info), (net, r) => renderImage(net.G, r, photoDlatents(net, r)).image, (r) => r.preview),
+    'GET /api/networks': async (_req, res) => sendJson(res, 200, { networks: nets.map((n) => n.info), video: ffmpeg ? ['mp4', 'gif', 'webp'] : ['gif', 'webp'], projection: true, projectionLoss: projections.loss }),
+    'POST /api/render': pictureRoute(null, (j, net) => parseRender(j, net.info), (net, r) => renderWithPhotos(net, r).image, (r) => r.preview),
     'POST /api/command': async (_req, res, body) => {
       const j = json(body);
       const net = netOf(j);
@@ -109,11 +119,9 @@ export function createStudioServer(o: StudioOptions): Server {
       const j = json(body);
       const net = netOf(j);
       const r = parseRender(j, net.info);
-      const { dlatents } = renderImage(net.G, r, photoDlatents(net, r));
+      const { dlatents } = renderWithPhotos(net, r);
       if (!dlatents) throw new RequestError('a Progressive GAN has no dlatents');
-      const d = dlatents.data;
-      const npy = encodeNpy({ dtype: 'float32', shape: dlatents.shape, data: new Uint8Array(d.buffer, d.byteOffset, d.byteLength) });
-      sendBytes(res, 'application/octet-stream', npy, { 'Content-Disposition': `attachment; filename="dlatents-seed${r.seed}.npy"` });
+      sendBytes(res, 'application/octet-stream', npyOf(dlatents), { 'Content-Disposition': `attachment; filename="dlatents-seed${r.seed}.npy"` });
     },
     'POST /api/gallery': pictureRoute('gallery', (j, net) => parseSeedsRequest(j, net.info, 16), (net, r) => renderGallery(net.G, r), (r) => r.preview && r.preview * r.seeds.length),
     'POST /api/grid': pictureRoute('grid', (j, net) => parseGrid(j, net.info), (net, r) => renderGrid(net.G, r)),
@@ -157,11 +165,22 @@ export function createStudioServer(o: StudioOptions): Server {
     if ((o.loopbackOnly ?? true) && !LOOPBACK.test(host)) throw new RequestError(`requests for ${host.slice(0, 100) || 'no host'} are not accepted (this studio serves 127.0.0.1)`, 403);
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== `http://${req.headers.host}`) throw new RequestError(`requests from ${origin.slice(0, 100)} are not accepted`, 403);
-    const photo = /^\/api\/photos\/(p-[0-9a-f]{12})\.png$/.exec(url.pathname);
+    const photo = /^\/api\/photos\/(p-[0-9a-f]{12})\.(png|npy)$/.exec(url.pathname);
     if (req.method === 'GET' && photo) {
       const p = photos.get(photo[1]!);
       const t = p.target;
-      sendBytes(res, 'image/png', await encodePng({ data: t.data, count: 1, width: t.width, height: t.height, channels: t.channels }));
+      if (photo[2] === 'png') sendBytes(res, 'image/png', await encodePng({ data: t.data, count: 1, width: t.width, height: t.height, channels: t.channels }));
+      else if (!p.dlatents) throw new RequestError(`photo '${p.id}' has not been projected yet`, 409);
+      else sendBytes(res, 'application/octet-stream', npyOf(p.dlatents), { 'Content-Disposition': `attachment; filename="projected-${p.id}.npy"` });
+      return;
+    }
+    const projectRoute = /^\/api\/photos\/(p-[0-9a-f]{12})\/project$/.exec(url.pathname);
+    if (req.method === 'POST' && projectRoute) {
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) throw new RequestError('send JSON (Content-Type: application/json)', 415);
+      const j = json(await readBody(req, JSON_LIMIT));
+      const net = netOf(j);
+      const p = photos.get(projectRoute[1]!);
+      await projections.stream(res, net.G, p, parseProjection(j, net.info.labelSize));
       return;
     }
     const handler = routes[`${req.method} ${url.pathname}`];

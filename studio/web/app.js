@@ -41,6 +41,7 @@ function settings() {
   const mode = $('noise-mode').value;
   body.noise = { mode, seed: state.noiseSeed };
   if (state.strength.some((s) => s !== 1)) body.noise.strength = state.strength;
+  if ($('dest-kind').value === 'photo' && state.photo?.projected) body.destination = { photo: state.photo.id };
   if ($('mix-on').checked && state.mixLayers.size) {
     const source = $('source-kind').value === 'photo' && state.photo?.projected ? { photo: state.photo.id } : { seed: Number($('source-seed').value) };
     body.mix = { source, layers: [...state.mixLayers].sort((a, b) => a - b) };
@@ -257,6 +258,8 @@ async function interpolation(format) {
 async function uploadPhoto(file) {
   $('photo-status').textContent = 'uploading…';
   $('project-go').disabled = true;
+  $('photo-npy').hidden = true;
+  delete document.body.dataset.projected;
   try {
     const res = await fetch(`/api/photos?network=${state.net.id}`, { method: 'POST', body: file });
     const j = await res.json();
@@ -276,6 +279,8 @@ async function projectPhoto() {
   const photo = state.photo;
   projecting?.abort();
   projecting = new AbortController();
+  delete document.body.dataset.projected;
+  $('photo-npy').hidden = true;
   $('project-go').disabled = true;
   $('project-stop').disabled = false;
   $('project-progress').value = 0;
@@ -301,8 +306,13 @@ async function projectPhoto() {
         if (msg.done) {
           photo.projected = true;
           $('photo-status').textContent = `projected: loss ${msg.loss.toFixed(4)} — now a style source`;
-          if (![...$('source-kind').options].some((o) => o.value === 'photo')) $('source-kind').append(new Option('projected photo', 'photo'));
+          for (const id of ['source-kind', 'dest-kind']) {
+            if (![...$(id).options].some((o) => o.value === 'photo')) $(id).append(new Option('projected photo', 'photo'));
+          }
           $('source-kind').value = 'photo';
+          $('photo-npy').href = `/api/photos/${photo.id}.npy`;
+          $('photo-npy').hidden = false;
+          if ($('mix-on').checked) render();
           document.body.dataset.projected = photo.id;
         } else {
           $('project-progress').value = (msg.step + 1) / msg.steps;
@@ -324,7 +334,7 @@ function wire() {
     if (state.photo?.network !== state.net.id) {
       // A photo is prepared and projected for one network.
       state.photo = null;
-      [...$('source-kind').options].filter((o) => o.value === 'photo').forEach((o) => o.remove());
+      for (const id of ['source-kind', 'dest-kind']) [...$(id).options].filter((o) => o.value === 'photo').forEach((o) => o.remove());
       $('project-go').disabled = true;
     }
     buildNetworkControls();
@@ -388,6 +398,7 @@ function wire() {
   $('project-go').addEventListener('click', projectPhoto);
   $('project-stop').addEventListener('click', () => projecting?.abort());
   $('source-kind').addEventListener('change', () => { if ($('mix-on').checked) render(); });
+  $('dest-kind').addEventListener('change', () => render());
 }
 
 async function start() {
@@ -397,6 +408,8 @@ async function start() {
   $('network').replaceChildren(...info.networks.map((n) => new Option(n.name, n.id)));
   $('interp-format').replaceChildren(...info.video.map((f) => new Option(f.toUpperCase(), f)));
   $('photo-set').hidden = !info.projection;
+  $('project-loss').textContent = info.projectionLoss === 'lpips' ? 'Distance: LPIPS (vgg16.pt)'
+    : 'Distance: pixel MSE — start the studio with --detector-dir (vgg16.pt) for LPIPS';
   state.net = state.nets[0];
   buildNetworkControls();
   document.body.dataset.ready = 'true';

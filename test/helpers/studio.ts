@@ -18,8 +18,8 @@ export interface RunningStudio {
 }
 
 /** Starts a studio serving `paths` (the default network when empty) on 127.0.0.1 and a free port. */
-export async function startStudio(paths: string[]): Promise<RunningStudio> {
-  const server = createStudioServer({ networks: await openNetworks(paths, 'cpu') });
+export async function startStudio(paths: string[], vggPath: string | null = null): Promise<RunningStudio> {
+  const server = createStudioServer({ networks: await openNetworks(paths, 'cpu'), vggPath });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

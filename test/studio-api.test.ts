@@ -192,7 +192,7 @@ test('the command line of a studio image, and whether it is exact', () => {
   assert.deepEqual(commandLine(r({ cutoff: null, noise: { mode: 'random' } }), 'my nets/a.pkl', 'stylegan'),
     { command: "stylegan generate --seeds 85 --outdir out --network 'my nets/a.pkl' --trunc-cutoff all --noise-mode random", exact: true, note: 'writes out/seed0085.png' });
   assert.deepEqual(commandLine(r({ mix: { source: { seed: 3 }, layers: [0, 1, 4] } }), 'a.pkl', 'stylegan'),
-    { command: 'stylegan mix --rows 85 --cols 3 --styles 0-1,4 -o mix.png --network a.pkl', exact: true, note: 'the image is the bottom-right cell of mix.png' });
+    { command: 'stylegan mix --rows 85 --cols 3 --styles 0-1,4 --no-titles -o mix.png --network a.pkl', exact: true, note: 'the image is the bottom-right cell of mix.png' });
   assert.deepEqual(commandLine(r({ noise: { mode: 'random', seed: 9, strength: [1, 1, 0, 1, 2, 1] } }), undefined, 'stylegan'), {
     command: 'stylegan generate --seeds 85 --outdir out --noise-mode random', exact: false,
     note: 'per-layer noise strengths have no command-line flag; the command draws noise from seed 85, the studio from noise seed 9',

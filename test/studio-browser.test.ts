@@ -82,7 +82,7 @@ test('style mixing: a preset plus a per-layer toggle gives the cell of stylegan 
   await rendered(() => page.getByLabel('Style from source, layer 5 (16²)').check());
   const mix = await reference(['mix', '--rows', '7', '--cols', '11', '--styles', '0-3,5', '--trunc', '0.5', '--network', nets.rgb, '--no-titles', '-o', join(dir, 'mix.png')], join(dir, 'mix.png'));
   assert.deepEqual(await viewPixels(), await fileRgba(mix, { left: 16, top: 16, width: 16, height: 16 }));
-  assert.equal(await page.locator('#command').textContent(), `stylegan mix --rows 7 --cols 11 --styles 0-3,5 -o mix.png --network ${nets.rgb} --trunc 0.5`);
+  assert.equal(await page.locator('#command').textContent(), `stylegan mix --rows 7 --cols 11 --styles 0-3,5 --no-titles -o mix.png --network ${nets.rgb} --trunc 0.5`);
 
   await page.getByLabel('Destinations').fill('7,3');
   await page.getByLabel('Sources').fill('11,12');

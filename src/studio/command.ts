@@ -48,7 +48,7 @@ export function commandLine(r: RenderRequest, networkPath: string | undefined, a
     return { command: cmd.join(' '), exact: problems.length === 0, note: problems.join('; ') || 'renders the exported dlatents.npy to out/image0000.png' };
   }
   if (mix) {
-    const cmd = ['stylegan', 'mix', '--rows', String(r.seed), '--cols', String((mix.source as { seed: number }).seed), '--styles', layerRanges(mix.layers), '-o', 'mix.png', ...common];
+    const cmd = ['stylegan', 'mix', '--rows', String(r.seed), '--cols', String((mix.source as { seed: number }).seed), '--styles', layerRanges(mix.layers), '--no-titles', '-o', 'mix.png', ...common];
     return { command: cmd.join(' '), exact: problems.length === 0, note: problems.join('; ') || 'the image is the bottom-right cell of mix.png' };
   }
   const cmd = ['stylegan', 'generate', '--seeds', String(r.seed), '--outdir', 'out', ...common];

@@ -16,6 +16,7 @@ import { importOfficialFile } from '../src/io/import-official.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
 import { makeGrid, writePng } from '../src/io/images.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { snapshotMetrics } from '../src/cli/train-metrics.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 import { ROOT } from './helpers/python.js';
 
@@ -186,11 +187,11 @@ test('--metrics: each snapshot\'s Gs measured into metric-<name>.jsonl, shown in
   const detectors = path.join(dir, 'detectors');
   mkdirSync(detectors, { recursive: true });
   // A missing detector file is reported before any training, naming the file.
-  await assert.rejects(train({ ...quick, data, runDir: path.join(dir, 'no-detector'), metrics: ['fid'], detectorDir: detectors, maxSeconds: 0 }), {
+  await assert.rejects(train({ ...quick, data, runDir: path.join(dir, 'no-detector'), metrics: ['fid'], snapshotMetrics: snapshotMetrics({ data, runDir: '', detectorDir: detectors, device: 'cpu' }), maxSeconds: 0 }), {
     message: new RegExp(`^--metrics fid: ${path.join(detectors, 'inception-2015-12-05.pt').replace(/[.]/g, '\\.')}: detector file missing`),
   });
   copyFileSync(path.join(ROOT, 'test/fixtures/detectors/inception-standin.pt'), path.join(detectors, 'inception-2015-12-05.pt'));
-  const opts = { ...quick, data, runDir: run, detectorDir: detectors, metricNumGen: 8, metricMaxReal: 16 };
+  const opts = { ...quick, data, runDir: run, snapshotMetrics: snapshotMetrics({ data, runDir: run, detectorDir: detectors, device: 'cpu', numGen: 8, maxReal: 16 }) };
   const r = await train({ ...opts, metrics: ['fid', 'kid2k'], maxSeconds: 0 });
   const lines = (name: string) => readFileSync(path.join(run, `metric-${name}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const [fid] = lines('fid');

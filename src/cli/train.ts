@@ -14,7 +14,7 @@ import { integerAtLeast, runtime, asArgument } from './options.js';
 import { launchWorkers, isWorker, commandLine } from './launch.js';
 import { ProcessGroup, distributedConfigFromEnv } from '../engine/index.js';
 import { DataParallelGroup } from '../train/distributed.js';
-import { parseMetricList, checkMetrics } from '../train/snapshot-metrics.js';
+import { parseMetricList, checkMetrics, snapshotMetrics } from './train-metrics.js';
 import { DETECTOR_ENV } from '../metrics/detector.js';
 
 export { nextRunDir } from '../train/run-dir.js';
@@ -140,7 +140,8 @@ export function register(program: Command): void {
       try {
         const result = await train({
           data: o.data, runDir, preset: o.preset, net: o.net, totalKimg: o.kimg, conditional: o.cond, mirror: o.mirror, seed: o.seed,
-          gamma: o.gamma, batch: o.batch, glr: o.glr, dlr: o.dlr, aug: o.aug, augpipe: o.augpipe, target: o.target, p: o.p, freezeD: o.freezeD, metrics: o.metrics, detectorDir: o.detectorDir,
+          gamma: o.gamma, batch: o.batch, glr: o.glr, dlr: o.dlr, aug: o.aug, augpipe: o.augpipe, target: o.target, p: o.p, freezeD: o.freezeD, metrics: o.metrics,
+          snapshotMetrics: snapshotMetrics({ data: o.data, runDir, detectorDir: o.detectorDir, device, parallel }),
           transfer: o.resumeFrom, networkSnapshotTicks: o.snap, resume, maxSeconds: o.maxMinutes ? o.maxMinutes * 60 : undefined,
           device, parallel, gridSize: [Number(grid[1]), Number(grid[2])],
           onWarning: (w) => process.stderr.write(`warning: ${w}\n`),

@@ -8,7 +8,7 @@
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import * as E from '../engine/index.js';
-import { buildGenerator, buildDiscriminator, styleganConfig, proganConfig, StyleGANGenerator, type Networks } from '../nets/index.js';
+import { buildGenerator, buildDiscriminator, styleganConfig, proganConfig, type Networks } from '../nets/index.js';
 import { BatchLoader } from '../data/loader.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { networkFileKind } from '../io/open-network.js';
@@ -20,16 +20,16 @@ import type { Preset } from './presets.js';
 import { AugmentPipe, AdaController, augmentSpec } from './augment.js';
 import { resolveRunOptions, effectivePreset, type RunFlags, type RunOptions } from './run-options.js';
 import { claimRunDir, latestSnapshot, snapshotName, type RunDirClaim } from './run-dir.js';
-import { writeTrainingSnapshot, readTrainingState, restoreOptimizer, restoreGenerator, firstNonFinite, initialLoopState, type LoopState } from './snapshot.js';
+import { writeTrainingSnapshot, readTrainingState, restoreOptimizer, restoreGenerator, firstNonFinite, initialLoopState, requireMetrics, type LoopState, type SnapshotMetrics } from './snapshot.js';
 import { loadTransferNetworks, trainableDiscriminatorParams } from './transfer.js';
 import { eta, type ProgressInfo, type TickInfo, type RunSummary } from './progress.js';
 import { FixedGrid, writeReals } from './grids.js';
 import { processReals, setLod } from './lod.js';
-import { snapshotMetrics, checkMetrics } from './snapshot-metrics.js';
 import type { DataParallelGroup } from './distributed.js';
 
 export { latestSnapshot } from './run-dir.js';
 export type { ProgressInfo, TickInfo } from './progress.js';
+export type { SnapshotMetrics } from './snapshot.js';
 
 export interface TrainOptions extends RunFlags {
   /** Dataset (zip or folder of PNGs + dataset.json). */
@@ -56,15 +56,14 @@ export interface TrainOptions extends RunFlags {
   onProgress?: (p: ProgressInfo) => void;
   onTick?: (t: TickInfo) => void;
   onWarning?: (message: string) => void;
-  /** Detector folder of `metrics` (default $STYLEGAN_DETECTORS); image counts in place of the metrics' own. */
-  detectorDir?: string;
-  metricNumGen?: number;
-  metricMaxReal?: number | null;
+  /** Computes `metrics` on each snapshot's Gs (src/cli/train-metrics.ts; passed in from above the metrics layer). */
+  snapshotMetrics?: SnapshotMetrics;
   /** Data parallelism over a process group (src/train/distributed.ts); rank 0 alone claims the directory and writes. */
   parallel?: DataParallelGroup;
 }
 
 type Nets = Required<Networks>;
+
 
 export type TrainResult = RunSummary;
 
@@ -149,7 +148,7 @@ export class Trainer {
       }
       this.options = resolveRunOptions(this.flags(), stored, resumeFrom ?? undefined);
       this.preset = effectivePreset(this.options);
-      checkMetrics(this.options.metrics, o.detectorDir);
+      if (this.options.metrics.length) requireMetrics(o.snapshotMetrics).check(this.options.metrics);
       this.totalKimg = o.totalKimg ?? this.preset.totalKimg;
       const opts = this.options;
       const conditional = opts.conditional ?? info.labelled;
@@ -343,10 +342,7 @@ export class Trainer {
         const snap = snapTick ? path.join(o.runDir, snapshotName(this.state.curNimg)) : null;
         if (this.writer && snap) await this.snapshot(snap);
         if (snap && this.options.metrics.length) {
-          this.last.metrics = await snapshotMetrics(this.nets.Gs, snap, {
-            names: this.options.metrics, data: o.data, runDir: o.runDir, detectorDir: o.detectorDir, device: this.device, parallel: o.parallel,
-            numGen: o.metricNumGen, maxReal: o.metricMaxReal,
-          });
+          this.last.metrics = await o.snapshotMetrics!.measure(this.options.metrics, this.nets.Gs, snap);
         }
         const mem = E.memoryStats();
         const info: TickInfo = {

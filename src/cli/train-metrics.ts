@@ -3,15 +3,17 @@
  * appended to `metric-<name>.jsonl` in the run directory ({results, metric, total_time, total_time_str, num_gpus,
  * snapshot_pkl, timestamp}). Names are those of `stylegan metric` (fid50k_full, kid50k_full, fid2k, …, and
  * fid-fmnist for 1-channel 32² data). Under data parallelism every rank generates its shard of the images; rank 0
- * writes (fid-fmnist is computed by rank 0 alone, from the snapshot file).
+ * writes (fid-fmnist is computed by rank 0 alone, from the snapshot file). The trainer gets this from above
+ * (`TrainOptions.snapshotMetrics`): train/ and metrics/ are one layer and do not import each other.
  */
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AnyGenerator } from '../gen/render.js';
 import { calcMetric, metricDetectorPath, metricSpec } from '../metrics/calc.js';
 import { fidFmnist } from '../metrics/fid-fmnist.js';
-import { formatDuration } from './progress.js';
-import type { DataParallelGroup } from './distributed.js';
+import { formatDuration } from '../train/progress.js';
+import type { DataParallelGroup } from '../train/distributed.js';
+import type { SnapshotMetrics } from '../train/snapshot.js';
 
 const FMNIST = 'fid-fmnist';
 
@@ -33,7 +35,6 @@ export function checkMetrics(names: readonly string[], detectorDir?: string): vo
 }
 
 export interface SnapshotMetricsOptions {
-  names: readonly string[];
   data: string;
   runDir: string;
   detectorDir?: string;
@@ -44,11 +45,16 @@ export interface SnapshotMetricsOptions {
   maxReal?: number | null;
 }
 
-/** Computes every metric on `Gs` (the snapshot `snapshot`); rank 0 appends the results and gets them back. */
-export async function snapshotMetrics(Gs: AnyGenerator, snapshot: string, o: SnapshotMetricsOptions): Promise<Record<string, number>> {
+/** What the trainer calls: the check at setup, and every metric of each snapshot's Gs (rank 0 gets the results). */
+export const snapshotMetrics = (o: SnapshotMetricsOptions): SnapshotMetrics => ({
+  check: (names) => checkMetrics(names, o.detectorDir),
+  measure: (names, Gs, snapshot) => measure(names, Gs, snapshot, o),
+});
+
+async function measure(names: readonly string[], Gs: AnyGenerator, snapshot: string, o: SnapshotMetricsOptions): Promise<Record<string, number>> {
   const writer = !o.parallel || o.parallel.isWriter;
   const all: Record<string, number> = {};
-  for (const name of o.names) {
+  for (const name of names) {
     const t0 = performance.now();
     let results: Record<string, number>;
     if (name === FMNIST) {

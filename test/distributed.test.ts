@@ -12,6 +12,7 @@ import { BatchLoader } from '../src/data/loader.js';
 import { snapshotName } from '../src/train/run-dir.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { shardedMetricScenario } from './helpers/sharded-metric.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const workerScript = path.join(here, 'helpers', 'dist-worker.js');
@@ -42,11 +43,11 @@ function run(args: string[], env: Record<string, string> = {}, limitS = 120, onS
 }
 
 /** Two ranks of the test worker over 127.0.0.1; their JSON lines by rank. */
-async function twoRanks(scenario: string, timeoutS = 20): Promise<{ exits: Exit[]; results: Record<string, unknown>[] }> {
+async function twoRanks(scenario: string, timeoutS = 20, env: Record<string, string> = {}): Promise<{ exits: Exit[]; results: Record<string, unknown>[] }> {
   const port = await freePort();
   const exits = await Promise.all([0, 1].map((rank) => run([workerScript, scenario], {
     MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), WORLD_SIZE: '2', RANK: String(rank), LOCAL_RANK: String(rank),
-    STYLEGAN_DIST_TIMEOUT: String(timeoutS),
+    STYLEGAN_DIST_TIMEOUT: String(timeoutS), ...env,
   }, 60)));
   return { exits, results: exits.map((e) => (e.stdout.trim() ? JSON.parse(e.stdout.trim()) as Record<string, unknown> : {})) };
 }
@@ -92,6 +93,18 @@ test('a peer that stays silent times the collective out with a clear error', asy
   assert.deepEqual(exits.map((e) => e.code), [0, 0]);
   assert.equal(results[0]!.error, 'rank 0 of 2 (gloo): all-reduce (sum) failed: Operation timed out! (no answer from every rank within 2 s; STYLEGAN_DIST_TIMEOUT sets it)');
   assert.ok(Number(results[0]!.seconds) >= 1.9 && Number(results[0]!.seconds) < 10);
+});
+
+test('metric images generated in 2 shards give the 1-process FID, KID and IS (sums all-reduced, rows all-gathered in batch order)', async () => {
+  const data = await dataset();
+  const { exits, results } = await twoRanks('metric-shards', 60, { DATA: data });
+  assert.deepEqual(exits.map((e) => e.code), [0, 0], exits.map((e) => e.stderr).join('\n'));
+  const one = await shardedMetricScenario(data);
+  const [fid, kid, is] = results[0]!.results as Record<string, number>[];
+  assert.ok(Math.abs(fid!.fid! - one[0]!.fid!) < 1e-9 * one[0]!.fid!, `FID ${fid!.fid} sharded, ${one[0]!.fid} whole`);
+  assert.ok(one[0]!.fid! > 0);
+  assert.deepEqual([kid, is], [one[1], one[2]], 'the gathered rows are the whole run\'s, in order');
+  assert.deepEqual(results[1]!.results, [{}, {}, one[2]], 'rank 1 returns no FID / KID (rank 0 reads the real images)');
 });
 
 const trainArgs = async (runDir: string, kimg: number, ...extra: string[]) =>

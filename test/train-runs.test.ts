@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync, copyFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { importOfficialFile } from '../src/io/import-official.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
 import { makeGrid, writePng } from '../src/io/images.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { snapshotMetrics } from '../src/cli/train-metrics.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 import { ROOT } from './helpers/python.js';
 
@@ -178,4 +179,34 @@ test('progress: ETA to --kimg or to the time limit, whichever is first; a readab
   ].join('\n'));
   assert.equal(snapshotName(12345), 'network-snapshot-000012.345.safetensors');
   assert.equal(snapshotImages('network-snapshot-000012.safetensors'), 12000, 'older whole-kimg names');
+});
+
+test('--metrics: each snapshot\'s Gs measured into metric-<name>.jsonl, shown in the summary, recorded and checked on resume', async () => {
+  const run = path.join(dir, 'metrics');
+  const data = await greyData();
+  const detectors = path.join(dir, 'detectors');
+  mkdirSync(detectors, { recursive: true });
+  // A missing detector file is reported before any training, naming the file.
+  await assert.rejects(train({ ...quick, data, runDir: path.join(dir, 'no-detector'), metrics: ['fid'], snapshotMetrics: snapshotMetrics({ data, runDir: '', detectorDir: detectors, device: 'cpu' }), maxSeconds: 0 }), {
+    message: new RegExp(`^--metrics fid: ${path.join(detectors, 'inception-2015-12-05.pt').replace(/[.]/g, '\\.')}: detector file missing`),
+  });
+  copyFileSync(path.join(ROOT, 'test/fixtures/detectors/inception-standin.pt'), path.join(detectors, 'inception-2015-12-05.pt'));
+  const opts = { ...quick, data, runDir: run, snapshotMetrics: snapshotMetrics({ data, runDir: run, detectorDir: detectors, device: 'cpu', numGen: 8, maxReal: 16 }) };
+  const r = await train({ ...opts, metrics: ['fid', 'kid2k'], maxSeconds: 0 });
+  const lines = (name: string) => readFileSync(path.join(run, `metric-${name}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const [fid] = lines('fid');
+  assert.deepEqual(Object.keys(fid!), ['results', 'metric', 'total_time', 'total_time_str', 'num_gpus', 'snapshot_pkl', 'timestamp']);
+  assert.equal(fid!.snapshot_pkl, snapshotName(8));
+  const value = (fid!.results as { fid: number }).fid;
+  assert.ok(value > 0);
+  assert.deepEqual(Object.keys(lines('kid2k')[0]!.results as object), ['kid2k']);
+  assert.deepEqual(r.metrics, { fid: value, kid2k: (lines('kid2k')[0]!.results as { kid2k: number }).kid2k });
+  assert.match(summaryText(r), new RegExp(`\nmetrics of the last snapshot: fid ${value.toPrecision(4)} kid2k `));
+  assert.deepEqual((JSON.parse(readFileSync(path.join(run, 'training_options.json'), 'utf8')) as { metrics: string[] }).metrics, ['fid', 'kid2k']);
+  await assert.rejects(train({ ...opts, resume: true, metrics: [] }), {
+    message: `${latestSnapshot(run)}: cannot resume with --metrics []: the run was started with --metrics ["fid","kid2k"] (resume without it, or start a new run)`,
+  });
+  const resumed = await train({ ...opts, resume: true, maxSeconds: 0 });
+  assert.equal(lines('fid').length, 2, 'the resumed run measures its snapshot too');
+  assert.deepEqual(Object.keys(resumed.metrics!), ['fid', 'kid2k']);
 });

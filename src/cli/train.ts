@@ -14,6 +14,8 @@ import { integerAtLeast, runtime, asArgument } from './options.js';
 import { launchWorkers, isWorker, commandLine } from './launch.js';
 import { ProcessGroup, distributedConfigFromEnv } from '../engine/index.js';
 import { DataParallelGroup } from '../train/distributed.js';
+import { parseMetricList, checkMetrics, snapshotMetrics } from './train-metrics.js';
+import { DETECTOR_ENV } from '../metrics/detector.js';
 
 export { nextRunDir } from '../train/run-dir.js';
 
@@ -44,7 +46,7 @@ interface TrainFlags {
   data: string; outdir: string; runDir?: string; preset?: string; kimg?: number; net?: Record<string, unknown>; cond?: boolean;
   mirror?: boolean; seed?: number; snap?: number; resume?: string; resumeFrom?: string; maxMinutes?: number; grid: string;
   gamma?: number; batch?: number; glr?: number; dlr?: number; aug?: AugMode; augpipe?: string; target?: number; p?: number; freezeD?: number;
-  nproc?: number; nnodes: number; nodeRank: number; masterAddr: string; masterPort?: number;
+  metrics?: string[]; detectorDir?: string; nproc?: number; nnodes: number; nodeRank: number; masterAddr: string; masterPort?: number;
 }
 
 /** Refuses --net keys the preset's architecture does not have, and values outside their ranges, before any work. */
@@ -83,6 +85,9 @@ export function register(program: Command): void {
     .option('--target <r>', 'ADA target for r_t = E[sign(D(real))] (default 0.6)', positive)
     .option('--p <prob>', 'augmentation probability: fixed p, or the initial p of ADA', nonNegative)
     .option('--freeze-d <n>', 'FreezeD: keep D\'s first N layers (from the input side) fixed', integerAtLeast(0))
+    .option('--metrics <names>', 'metrics of each snapshot\'s Gs, as `stylegan metric` names them (fid50k_full,kid50k_full,fid2k,fid-fmnist,…) or none',
+      asArgument(parseMetricList))
+    .option('--detector-dir <dir>', `folder of the metrics' detector files (default $${DETECTOR_ENV})`)
     .option('--seed <n>', 'random seed', integerAtLeast(0))
     .option('--snap <ticks>', 'network snapshot every N ticks (default: the preset\'s)', integerAtLeast(1))
     .option('--resume <snapshot|true>', 'continue from a snapshot file, or the newest snapshot of --run-dir')
@@ -96,6 +101,7 @@ export function register(program: Command): void {
     .action(async (o: TrainFlags, cmd: Command) => {
       const rt = runtime(cmd);
       checkNetOverrides(o.preset ?? 'stylegan-cpu', o.net);
+      checkMetrics(o.metrics ?? [], o.detectorDir);
       if (!existsSync(o.data)) throw new Error(`--data ${o.data}: no such file or folder`);
       if (o.resumeFrom && !existsSync(o.resumeFrom)) throw new Error(`--resume-from ${o.resumeFrom}: no such network file`);
       const grid = /^(\d+)x(\d+)$/.exec(o.grid);
@@ -134,7 +140,8 @@ export function register(program: Command): void {
       try {
         const result = await train({
           data: o.data, runDir, preset: o.preset, net: o.net, totalKimg: o.kimg, conditional: o.cond, mirror: o.mirror, seed: o.seed,
-          gamma: o.gamma, batch: o.batch, glr: o.glr, dlr: o.dlr, aug: o.aug, augpipe: o.augpipe, target: o.target, p: o.p, freezeD: o.freezeD,
+          gamma: o.gamma, batch: o.batch, glr: o.glr, dlr: o.dlr, aug: o.aug, augpipe: o.augpipe, target: o.target, p: o.p, freezeD: o.freezeD, metrics: o.metrics,
+          snapshotMetrics: snapshotMetrics({ data: o.data, runDir, detectorDir: o.detectorDir, device, parallel }),
           transfer: o.resumeFrom, networkSnapshotTicks: o.snap, resume, maxSeconds: o.maxMinutes ? o.maxMinutes * 60 : undefined,
           device, parallel, gridSize: [Number(grid[1]), Number(grid[2])],
           onWarning: (w) => process.stderr.write(`warning: ${w}\n`),

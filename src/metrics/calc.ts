@@ -22,7 +22,9 @@ import { Detector, detectorPath, type DetectorKind } from './detector.js';
 import { datasetFeatureStats, type Progress } from './dataset-stats.js';
 import { batchGenerator, drawClasses, generatorFeatureStats } from './generator-stats.js';
 import type { FeatureStats } from './feature-stats.js';
+import { combineShards } from './sharded-stats.js';
 import * as E from '../engine/index.js';
+import type { ProcessGroup } from '../engine/index.js';
 
 type Family = 'fid' | 'kid' | 'pr' | 'is' | 'ppl';
 
@@ -79,6 +81,12 @@ export interface MetricContext {
   seed?: number;
   batch?: number;
   onProgress?: (tag: string, done: number, total: number) => void;
+  /**
+   * Ranks sharing the image generation (data-parallel training): each generates its shard, the statistics are
+   * combined on every rank, and only rank 0 reads the real images and returns results (the others return none).
+   * PPL is not sharded: every rank computes it whole.
+   */
+  group?: ProcessGroup;
 }
 
 export interface MetricResult {
@@ -96,6 +104,11 @@ const KWARGS_OF: Record<Family, Record<string, boolean>> = {
   is: { no_output_bias: true }, ppl: { resize_images: false, return_lpips: true },
 };
 
+/** The detector file a metric reads (throws the missing-file error naming where to get it). */
+export function metricDetectorPath(name: string, o: { dir?: string; file?: string } = {}): string {
+  return detectorPath(DETECTOR_OF[metricSpec(name).family], o);
+}
+
 /** Computes one metric (see the module comment). */
 export async function calcMetric(name: string, ctx: MetricContext): Promise<MetricResult> {
   const t0 = performance.now();
@@ -105,10 +118,11 @@ export async function calcMetric(name: string, ctx: MetricContext): Promise<Metr
   if (ctx.data2 !== undefined && spec.family !== 'fid' && spec.family !== 'kid') throw new Error(`${name}: --data2 applies to FID and KID only`);
   if (ctx.data2 === undefined && !ctx.G) throw new Error(`${name}: needs a network (or two datasets for FID / KID)`);
   if ((spec.family === 'fid' || spec.family === 'kid' || spec.family === 'pr') && ctx.data === undefined) throw new Error(`${name}: needs real images (--data)`);
-  const path = detectorPath(DETECTOR_OF[spec.family], { dir: ctx.detectorDir, file: ctx.detectorFile });
+  const path = metricDetectorPath(name, { dir: ctx.detectorDir, file: ctx.detectorFile });
   const detector = Detector.load(path, KWARGS_OF[spec.family], ctx.device ?? 'cpu');
   const progress = (tag: string): Progress | undefined => (ctx.onProgress ? (d, t) => ctx.onProgress!(tag, d, t) : undefined);
   const labels = ctx.data !== undefined && ctx.G && ctx.G.cfg.labelSize > 0 ? await datasetLabels(ctx.data) : null;
+  const genBatch = ctx.batch ?? 32;
   const capture = spec.family === 'fid' ? { captureMeanCov: true } : { captureAll: true };
   try {
     const real = async (): Promise<FeatureStats> => (await datasetFeatureStats(ctx.data!, detector, {
@@ -116,7 +130,11 @@ export async function calcMetric(name: string, ctx: MetricContext): Promise<Metr
     })).stats;
     const generated = async (): Promise<FeatureStats> => ctx.data2 !== undefined
       ? (await datasetFeatureStats(ctx.data2, detector, { ...capture, maxItems: ctx.numGen ?? null, cacheDir: ctx.cacheDir, batch: ctx.batch, onProgress: progress('dataset 2 features') })).stats
-      : generatorFeatureStats(ctx.G!, detector, { ...capture, maxItems: numGen, seed: ctx.seed, batch: ctx.batch, datasetLabels: labels, onProgress: progress('generator features') });
+      : sharded(generatorFeatureStats(ctx.G!, detector, {
+        ...capture, maxItems: numGen, seed: ctx.seed, batch: genBatch, datasetLabels: labels, onProgress: progress('generator features'),
+        shard: ctx.group && { index: ctx.group.rank, count: ctx.group.size },
+      }));
+    const sharded = (s: FeatureStats): FeatureStats => (ctx.group ? combineShards(s, ctx.group, genBatch, numGen) : s);
     let results: Record<string, number>;
     let numReal: number | null = null;
     let numGenerated = numGen;
@@ -127,8 +145,9 @@ export async function calcMetric(name: string, ctx: MetricContext): Promise<Metr
       const { mean, std } = E.tidy(() => inceptionScore(g.allTensor(), 10));
       results = { [`${name}_mean`]: mean, [`${name}_std`]: std };
     } else {
-      const r = await real();
       const g = await generated();
+      if (ctx.group && ctx.group.rank !== 0) return { metric: name, results: {}, numGen: g.numItems, numReal: null, detector: path, seconds: (performance.now() - t0) / 1000 };
+      const r = await real();
       numReal = r.numItems;
       numGenerated = g.numItems;
       results = compare(spec, r, g, ctx.seed ?? 0);

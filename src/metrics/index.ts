@@ -11,3 +11,4 @@ export * from './precision-recall.js';
 export * from './inception-score.js';
 export * from './ppl.js';
 export * from './calc.js';
+export * from './sharded-stats.js';

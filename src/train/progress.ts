@@ -20,6 +20,8 @@ export interface ProgressInfo {
   lossG: number;
   lossD: number;
   augmentP: number;
+  /** The latest snapshot's metrics (--metrics). */
+  metrics?: Record<string, number>;
 }
 
 export interface TickInfo extends ProgressInfo {
@@ -57,14 +59,15 @@ export const formatDuration = (sec: number | null): string => {
 export function progressLine(p: ProgressInfo): string {
   const end = p.endsBy === 'time' ? ' (time limit)' : '';
   return `${p.kimg.toFixed(1)}/${p.totalKimg} kimg | ${p.resolution}² lod ${p.lod.toFixed(2)} | G ${p.lossG.toFixed(3)} D ${p.lossD.toFixed(3)} | ` +
-    `p ${p.augmentP.toFixed(3)} | ${p.imagesPerSec.toFixed(0)} img/s | ETA ${formatDuration(p.etaSec)}${end}`;
+    `p ${p.augmentP.toFixed(3)} | ${p.imagesPerSec.toFixed(0)} img/s | ETA ${formatDuration(p.etaSec)}${end}` +
+    (p.metrics ? ` | ${metricsText(p.metrics)}` : '');
 }
 
 /** One line per tick. */
 export function tickLine(t: TickInfo): string {
   return `tick ${t.tick} kimg ${t.kimg.toFixed(1)} lod ${t.lod.toFixed(2)} res ${t.resolution} mb ${t.minibatch} G ${t.lossG.toFixed(3)} ` +
     `D ${t.lossD.toFixed(3)} pen ${t.penalty.toFixed(4)} r_t ${t.rt.toFixed(3)} p ${t.augmentP.toFixed(3)} ${t.secPerKimg.toFixed(1)} s/kimg` +
-    (t.snapshot ? ` → ${t.snapshot}` : '');
+    (t.metrics ? ` ${metricsText(t.metrics)}` : '') + (t.snapshot ? ` → ${t.snapshot}` : '');
 }
 
 export interface RunSummary {
@@ -76,6 +79,7 @@ export interface RunSummary {
   stoppedBy: 'kimg' | 'time' | 'ticks' | 'signal';
   seconds: number;
   augmentP: number;
+  metrics?: Record<string, number>;
 }
 
 const REASONS: Record<RunSummary['stoppedBy'], string> = {
@@ -88,7 +92,11 @@ export function summaryText(s: RunSummary): string {
     `stopped: ${REASONS[s.stoppedBy]} after ${s.kimg.toFixed(1)} kimg, ${s.ticks} ticks, ${formatDuration(s.seconds)} this session`,
     `run directory: ${s.runDir}`,
     `last snapshot: ${s.lastSnapshot ? path.basename(s.lastSnapshot) : 'none'}`,
+    ...(s.metrics ? [`metrics of the last snapshot: ${metricsText(s.metrics)}`] : []),
     ...(s.augmentP > 0 ? [`augmentation p: ${s.augmentP.toFixed(3)}`] : []),
     `continue with: stylegan train --data … --run-dir ${s.runDir} --resume true`,
   ].join('\n');
 }
+
+/** `fid50k_full 12.34 kid50k_full 0.01234` */
+export const metricsText = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ');

@@ -27,6 +27,8 @@ export interface RunFlags {
   p?: number;
   /** FreezeD: number of D layers (from the input side) kept frozen. */
   freezeD?: number;
+  /** Metrics of each snapshot (`stylegan metric` names); [] for none. */
+  metrics?: string[];
   conditional?: boolean;
   seed?: number;
   /** Network the run was started from (transfer learning), or null. */
@@ -36,7 +38,7 @@ export interface RunFlags {
 export type RunOptions = Required<Omit<RunFlags, 'gamma' | 'batch' | 'glr' | 'dlr' | 'conditional'>> &
   Pick<RunFlags, 'gamma' | 'batch' | 'glr' | 'dlr' | 'conditional'>;
 
-const DEFAULTS = { preset: 'stylegan-cpu', net: {}, mirror: false, aug: 'noaug', augpipe: 'bgc', target: 0.6, p: 0, freezeD: 0, seed: 0, transfer: null } as const;
+const DEFAULTS = { preset: 'stylegan-cpu', net: {}, mirror: false, aug: 'noaug', augpipe: 'bgc', target: 0.6, p: 0, freezeD: 0, metrics: [] as string[], seed: 0, transfer: null } as const;
 
 /** The flag spelling of an option, for messages. */
 const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

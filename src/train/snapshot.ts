@@ -98,3 +98,14 @@ export function firstNonFinite(nets: Record<string, { stateDict(): Map<string, T
   }
   return null;
 }
+
+/** Metrics of snapshots (`--metrics`): `check` refuses unknown names and missing files at setup; rank 0 gets `measure`'s results. */
+export interface SnapshotMetrics {
+  check(names: readonly string[]): void;
+  measure(names: readonly string[], Gs: Generator, snapshot: string): Promise<Record<string, number>>;
+}
+
+export function requireMetrics(m: SnapshotMetrics | undefined): SnapshotMetrics {
+  if (!m) throw new Error('--metrics: no metric provider was given to the trainer (TrainOptions.snapshotMetrics)');
+  return m;
+}

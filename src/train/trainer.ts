@@ -8,11 +8,8 @@
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import * as E from '../engine/index.js';
-import type { Tensor } from '../engine/index.js';
-import { buildGenerator, buildDiscriminator, styleganConfig, proganConfig, StyleGANGenerator, type Networks } from '../nets/index.js';
-import { upscale2d, downscale2d } from '../nn/ops.js';
+import { buildGenerator, buildDiscriminator, styleganConfig, proganConfig, type Networks } from '../nets/index.js';
 import { BatchLoader } from '../data/loader.js';
-import type { Batch } from '../data/batches.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { networkFileKind } from '../io/open-network.js';
 import { makeDirectory, writeFileAtomic } from '../io/atomic.js';
@@ -23,14 +20,16 @@ import type { Preset } from './presets.js';
 import { AugmentPipe, AdaController, augmentSpec } from './augment.js';
 import { resolveRunOptions, effectivePreset, type RunFlags, type RunOptions } from './run-options.js';
 import { claimRunDir, latestSnapshot, snapshotName, type RunDirClaim } from './run-dir.js';
-import { writeTrainingSnapshot, readTrainingState, restoreOptimizer, restoreGenerator, firstNonFinite, initialLoopState, type LoopState } from './snapshot.js';
+import { writeTrainingSnapshot, readTrainingState, restoreOptimizer, restoreGenerator, firstNonFinite, initialLoopState, requireMetrics, type LoopState, type SnapshotMetrics } from './snapshot.js';
 import { loadTransferNetworks, trainableDiscriminatorParams } from './transfer.js';
 import { eta, type ProgressInfo, type TickInfo, type RunSummary } from './progress.js';
 import { FixedGrid, writeReals } from './grids.js';
+import { processReals, setLod } from './lod.js';
 import type { DataParallelGroup } from './distributed.js';
 
 export { latestSnapshot } from './run-dir.js';
 export type { ProgressInfo, TickInfo } from './progress.js';
+export type { SnapshotMetrics } from './snapshot.js';
 
 export interface TrainOptions extends RunFlags {
   /** Dataset (zip or folder of PNGs + dataset.json). */
@@ -57,11 +56,14 @@ export interface TrainOptions extends RunFlags {
   onProgress?: (p: ProgressInfo) => void;
   onTick?: (t: TickInfo) => void;
   onWarning?: (message: string) => void;
+  /** Computes `metrics` on each snapshot's Gs (src/cli/train-metrics.ts; passed in from above the metrics layer). */
+  snapshotMetrics?: SnapshotMetrics;
   /** Data parallelism over a process group (src/train/distributed.ts); rank 0 alone claims the directory and writes. */
   parallel?: DataParallelGroup;
 }
 
 type Nets = Required<Networks>;
+
 
 export type TrainResult = RunSummary;
 
@@ -84,7 +86,7 @@ export class Trainer {
   private totalKimg = 0;
   private augment: AugmentPipe | null = null;
   private ada: AdaController | null = null;
-  private last = { g: 0, d: 0, penalty: 0, snapshot: null as string | null };
+  private last = { g: 0, d: 0, penalty: 0, snapshot: null as string | null, metrics: undefined as Record<string, number> | undefined };
   private tickSigns = { sum: 0, count: 0 };
   private stopSignal: string | null = null;
 
@@ -125,7 +127,7 @@ export class Trainer {
 
   private flags(): RunFlags {
     const o = this.o;
-    return { preset: o.preset, net: o.net, gamma: o.gamma, batch: o.batch, glr: o.glr, dlr: o.dlr, mirror: o.mirror, aug: o.aug, augpipe: o.augpipe, target: o.target, p: o.p, freezeD: o.freezeD, conditional: o.conditional, seed: o.seed, transfer: o.transfer };
+    return { preset: o.preset, net: o.net, gamma: o.gamma, batch: o.batch, glr: o.glr, dlr: o.dlr, mirror: o.mirror, aug: o.aug, augpipe: o.augpipe, target: o.target, p: o.p, freezeD: o.freezeD, metrics: o.metrics, conditional: o.conditional, seed: o.seed, transfer: o.transfer };
   }
 
   private async open(resumeFrom: string | null): Promise<void> {
@@ -146,6 +148,7 @@ export class Trainer {
       }
       this.options = resolveRunOptions(this.flags(), stored, resumeFrom ?? undefined);
       this.preset = effectivePreset(this.options);
+      if (this.options.metrics.length) requireMetrics(o.snapshotMetrics).check(this.options.metrics);
       this.totalKimg = o.totalKimg ?? this.preset.totalKimg;
       const opts = this.options;
       const conditional = opts.conditional ?? info.labelled;
@@ -212,16 +215,6 @@ export class Trainer {
     return trainingSchedule(this.state.curNimg, this.nets.config.resolution, this.options.transfer ? { ...s, lodInitialResolution: this.nets.config.resolution } : s);
   }
 
-  /** uint8 batch → [−1, 1] at the working resolution, with the fade of the official process_reals. */
-  private processReals(batch: Batch, lod: number): Tensor {
-    return E.tidy(() => {
-      const x = E.fromTypedArray(batch.images, [batch.batchSize, batch.channels, batch.resolution, batch.resolution], 'uint8')
-        .to(this.device).to('float32').div(127.5).sub(1);
-      const frac = lod - Math.floor(lod);
-      return frac > 0 && batch.resolution > 4 ? x.lerp(upscale2d(downscale2d(x)), frac) : x;
-    });
-  }
-
   /** What the step functions work on. */
   private get stepContext(): StepContext {
     const aug = this.augment;
@@ -243,7 +236,7 @@ export class Trainer {
   /** One minibatch: D step (+ Gs update), the augmentation controller, G step. */
   private async minibatch(s: ScheduleState): Promise<void> {
     const batch = await this.loader.next();
-    const r = E.tidy(() => discriminatorStep(this.stepContext, this.processReals(batch, s.lod), batch.labels ?? null, s));
+    const r = E.tidy(() => discriminatorStep(this.stepContext, processReals(batch, s.lod, this.device), batch.labels ?? null, s));
     if (!Number.isFinite(r.loss)) this.diverged(`the D loss is ${r.loss}`);
     if (this.o.parallel) { // r_t over the global minibatch: the mean of every rank's (sum, count)
       const t = E.tensor([r.realSigns, r.count]);
@@ -261,13 +254,6 @@ export class Trainer {
     this.state.curNimg += s.minibatch;
     this.last.g = generatorStep(this.stepContext, s);
     if (!Number.isFinite(this.last.g)) this.diverged(`the G loss is ${this.last.g}`);
-  }
-
-  private setLod(lod: number): void {
-    E.noGrad(() => {
-      for (const g of [this.nets.G, this.nets.Gs]) (g instanceof StyleGANGenerator ? [g.own.vars.get('lod'), g.synthesis.vars.get('lod')] : [g.vars.get('lod')]).forEach((t) => t.fill_(lod));
-      this.nets.D.vars.get('lod').fill_(lod);
-    });
   }
 
   async writeGrid(file: string): Promise<void> {
@@ -318,7 +304,7 @@ export class Trainer {
           this.dOpt.reset();
         }
         this.state.prevLod = s.lod;
-        this.setLod(s.lod);
+        setLod(this.nets, s.lod);
         let interrupted: RunSummary['stoppedBy'] | null = null;
         for (let r = 0; r < this.preset.minibatchRepeats && !interrupted; r++) {
           await this.minibatch(s);
@@ -330,7 +316,7 @@ export class Trainer {
         const rate = eta({ nimg: this.state.curNimg, startNimg, totalNimg, elapsedSec: elapsed(), maxSec: o.maxSeconds });
         const progress: ProgressInfo = {
           kimg: this.state.curNimg / 1000, totalKimg: this.totalKimg, lod: s.lod, resolution: s.resolution, minibatch: s.minibatch,
-          ...rate, lossG: this.last.g, lossD: this.last.d, augmentP: this.state.augmentP,
+          ...rate, lossG: this.last.g, lossD: this.last.d, augmentP: this.state.augmentP, metrics: this.last.metrics,
         };
         o.onProgress?.(progress);
         const done = this.state.curNimg >= totalNimg;
@@ -352,17 +338,18 @@ export class Trainer {
           grid = path.join(o.runDir, `fakes${String(Math.floor(this.state.curNimg / 1000)).padStart(6, '0')}.png`);
           await this.writeGrid(grid);
         }
-        let snap: string | null = null;
-        if (this.writer && (this.state.tick % (o.networkSnapshotTicks ?? this.preset.networkSnapshotTicks) === 0 || stopping)) {
-          snap = path.join(o.runDir, snapshotName(this.state.curNimg));
-          await this.snapshot(snap);
+        const snapTick = this.state.tick % (o.networkSnapshotTicks ?? this.preset.networkSnapshotTicks) === 0 || stopping;
+        const snap = snapTick ? path.join(o.runDir, snapshotName(this.state.curNimg)) : null;
+        if (this.writer && snap) await this.snapshot(snap);
+        if (snap && this.options.metrics.length) {
+          this.last.metrics = await o.snapshotMetrics!.measure(this.options.metrics, this.nets.Gs, snap);
         }
         const mem = E.memoryStats();
         const info: TickInfo = {
           ...progress, tick: this.state.tick, penalty: this.last.penalty, rt: this.tickSigns.sum / Math.max(this.tickSigns.count, 1),
           secPerTick, secPerKimg: secPerTick / Math.max(tickKimg, 1e-9), imagesPerSec: (tickKimg * 1000) / Math.max(secPerTick, 1e-9),
-          totalSec: this.state.totalSec, rss: mem.rss, liveTensors: mem.liveTensors, snapshot: snap ? path.basename(snap) : null,
-          grid: grid ? path.basename(grid) : null,
+          totalSec: this.state.totalSec, rss: mem.rss, liveTensors: mem.liveTensors, snapshot: snap && this.writer ? path.basename(snap) : null,
+          grid: grid ? path.basename(grid) : null, metrics: this.last.metrics,
         };
         this.tickSigns = { sum: 0, count: 0 };
         this.log({ ...info, augment_p: this.state.augmentP, time: new Date().toISOString() });
@@ -374,7 +361,7 @@ export class Trainer {
     }
     return {
       runDir: o.runDir, kimg: this.state.curNimg / 1000, ticks: this.state.tick, lastSnapshot: this.last.snapshot, stoppedBy,
-      seconds: elapsed(), augmentP: this.state.augmentP,
+      seconds: elapsed(), augmentP: this.state.augmentP, metrics: this.last.metrics,
     };
   }
 

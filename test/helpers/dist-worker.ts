@@ -3,6 +3,7 @@
  * printing its results as one JSON line on stdout.
  */
 import * as E from '../../src/engine/index.js';
+import { shardedMetricScenario } from './sharded-metric.js';
 
 const scenario = process.argv[2];
 const group = E.ProcessGroup.fromEnv()!;
@@ -29,6 +30,9 @@ if (scenario === 'collectives') {
   await group.barrier().promise();
   group.storeSet(`hello/${r}`, `from ${r}`);
   out.store = group.storeGet(`hello/${(r + 1) % group.size}`);
+} else if (scenario === 'metric-shards') {
+  // FID, KID and IS of a tiny generator, its images generated in two shards (env DATA: the real images).
+  out.results = await shardedMetricScenario(process.env.DATA!, group);
 } else if (scenario === 'peer-dies') {
   // Rank 1 dies after the rendezvous; rank 0's next collective must fail, not hang.
   group.barrier().wait();

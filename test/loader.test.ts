@@ -195,7 +195,7 @@ test('BatchLoader: configure changes resolution and batch size and continues the
   assert.deepEqual([after.position, after.batchSize, after.resolution], [8, 3, 16]);
   expectBatch(after);
   const dataset = await openDataset(datasetPath);
-  const inline = await assembleBatch(new ImageStore(dataset), new ImageOrder(COUNT, { seed: 3, shuffle: true, xflip: true }), 8, 3, 16);
+  const inline = await assembleBatch(new ImageStore(dataset), new ImageOrder(COUNT, { seed: 3, shuffle: true, xflip: true }), { position: 8, batchSize: 3, resolution: 16 });
   sameBatch(after, inline, 'worker vs in-thread');
   await dataset.close();
   const resumed = await BatchLoader.open(datasetPath, { resolution: 16, batchSize: 3, seed: 3, xflip: true, position: 8 });

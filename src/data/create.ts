@@ -156,7 +156,7 @@ function prepareImage(decoded: Pixels, geometry: Geometry, settings: Settings): 
   const size = geometry.resolution;
   if (settings.transform === 'center-crop-wide') {
     image = resize(image, size, size / 2, settings.resizeFilter);
-    return placeOnCanvas(image, size, size / 4, settings.background);
+    return placeOnCanvas(image, { size, top: size / 4, background: settings.background });
   }
   return resize(image, size, size, settings.resizeFilter);
 }

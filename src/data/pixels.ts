@@ -124,7 +124,7 @@ export function crop(image: Pixels, box: CropBox): Pixels {
  * Places an image on a `size`×`size` canvas of the background colour, horizontally at the left edge and with its
  * top row at `top` (the wide crop puts a size × size/2 image at top = size/4).
  */
-export function placeOnCanvas(image: Pixels, size: number, top: number, background: Background): Pixels {
+export function placeOnCanvas(image: Pixels, { size, top, background }: { size: number; top: number; background: Background }): Pixels {
   const { channels } = image;
   const out = new Uint8Array(size * size * channels).fill(backgroundValue(background));
   const rowBytes = image.width * channels;

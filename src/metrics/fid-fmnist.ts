@@ -60,7 +60,7 @@ export async function referenceStatistics(classifier: LoadedClassifier, o: Refer
     if (hit) return { stats: hit, cached: true };
   }
   const test = await loadFmnist('t10k', { dir: o.dataDir });
-  const stats = E.tidy(() => fitGaussian(imageFeatures(classifier.net, test.images, test.count)));
+  const stats = E.tidy(() => fitGaussian(imageFeatures(classifier.net, test.images, { count: test.count })));
   if (cacheFile) {
     await mkdir(dirname(cacheFile), { recursive: true });
     await writeSafetensorsFile(cacheFile, {

@@ -34,7 +34,7 @@ export function register(program: Command): void {
       labels: LabelSource; background: 'black' | 'white'; maxImages?: number; skipBad: boolean;
     }) => {
       // The display stops however creation ends (a running bar keeps a timer that would hold the process open).
-      const r: CreatedDataset = await withProgress('dataset', 'images', 0, (p) => createDataset({
+      const r: CreatedDataset = await withProgress({ label: 'dataset', unit: 'images', total: 0 }, (p) => createDataset({
         source: o.source, dest: o.dest, resolution: o.resolution, channels: o.channels, transform: o.transform,
         resizeFilter: o.resizeFilter, background: o.background, maxImages: o.maxImages, onError: o.skipBad ? 'skip' : 'fail',
         labels: o.labels, spelling: CLI_SPELLING,

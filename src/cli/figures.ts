@@ -112,7 +112,7 @@ export function register(program: Command): void {
     const o = { ...renderFrom(net, f), seeds: f.seeds, samples: f.samples, noiseSeed: f.noiseSeed, split: f.split };
     const lines: string[] = [];
     if (f.detail) {
-      const detail = await withProgress('noise', 'images', f.samples * f.seeds.length, (p) => noiseDetailFigure(net.G, { ...o, onProgress: (d) => p.update(d) }));
+      const detail = await withProgress({ label: 'noise', unit: 'images', total: f.samples * f.seeds.length }, (p) => noiseDetailFigure(net.G, { ...o, onProgress: (d) => p.update(d) }));
       lines.push(await saveImage(f.detail, detail, { zoom: f.zoom }));
     }
     if (f.components) {
@@ -153,7 +153,7 @@ export function register(program: Command): void {
     .option('--no-titles', 'leave out column / row titles and timelapse captions')
     .action(async (f: FiguresFlags, cmd: Command) => {
       const net = await openFromFlags(f, cmd);
-      const files = await withProgress('figures', 'files', 1, (p) => renderFigures(net.G, {
+      const files = await withProgress({ label: 'figures', unit: 'files', total: 1 }, (p) => renderFigures(net.G, {
         outdir: f.outdir, maxCell: f.maxCell, zoom: f.zoom, samples: f.samples, frames: f.frames, fps: f.fps, runDir: f.run, batch: f.batch,
         classNames: net.classNames, titles: f.titles,
         onProgress: (done, total) => p.update(done, total),

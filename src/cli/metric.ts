@@ -32,7 +32,7 @@ interface FidFlags {
 
 async function fidCommand(flags: FidFlags, command: Command): Promise<void> {
   const { device } = runtime(command);
-  const r = await withProgress('fid-fmnist', 'images generated', flags.num, (p) => fidFmnist({
+  const r = await withProgress({ label: 'fid-fmnist', unit: 'images generated', total: flags.num }, (p) => fidFmnist({
     network: flags.network, num: flags.num, batch: flags.batch, seed: flags.seed, device, classifier: flags.classifier,
     dataDir: flags.data, cacheDir: flags.cache ? undefined : null, onProgress: (done) => p.update(done),
   }));
@@ -53,7 +53,7 @@ async function trainCommand(flags: TrainFlags, command: Command): Promise<void> 
   const { device } = runtime(command);
   const reproduce = `stylegan --threads ${getNumThreads()} metric train-fmnist-classifier -o ${flags.output} ` +
     `--epochs ${flags.epochs} --batch ${flags.batch} --lr ${flags.lr} --seed ${flags.seed}`;
-  const r = await withProgress('train-fmnist-classifier', 'steps', 0, (p) => trainAndSaveClassifier({
+  const r = await withProgress({ label: 'train-fmnist-classifier', unit: 'steps', total: 0 }, (p) => trainAndSaveClassifier({
     output: flags.output, epochs: flags.epochs, batchSize: flags.batch, lr: flags.lr, seed: flags.seed, device,
     dataDir: flags.data, command: reproduce,
     onStep: ({ epoch, step, steps, loss }) => p.update(epoch * steps + step + 1, flags.epochs * steps, `epoch ${epoch + 1}/${flags.epochs} loss ${loss.toFixed(4)}`),

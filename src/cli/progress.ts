@@ -47,7 +47,7 @@ export function progress(label: string, unit: string, total: number): Progress {
 }
 
 /** Runs `work` with a progress display, stopping it however the work ends. */
-export async function withProgress<T>(label: string, unit: string, total: number, work: (p: Progress) => Promise<T> | T): Promise<T> {
+export async function withProgress<T>({ label, unit, total }: { label: string; unit: string; total: number }, work: (p: Progress) => Promise<T> | T): Promise<T> {
   const p = progress(label, unit, total);
   try {
     return await work(p);

@@ -153,7 +153,7 @@ export function hwcToChw(image: Pixels, dst: Uint8Array, offset = 0): void {
  * (dst[c, y, x] = src[c, y, size − 1 − x]).
  */
 export function copyChw(
-  src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number, channels: number, size: number, flipX: boolean,
+  src: Uint8Array, dst: Uint8Array, { srcOffset, dstOffset, channels, size, flipX }: { srcOffset: number; dstOffset: number; channels: number; size: number; flipX: boolean },
 ): void {
   const length = channels * size * size;
   if (!flipX) {

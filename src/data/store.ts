@@ -87,7 +87,7 @@ export class ImageStore {
     for (const r of this.levels.keys()) if (r !== full) this.levels.delete(r);
     const fullCache = this.levels.get(full);
     const planes = this.dataset.count * this.dataset.channels;
-    this.levels.set(resolution, fullCache ? downscaleLod(fullCache, planes, full, resolution) : await this.decodeAll(resolution));
+    this.levels.set(resolution, fullCache ? downscaleLod(fullCache, { planes, size: full, target: resolution }) : await this.decodeAll(resolution));
   }
 
   /** Makes a running or later `prepare` give up (when the loader closes mid-way through caching). */
@@ -119,7 +119,7 @@ export class ImageStore {
   /** One image at `resolution`, decoded from the dataset (no cache). */
   private async readImageAt(index: number, resolution: number): Promise<Uint8Array> {
     const image = await this.dataset.readImage(index);
-    return downscaleLod(image, this.dataset.channels, this.dataset.resolution, resolution);
+    return downscaleLod(image, { planes: this.dataset.channels, size: this.dataset.resolution, target: resolution });
   }
 
   /**
@@ -134,14 +134,14 @@ export class ImageStore {
     const level = this.levels.get(resolution);
     const fullCache = this.levels.get(full);
     if (level) {
-      for (let k = 0; k < indices.length; k++) copyChw(level, indices[k] * bytes, out, k * bytes, channels, resolution, flips[k] === 1);
+      for (let k = 0; k < indices.length; k++) copyChw(level, out, { srcOffset: indices[k] * bytes, dstOffset: k * bytes, channels, size: resolution, flipX: flips[k] === 1 });
       return;
     }
     if (fullCache) {
       const fullBytes = channels * full * full;
       for (let k = 0; k < indices.length; k++) {
         const image = fullCache.subarray(indices[k] * fullBytes, (indices[k] + 1) * fullBytes);
-        copyChw(downscaleLod(image, channels, full, resolution), 0, out, k * bytes, channels, resolution, flips[k] === 1);
+        copyChw(downscaleLod(image, { planes: channels, size: full, target: resolution }), out, { srcOffset: 0, dstOffset: k * bytes, channels, size: resolution, flipX: flips[k] === 1 });
       }
       return;
     }
@@ -151,7 +151,7 @@ export class ImageStore {
       (k) => this.readImageAt(indices[k], resolution),
       (k, outcome) => {
         if (!outcome.ok) throw outcome.error;
-        copyChw(outcome.value, 0, out, k * bytes, channels, resolution, flips[k] === 1);
+        copyChw(outcome.value, out, { srcOffset: 0, dstOffset: k * bytes, channels, size: resolution, flipX: flips[k] === 1 });
       },
     );
   }

@@ -151,7 +151,7 @@ export function noiseFor(G: StyleGANGenerator, mode: NoiseMode, seeds: readonly 
 
 /** dlatents [N, layers, dlatent] truncated towards the network's average w (a contiguous copy when ψ = 1). */
 export function truncateDlatents(G: StyleGANGenerator, d: Tensor, t: Truncation): Tensor {
-  return t.psi === 1 ? d.contiguous() : truncate(d, G.dlatentAvg, t.psi, t.cutoff);
+  return t.psi === 1 ? d.contiguous() : truncate(d, G.dlatentAvg, { psi: t.psi, cutoff: t.cutoff });
 }
 
 /** dlatents [N, layers, dlatent] truncated towards per-row centres [N, dlatent] (class averages). */

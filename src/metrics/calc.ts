@@ -177,8 +177,8 @@ function ppl(G: StyleGANGenerator, vgg: Detector, spec: MetricSpec, num: number,
     const n = Math.min(batch, num - start);
     const gen = batchGenerator(ctx.seed ?? 0, b);
     E.tidy(() => {
-      const classes = L > 0 ? drawClasses(G, n, gen, labels) : null;
-      const d = pplBatch(G, vgg, n, { ...spec.ppl!, labels: classes && E.oneHot(classes, L, G.synthesis.device), generator: gen });
+      const classes = L > 0 ? drawClasses(G, { n, gen, labels }) : null;
+      const d = pplBatch(G, vgg, { n, ...spec.ppl!, labels: classes && E.oneHot(classes, L, G.synthesis.device), generator: gen });
       dist.set(d.toTypedArray() as Float64Array, start);
     });
     onProgress?.(start + n, num);

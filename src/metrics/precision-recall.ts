@@ -25,7 +25,7 @@ export function pairwiseDistances(a: Tensor, b: Tensor): Tensor {
 }
 
 /** The k-th smallest value (1-based) of every row of a row-major [rows, cols] array. */
-export function kthSmallest(values: Float64Array, rows: number, cols: number, k: number): Float64Array {
+export function kthSmallest(values: Float64Array, { rows, cols, k }: { rows: number; cols: number; k: number }): Float64Array {
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) out[r] = values.slice(r * cols, (r + 1) * cols).sort()[k - 1]!;
   return out;
@@ -38,7 +38,7 @@ function manifoldRadii(manifold: Tensor, k: number, rowBatch: number): Tensor {
   for (let s = 0; s < n; s += rowBatch) {
     const rows = Math.min(rowBatch, n - s);
     const d = E.tidy(() => pairwiseDistances(manifold.narrow(0, s, rows), manifold).contiguous().toTypedArray() as Float64Array);
-    parts.push(E.fromTypedArray(kthSmallest(d, rows, n, k + 1), [rows]));
+    parts.push(E.fromTypedArray(kthSmallest(d, { rows, cols: n, k: k + 1 }), [rows]));
   }
   return E.tidy(() => E.cat(parts, 0).to('float16').to('float64'));
 }

@@ -57,7 +57,7 @@ export class SynthesisLayer {
       this.conv = o.input === 'up' ? new UpConv2d(vars, scope, { ...conv, fused: o.fused ?? false }) : new Conv2d(vars, scope, conv);
     }
     if (cfg.useNoise) vars.add(`${scope}/Noise/weight`, E.zeros([channels]), true);
-    createBias(vars, `${scope}/bias`, channels);
+    createBias(vars, `${scope}/bias`, { n: channels });
     this.styleAffine = cfg.useStyles
       ? new Dense(vars, `${scope}/StyleMod`, { inFeatures: cfg.dlatentSize, outFeatures: channels * 2, gain: 1, bias: true })
       : null;

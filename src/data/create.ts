@@ -324,8 +324,7 @@ export async function createDataset(options: CreateDatasetOptions): Promise<Crea
     /** Once an image failed under onError 'fail', the rest are only checked, not encoded or written. */
     const doomed = (): boolean => problems.length > 0 && onError === 'fail';
     await forEachInOrder(
-      total,
-      options.concurrency ?? 4,
+      { count: total, limit: options.concurrency ?? 4 },
       async (index) => {
         const item = source.items[index];
         if (item.problem) throw new Error(item.problem);

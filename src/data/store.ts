@@ -101,8 +101,7 @@ export class ImageStore {
     const out = new Uint8Array(this.levelBytes(resolution));
     const bytes = out.length / count;
     await forEachInOrder(
-      count,
-      this.concurrency,
+      { count: count, limit: this.concurrency },
       async (i) => {
         if (this.stopped) throw new Error(`${this.dataset.path}: caching stopped`);
         return this.readImageAt(i, resolution);
@@ -146,8 +145,7 @@ export class ImageStore {
       return;
     }
     await forEachInOrder(
-      indices.length,
-      this.concurrency,
+      { count: indices.length, limit: this.concurrency },
       (k) => this.readImageAt(indices[k], resolution),
       (k, outcome) => {
         if (!outcome.ok) throw outcome.error;

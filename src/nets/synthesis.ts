@@ -104,7 +104,7 @@ export class SynthesisNetwork extends Network {
   }
 
   /** The noise map of layer i for a batch of n, or null for none. */
-  noiseFor(i: number, n: number, spec: NoiseSpec, generator?: Generator): Tensor | null {
+  noiseFor(i: number, { n, spec, generator }: { n: number; spec: NoiseSpec; generator?: Generator }): Tensor | null {
     const entry = typeof spec === 'string' ? spec : spec[i] ?? null;
     if (entry === null || entry === 'none') return null;
     if (entry === 'const') return this.vars.get(`noise${i}`);
@@ -126,7 +126,7 @@ export class SynthesisNetwork extends Network {
     const R = this.resolutionLog2;
     const { lod, workRes } = resolveLod(o.lod ?? this.vars.get('lod').item(), R);
     const compute = computeFor(this.device, o);
-    const inputs: LayerInputs = (i) => ({ w: dlatents.select(1, i), noise: this.noiseFor(i, n, spec, o.generator), compute });
+    const inputs: LayerInputs = (i) => ({ w: dlatents.select(1, i), noise: this.noiseFor(i, { n, spec, generator: o.generator }), compute });
     return E.tidy(() => {
       const first = E.tidy(() => this.blocks[0]!.forward(null, inputs));
       const img = growOutput(first, (res, x) => this.blocks[res - 2]!.forward(x, inputs), { lod, R, workRes, native: o.native ?? false });

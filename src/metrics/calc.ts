@@ -121,7 +121,7 @@ export async function calcMetric(name: string, ctx: MetricContext): Promise<Metr
     let numReal: number | null = null;
     let numGenerated = numGen;
     if (spec.family === 'ppl') {
-      results = { [name]: ppl(requireStyleGANNet(ctx.G!, name), detector, spec, numGen, ctx, labels, progress('ppl sampling')) };
+      results = { [name]: ppl(requireStyleGANNet(ctx.G!, name), detector, { spec, num: numGen, ctx, labels, onProgress: progress('ppl sampling') }) };
     } else if (spec.family === 'is') {
       const g = await generated();
       const { mean, std } = E.tidy(() => inceptionScore(g.allTensor(), 10));
@@ -131,7 +131,7 @@ export async function calcMetric(name: string, ctx: MetricContext): Promise<Metr
       const g = await generated();
       numReal = r.numItems;
       numGenerated = g.numItems;
-      results = compare(spec, r, g, ctx.seed ?? 0);
+      results = compare(spec, { r, g, seed: ctx.seed ?? 0 });
     }
     return { metric: name, results, numGen: numGenerated, numReal, detector: path, seconds: (performance.now() - t0) / 1000 };
   } finally {
@@ -140,7 +140,7 @@ export async function calcMetric(name: string, ctx: MetricContext): Promise<Metr
 }
 
 /** FID, KID or precision/recall of generated (or second-dataset) statistics g against real statistics r. */
-function compare(spec: MetricSpec, r: FeatureStats, g: FeatureStats, seed: number): Record<string, number> {
+function compare(spec: MetricSpec, { r, g, seed }: { r: FeatureStats; g: FeatureStats; seed: number }): Record<string, number> {
   const name = spec.name;
   if (spec.family === 'fid') {
     const dim = r.numFeatures!;
@@ -169,7 +169,10 @@ async function datasetLabels(path: string): Promise<Int32Array | null> {
   }
 }
 
-function ppl(G: StyleGANGenerator, vgg: Detector, spec: MetricSpec, num: number, ctx: MetricContext, labels: Int32Array | null, onProgress?: Progress): number {
+function ppl(
+  G: StyleGANGenerator, vgg: Detector,
+  { spec, num, ctx, labels, onProgress }: { spec: MetricSpec; num: number; ctx: MetricContext; labels: Int32Array | null; onProgress?: Progress },
+): number {
   const batch = 2;
   const dist = new Float64Array(num);
   const L = G.cfg.labelSize;

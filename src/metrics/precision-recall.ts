@@ -44,7 +44,7 @@ function manifoldRadii(manifold: Tensor, k: number, rowBatch: number): Tensor {
 }
 
 /** Share of `probes` rows within the radius of at least one manifold point. */
-function coverage(manifold: Tensor, radii: Tensor, probes: Tensor, rowBatch: number): number {
+function coverage({ manifold, radii, probes }: { manifold: Tensor; radii: Tensor; probes: Tensor }, rowBatch: number): number {
   let inside = 0;
   for (let s = 0; s < probes.shape[0]!; s += rowBatch) {
     const rows = Math.min(rowBatch, probes.shape[0]! - s);
@@ -61,8 +61,8 @@ export function precisionRecall(real: Tensor, gen: Tensor, o: PrecisionRecallOpt
     const r = real.to('float16').to('float64');
     const g = gen.to('float16').to('float64');
     if (r.shape[0]! <= k || g.shape[0]! <= k) throw new Error(`precision/recall: each set needs more than ${k} feature vectors, got ${r.shape[0]} and ${g.shape[0]}`);
-    const precision = coverage(r, manifoldRadii(r, k, rowBatch), g, rowBatch);
-    const recall = coverage(g, manifoldRadii(g, k, rowBatch), r, rowBatch);
+    const precision = coverage({ manifold: r, radii: manifoldRadii(r, k, rowBatch), probes: g }, rowBatch);
+    const recall = coverage({ manifold: g, radii: manifoldRadii(g, k, rowBatch), probes: r }, rowBatch);
     return { precision, recall };
   });
 }

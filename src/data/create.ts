@@ -162,7 +162,7 @@ function prepareImage(decoded: Pixels, geometry: Geometry, settings: Settings): 
 }
 
 /** Resolution and channels from the options, or else from the first image that can be decoded. */
-async function resolveGeometry(source: ImageSource, total: number, options: CreateDatasetOptions, settings: Settings): Promise<Geometry> {
+async function resolveGeometry(source: ImageSource, { total, options, settings }: { total: number; options: CreateDatasetOptions; settings: Settings }): Promise<Geometry> {
   if (options.resolution !== undefined && options.channels !== undefined) {
     return { resolution: options.resolution, channels: options.channels, channelsInferred: false, firstName: '' };
   }
@@ -316,7 +316,7 @@ export async function createDataset(options: CreateDatasetOptions): Promise<Crea
   try {
     const sink = (output = await openOutput(options.dest, kind));
     const total = Math.min(source.items.length, options.maxImages ?? Infinity);
-    const geometry = await resolveGeometry(source, total, options, settings);
+    const geometry = await resolveGeometry(source, { total, options, settings });
     const level = options.compressionLevel ?? 6;
     const problems: ImageProblem[] = [];
     const labels: [string, number][] = [];

@@ -49,7 +49,7 @@ export interface LayerOptions extends WeightSpec {
 }
 
 /** The bias of a layer created with `bias: true`, or none. */
-function ownBias(vars: Variables, scope: string, n: number, o: LayerOptions): string | null {
+function ownBias(vars: Variables, scope: string, { n, ...o }: LayerOptions & { n: number }): string | null {
   if (!o.bias) return null;
   createBias(vars, `${scope}/bias`, { n, lrmul: o.lrmul ?? 1 });
   return `${scope}/bias`;
@@ -72,7 +72,7 @@ export class Dense {
     this.inFeatures = o.inFeatures;
     this.outFeatures = o.outFeatures;
     createWeight(vars, `${scope}/weight`, { ...o, shape: [o.inFeatures, o.outFeatures] });
-    this.bias = ownBias(vars, scope, o.outFeatures, o);
+    this.bias = ownBias(vars, scope, { ...o, n: o.outFeatures });
   }
   forward(x: Tensor): Tensor {
     return E.tidy(() => {
@@ -103,7 +103,7 @@ abstract class ConvLayer {
     this.cout = o.cout;
     this.kernel = o.kernel;
     createWeight(vars, `${scope}/weight`, { ...o, shape });
-    this.bias = ownBias(vars, scope, o.cout, o);
+    this.bias = ownBias(vars, scope, { ...o, n: o.cout });
   }
   /** The runtime kernel in OIHW (cached in inference, see `Variables.prepared`), in the dtype and layout of `like`. */
   weightOIHW(like?: Tensor): Tensor {

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const num = Number(numArg);
   const { net } = await loadClassifier();
   const reals = await realFeatures(data);
-  const realStats = E.tidy(() => fitGaussian(imageFeatures(net, reals, reals.length / 1024)));
+  const realStats = E.tidy(() => fitGaussian(imageFeatures(net, reals, { count: reals.length / 1024 })));
   for (const snap of snaps) {
     const ck = await loadCheckpoint(snap, { only: ['Gs'] });
     const Gs = ck.Gs!;
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
         }), s * 1024);
       }
     });
-    const fid = E.tidy(() => frechetDistance(realStats, fitGaussian(imageFeatures(net, fakes, num))));
+    const fid = E.tidy(() => frechetDistance(realStats, fitGaussian(imageFeatures(net, fakes, { count: num }))));
     process.stdout.write(`${JSON.stringify({ snapshot: path.basename(snap), kimg: Number(ck.metadata.kimg), lod, num, fid })}\n`);
     Gs.dispose();
   }

@@ -19,7 +19,7 @@ function cli(args: string[], env: Record<string, string> = {}) {
 test('the reference convolution matches hand-computed box sums and their gradients', () => {
   // x = 1..16 on a 4×4 grid, a 3×3 all-ones kernel with padding 1, upstream gradient all ones.
   const x = Array.from({ length: 16 }, (_, i) => i + 1);
-  const r = referenceConv2d(x, new Array(9).fill(1), new Array(16).fill(1), { n: 1, c: 1, h: 4, w: 4, o: 1, k: 3, pad: 1 });
+  const r = referenceConv2d({ x, weight: new Array(9).fill(1), gy: new Array(16).fill(1) }, { n: 1, c: 1, h: 4, w: 4, o: 1, k: 3, pad: 1 });
   assert.deepEqual(Array.from(r.y), [14, 24, 30, 22, 33, 54, 63, 45, 57, 90, 99, 69, 46, 72, 78, 54]);
   // d/dx: how many 3×3 windows cover each pixel.
   assert.deepEqual(Array.from(r.dx), [4, 6, 6, 4, 6, 9, 9, 6, 6, 9, 9, 6, 4, 6, 6, 4]);

@@ -29,7 +29,7 @@ const KNOWN_SHA256 = '0caef94341095a403562d1fa3a597f9e9c33ded2304f387d38fc9d56dd
 E.setNumThreads(1);
 
 /** The grid cell (col, row) of a grid with square cells of `cell` px. */
-const cellOf = (grid: ImageBatch, col: number, row: number, cell = 16) => g.cropImage(grid, col * cell, row * cell, cell, cell).data;
+const cellOf = (grid: ImageBatch, col: number, row: number, cell = 16) => g.cropImage(grid, { x: col * cell, y: row * cell, w: cell, h: cell }).data;
 /** One image generated alone with the given options. */
 const single = (G: g.AnyGenerator, seed: number, o: g.GenerateOptions = {}) => imageBytes(g.generateImages(G, { seeds: [seed] }, o).images);
 /** w [dlatent] of a seed through the mapping network (float32 values). */
@@ -411,11 +411,11 @@ test('timelapse: the fakes*.png grids of a run in kimg order; errors name the di
 
 test('grid helpers: crop, nearest zoom, blank cells, gray to colour, downscaled figure cells', async () => {
   const img = { data: Uint8Array.from([0, 1, 2, 3, 4, 5]), count: 1, width: 3, height: 2, channels: 1 };
-  assert.deepEqual(Array.from(g.cropImage(img, 1, 0, 2, 2).data), [1, 2, 4, 5]);
-  assert.throws(() => g.cropImage(img, 2, 0, 2, 2), /^Error: crop 2×2 at \(2, 0\) does not fit a 3×2 image$/);
-  assert.deepEqual(Array.from(g.resizeNearest(g.cropImage(img, 0, 0, 2, 1), 4, 2).data), [0, 0, 1, 1, 0, 0, 1, 1]);
-  assert.deepEqual(Array.from(g.grayTo(g.cropImage(img, 0, 1, 2, 1), 3).data), [3, 3, 3, 4, 4, 4]);
-  const grid = g.assembleGrid([null, g.cropImage(img, 0, 0, 1, 1), g.cropImage(img, 2, 1, 1, 1), null], 2);
+  assert.deepEqual(Array.from(g.cropImage(img, { x: 1, y: 0, w: 2, h: 2 }).data), [1, 2, 4, 5]);
+  assert.throws(() => g.cropImage(img, { x: 2, y: 0, w: 2, h: 2 }), /^Error: crop 2×2 at \(2, 0\) does not fit a 3×2 image$/);
+  assert.deepEqual(Array.from(g.resizeNearest(g.cropImage(img, { x: 0, y: 0, w: 2, h: 1 }), 4, 2).data), [0, 0, 1, 1, 0, 0, 1, 1]);
+  assert.deepEqual(Array.from(g.grayTo(g.cropImage(img, { x: 0, y: 1, w: 2, h: 1 }), 3).data), [3, 3, 3, 4, 4, 4]);
+  const grid = g.assembleGrid([null, g.cropImage(img, { x: 0, y: 0, w: 1, h: 1 }), g.cropImage(img, { x: 2, y: 1, w: 1, h: 1 }), null], 2);
   assert.deepEqual([grid.width, grid.height, Array.from(grid.data)], [2, 2, [0, 0, 5, 0]]);
   const big = { data: new Uint8Array(32 * 16).fill(200), count: 1, width: 32, height: 16, channels: 1 };
   const small = await g.fitCells(big, 16, 8);

@@ -80,10 +80,10 @@ function sameBatch(a: Batch, b: Batch, what: string): void {
 }
 
 test('lower levels of detail are the repeated 2×2 mean, rounded half to even like the official TFRecords', () => {
-  assert.deepEqual([...downscaleLod(Uint8Array.of(1, 2, 3, 4), 1, 2, 1)], [2]); // 2.5 → 2
-  assert.deepEqual([...downscaleLod(Uint8Array.of(3, 4, 3, 4), 1, 2, 1)], [4]); // 3.5 → 4
-  assert.deepEqual([...downscaleLod(Uint8Array.of(0, 1, 0, 0), 1, 2, 1)], [0]); // 0.25 → 0
-  assert.deepEqual([...downscaleLod(Uint8Array.of(255, 255, 254, 255), 1, 2, 1)], [255]); // 254.75 → 255
+  assert.deepEqual([...downscaleLod(Uint8Array.of(1, 2, 3, 4), { planes: 1, size: 2, target: 1 })], [2]); // 2.5 → 2
+  assert.deepEqual([...downscaleLod(Uint8Array.of(3, 4, 3, 4), { planes: 1, size: 2, target: 1 })], [4]); // 3.5 → 4
+  assert.deepEqual([...downscaleLod(Uint8Array.of(0, 1, 0, 0), { planes: 1, size: 2, target: 1 })], [0]); // 0.25 → 0
+  assert.deepEqual([...downscaleLod(Uint8Array.of(255, 255, 254, 255), { planes: 1, size: 2, target: 1 })], [255]); // 254.75 → 255
   const images = noiseImage(32, 32, 2, 9).data; // two [3, 16, 16]-sized planes' worth, read as [2, 1, 32, 32]
   let halves = 0;
   for (let i = 0; i < 2 * 16 * 16; i++) {
@@ -94,20 +94,20 @@ test('lower levels of detail are the repeated 2×2 mean, rounded half to even li
   }
   assert.ok(halves > 20, `enough .5 cases (${halves})`);
   for (const target of [16, 8, 4, 2, 1]) {
-    const ours = downscaleLod(images, 2, 32, target);
+    const ours = downscaleLod(images, { planes: 2, size: 32, target });
     const expected = [0, 1].flatMap((p) => [...officialLod(images.subarray(p * 1024, (p + 1) * 1024), 1, 32, target)]);
     assert.deepEqual([...ours], expected, `32 → ${target}`);
   }
-  assert.throws(() => downscaleLod(images, 2, 32, 64), { message: 'downscaleLod: cannot downscale 32 to 64' });
+  assert.throws(() => downscaleLod(images, { planes: 2, size: 32, target: 64 }), { message: 'downscaleLod: cannot downscale 32 to 64' });
 });
 
 test('x-flip mirrors every row of every channel', () => {
   const src = noiseImage(5, 5, 3, 4).data.subarray(0, 3 * 4 * 4);
   const dst = new Uint8Array(2 + src.length);
-  copyChw(src, 0, dst, 2, 3, 4, true);
+  copyChw(src, dst, { srcOffset: 0, dstOffset: 2, channels: 3, size: 4, flipX: true });
   assert.deepEqual([...dst.subarray(2)], [...mirrored(src, 4)]);
   assert.deepEqual([...dst.subarray(0, 2)], [0, 0]);
-  copyChw(src, 0, dst, 2, 3, 4, false);
+  copyChw(src, dst, { srcOffset: 0, dstOffset: 2, channels: 3, size: 4, flipX: false });
   assert.deepEqual([...dst.subarray(2)], [...src]);
 });
 
@@ -195,7 +195,7 @@ test('BatchLoader: configure changes resolution and batch size and continues the
   assert.deepEqual([after.position, after.batchSize, after.resolution], [8, 3, 16]);
   expectBatch(after);
   const dataset = await openDataset(datasetPath);
-  const inline = await assembleBatch(new ImageStore(dataset), new ImageOrder(COUNT, { seed: 3, shuffle: true, xflip: true }), 8, 3, 16);
+  const inline = await assembleBatch(new ImageStore(dataset), new ImageOrder(COUNT, { seed: 3, shuffle: true, xflip: true }), { position: 8, batchSize: 3, resolution: 16 });
   sameBatch(after, inline, 'worker vs in-thread');
   await dataset.close();
   const resumed = await BatchLoader.open(datasetPath, { resolution: 16, batchSize: 3, seed: 3, xflip: true, position: 8 });

@@ -226,7 +226,7 @@ test('PPL: slerp, centre crop, range and gray → RGB, ε scaling, end sampling'
   try {
     E.tidy(() => {
       const d = (eps: number, sampling: 'end' | 'full') =>
-        pplBatch(G, vgg, 4, { space: 'w', sampling, crop: false, epsilon: eps, labels: null, generator: new E.Generator(7) }).toTypedArray() as Float64Array;
+        pplBatch(G, vgg, { n: 4, space: 'w', sampling, crop: false, epsilon: eps, labels: null, generator: new E.Generator(7) }).toTypedArray() as Float64Array;
       const [d1, d2] = [d(1e-2, 'end'), d(1e-3, 'end')];
       for (let i = 0; i < 4; i++) assert.ok(d1[i]! > 0 && Math.abs(d1[i]! - d2[i]!) < 0.25 * d1[i]!, `${d1[i]} vs ${d2[i]}`);
       const full = d(1e-2, 'full');

@@ -182,7 +182,7 @@ test('FID ordering: test vs training images is far below test vs noise images', 
     const n = 500;
     const [test, train] = await Promise.all([loadFmnist('t10k', { limit: n }), loadFmnist('train', { limit: n })]);
     const noise = E.tidy(() => E.randint(0, 256, [n * 32 * 32], { generator: new E.Generator(2), dtype: 'uint8' }).toTypedArray() as Uint8Array);
-    const stats = (images: Uint8Array) => E.tidy(() => fitGaussian(imageFeatures(net, images, n)));
+    const stats = (images: Uint8Array) => E.tidy(() => fitGaussian(imageFeatures(net, images, { count: n })));
     const [sTest, sTrain, sNoise] = [stats(test.images), stats(train.images), stats(noise)];
     const real = frechetDistance(sTest, sTrain);
     const fake = frechetDistance(sTest, sNoise);

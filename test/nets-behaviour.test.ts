@@ -16,11 +16,11 @@ const same = (a: Tensor, b: Tensor, tol = 1e-6) => a.sub(b).abs().amax().item() 
 test('truncation and style mixing act on the right layers of the dlatents', () => tidy(() => {
   const d = E.randn([2, 6, 4], { generator: gen });
   const avg = E.randn([4], { generator: gen });
-  const t = truncate(d, avg, 0.5, 4);
+  const t = truncate(d, avg, { psi: 0.5, cutoff: 4 });
   const expect = (i: number) => (i < 4 ? avg.reshape(1, 4).lerp(d.select(1, i), 0.5) : d.select(1, i));
   for (let i = 0; i < 6; i++) assert.ok(same(t.select(1, i), expect(i)), `layer ${i}`);
-  assert.ok(same(truncate(d, avg, 0, null).select(1, 5), avg.reshape(1, 4).expand(2, 4)), 'ψ=0 without cutoff → average everywhere');
-  assert.ok(same(truncate(d, avg, 1, 4), d), 'ψ=1 is identity');
+  assert.ok(same(truncate(d, avg, { psi: 0, cutoff: null }).select(1, 5), avg.reshape(1, 4).expand(2, 4)), 'ψ=0 without cutoff → average everywhere');
+  assert.ok(same(truncate(d, avg, { psi: 1, cutoff: 4 }), d), 'ψ=1 is identity');
   const src = E.randn([2, 6, 4], { generator: gen });
   const m = mixStyles(d, src, 2);
   for (let i = 0; i < 6; i++) assert.ok(same(m.select(1, i), (i < 2 ? d : src).select(1, i)), `mix layer ${i}`);

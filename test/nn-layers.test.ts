@@ -149,7 +149,7 @@ test('minibatch standard deviation against a direct computation', () => tidy(() 
 
 test('equalized learning rate: N(0, 1/lrmul) storage and runtime coefficient gain·lrmul/√fan_in', () => tidy(() => {
   const vars = new Variables(5);
-  createWeight(vars, 'W', [64, 512], { lrmul: 0.01 });
+  createWeight(vars, 'W', { shape: [64, 512], lrmul: 0.01 });
   const w = vars.get('W');
   const std = w.std().item();
   assert.ok(Math.abs(std - 100) < 2, `stored std ${std} ≈ 1/lrmul = 100`);
@@ -157,7 +157,7 @@ test('equalized learning rate: N(0, 1/lrmul) storage and runtime coefficient gai
   const d = new Dense(vars, 'D', { inFeatures: 4, outFeatures: 3, gain: 1 });
   const x = rnd(2, 4).to('float32');
   near(arr(d.forward(x)), arr(x.matmul(vars.get('D/weight')).mul(1 / 2)), 1e-6, 'dense = x·W·(1/√4)');
-  createWeight(vars, 'NoWscale', [100, 10], { useWscale: false, gain: 1 });
+  createWeight(vars, 'NoWscale', { shape: [100, 10], useWscale: false, gain: 1 });
   assert.equal(vars.info.get('NoWscale')!.coef, 1);
   assert.ok(Math.abs(vars.get('NoWscale').std().item() - 0.1) < 0.02);
 }));

@@ -191,6 +191,6 @@ test('stylegan export --onnx DIR writes the graphs and network.json; bad network
   assert.equal(e.code, 1);
   assert.equal(e.stderr, `stylegan: ${bad}: neither a Python pickle (protocol 2-5) nor a safetensors checkpoint\n`);
   const { G, config } = await opened(defaultNetworkPath());
-  await assert.rejects(exportOnnx(G, config, join(dir, 'lod'), { lod: 7 }), /lod must be in \[0, 3\], got 7/);
+  await assert.rejects(exportOnnx(G, config, { dir: join(dir, 'lod'), lod: 7 }), /lod must be in \[0, 3\], got 7/);
   G.dispose();
 });

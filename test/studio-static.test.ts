@@ -73,7 +73,7 @@ function reference(s: StudioState): Uint8Array {
       const mask = Uint8Array.from({ length: L }, (_, l) => (l >= s.mixFrom! && l < s.mixTo! ? 1 : 0));
       d = E.where(E.fromTypedArray(mask, [1, L, 1], 'bool'), w.narrow(0, 2, 1), d);
     }
-    d = truncate(d, G.dlatentAvg, s.psi, s.cutoff);
+    d = truncate(d, G.dlatentAvg, { psi: s.psi, cutoff: s.cutoff });
     const rs = new RandomState(s.noiseSeed ?? 0);
     const noise = Array.from({ length: L }, (_, i) => {
       const r = 2 ** ((i >> 1) + 2);

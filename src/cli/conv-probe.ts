@@ -33,7 +33,7 @@ export function convOutputSize(s: ConvShape): [number, number] {
  * Reference cross-correlation (PyTorch's conv2d) by direct summation, with the gradients for the upstream gradient
  * `gy`: y[n,o,i,j] = Σ_{c,a,b} x[n,c,i+a−pad,j+b−pad]·w[o,c,a,b], zero outside the image.
  */
-export function referenceConv2d(x: ArrayLike<number>, weight: ArrayLike<number>, gy: ArrayLike<number>, s: ConvShape): ConvResult {
+export function referenceConv2d({ x, weight, gy }: { x: ArrayLike<number>; weight: ArrayLike<number>; gy: ArrayLike<number> }, s: ConvShape): ConvResult {
   const [oh, ow] = convOutputSize(s);
   const y = new Float64Array(s.n * s.o * oh * ow);
   const dx = new Float64Array(s.n * s.c * s.h * s.w);
@@ -83,7 +83,7 @@ export function convProbe(device: string, tolerance = 1e-4): ProbeResult {
   const x = wave(s.n * s.c * s.h * s.w, (i) => Math.sin(0.7 * i + 0.1));
   const w = wave(s.o * s.c * s.k * s.k, (i) => Math.cos(1.3 * i) / 3);
   const gy = wave(s.n * s.o * oh * ow, (i) => Math.sin(0.31 * i + 2));
-  const ref = referenceConv2d(x, w, gy, s);
+  const ref = referenceConv2d({ x, weight: w, gy }, s);
   const got = tidy(() => {
     const onDevice = (data: Float32Array, shape: number[]): Tensor => fromTypedArray(data, shape).to(device);
     const xt = onDevice(x, [s.n, s.c, s.h, s.w]).requiresGrad_(true);

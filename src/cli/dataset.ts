@@ -1,10 +1,10 @@
 /** `stylegan dataset create|info`: datasets in the stylegan2-ada-pytorch layout (zip or folder of PNGs + dataset.json). */
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { createDataset, type CreatedDataset, type CropTransform, type OptionSpelling } from '../data/create.js';
 import type { LabelSource } from '../data/source.js';
 import { datasetInfo } from '../data/dataset.js';
 import { integerAtLeast, oneOf } from './options.js';
+import { withProgress } from './progress.js';
 
 /** Error messages name the command's flags. */
 const CLI_SPELLING: OptionSpelling = {
@@ -33,26 +33,13 @@ export function register(program: Command): void {
       source: string; dest: string; resolution?: number; channels?: 1 | 3; transform?: CropTransform; resizeFilter: 'lanczos' | 'box';
       labels: LabelSource; background: 'black' | 'white'; maxImages?: number; skipBad: boolean;
     }) => {
-      const bar = new cliProgress.SingleBar({ format: ' {bar} {value}/{total} images | {name}', noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 30000 }, cliProgress.Presets.shades_classic);
-      let started = false;
-      let r: CreatedDataset;
-      try {
-        r = await createDataset({
-          source: o.source, dest: o.dest, resolution: o.resolution, channels: o.channels, transform: o.transform,
-          resizeFilter: o.resizeFilter, background: o.background, maxImages: o.maxImages, onError: o.skipBad ? 'skip' : 'fail',
-          labels: o.labels, spelling: CLI_SPELLING,
-          onProgress: (p) => {
-            if (!started) {
-              bar.start(p.total, 0, { name: '' });
-              started = true;
-            }
-            bar.update(p.done, { name: p.name });
-          },
-        });
-      } finally {
-        // A running bar keeps a timer: stop it on errors too, or the process never exits.
-        if (started) bar.stop();
-      }
+      // The display stops however creation ends (a running bar keeps a timer that would hold the process open).
+      const r: CreatedDataset = await withProgress({ label: 'dataset', unit: 'images', total: 0 }, (p) => createDataset({
+        source: o.source, dest: o.dest, resolution: o.resolution, channels: o.channels, transform: o.transform,
+        resizeFilter: o.resizeFilter, background: o.background, maxImages: o.maxImages, onError: o.skipBad ? 'skip' : 'fail',
+        labels: o.labels, spelling: CLI_SPELLING,
+        onProgress: ({ done, total, name }) => p.update(done, total, name),
+      }));
       for (const s of r.skipped) process.stderr.write(`skipped ${s.name}: ${s.reason}\n`);
       process.stdout.write(`${r.dest}: ${r.count} images, ${r.resolution}x${r.resolution}, ${r.channels} channel(s), ${r.labelled ? 'labelled' : 'unlabelled'}\n`);
     });

@@ -15,7 +15,7 @@ export async function exportNetworkOnnx(network: string | undefined, dir: string
   const t0 = performance.now();
   const { G, config, source } = await openNetwork(network);
   try {
-    const result = await exportOnnx(G, config, dir, { fp16: o.fp16, lod: o.lod, source });
+    const result = await exportOnnx(G, config, { dir, fp16: o.fp16, lod: o.lod, source });
     const seconds = (performance.now() - t0) / 1000;
     if (!o.quiet) {
       for (const [name, bytes] of result.sizes) process.stdout.write(`${dir}/${name}: ${(bytes / 1024).toFixed(0)} KiB\n`);

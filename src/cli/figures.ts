@@ -92,7 +92,7 @@ export function register(program: Command): void {
     const colNames: (number | string)[] = f.cols.seeds ?? f.cols.files!.map((file) => basename(file));
     const rows = fig.layers.map((l, i) => `row ${rowNames[i] ?? i}: layers ${l.join(',')}`).join('; ');
     const titles = { columns: ['', ...colNames.map((s) => `source ${s}`)], rows: ['', ...rowNames.map((s, i) => `${s} ← ${specs[specs.length === 1 ? 0 : i]}`)] };
-    process.stdout.write(`wrote ${await saveImage(f.output, fig.grid, f.zoom, f.titles ? titles : undefined)}; ${rows}\n`);
+    process.stdout.write(`wrote ${await saveImage(f.output, fig.grid, { zoom: f.zoom, titles: f.titles ? titles : undefined })}; ${rows}\n`);
   });
 
   const noise = program
@@ -112,13 +112,13 @@ export function register(program: Command): void {
     const o = { ...renderFrom(net, f), seeds: f.seeds, samples: f.samples, noiseSeed: f.noiseSeed, split: f.split };
     const lines: string[] = [];
     if (f.detail) {
-      const detail = await withProgress('noise', 'images', f.samples * f.seeds.length, (p) => noiseDetailFigure(net.G, { ...o, onProgress: (d) => p.update(d) }));
-      lines.push(await saveImage(f.detail, detail, f.zoom));
+      const detail = await withProgress({ label: 'noise', unit: 'images', total: f.samples * f.seeds.length }, (p) => noiseDetailFigure(net.G, { ...o, onProgress: (d) => p.update(d) }));
+      lines.push(await saveImage(f.detail, detail, { zoom: f.zoom }));
     }
     if (f.components) {
       const b = noiseComponentsFigure(net.G, o);
       const titles = { columns: b.columns.map((c) => c.title.replace(/^noise in /, '').replace(/ only/, '')), rows: f.seeds.map((s) => `seed ${s}`) };
-      lines.push(`${await saveImage(f.components, b.grid, f.zoom, f.titles ? titles : undefined)}; columns: ${b.columns.map((c) => c.title).join(' | ')}`);
+      lines.push(`${await saveImage(f.components, b.grid, { zoom: f.zoom, titles: f.titles ? titles : undefined })}; columns: ${b.columns.map((c) => c.title).join(' | ')}`);
     }
     process.stdout.write(`wrote ${lines.join(' and ')}\n`);
   });
@@ -135,7 +135,7 @@ export function register(program: Command): void {
     const net = await openFromFlags(f, cmd);
     const grid = truncationFigure(net.G, { ...renderFrom(net, f), seeds: f.seeds, psis: f.psi, truncationCutoff: cutoffOf(f.truncCutoff) ?? null });
     const titles = { columns: f.psi.map((p) => `ψ = ${p}`), rows: f.seeds.map((s) => `seed ${s}`) };
-    process.stdout.write(`wrote ${await saveImage(f.output, grid, f.zoom, f.titles ? titles : undefined)}; columns ψ = ${f.psi.join(', ')}\n`);
+    process.stdout.write(`wrote ${await saveImage(f.output, grid, { zoom: f.zoom, titles: f.titles ? titles : undefined })}; columns ψ = ${f.psi.join(', ')}\n`);
   });
 
   program
@@ -153,7 +153,7 @@ export function register(program: Command): void {
     .option('--no-titles', 'leave out column / row titles and timelapse captions')
     .action(async (f: FiguresFlags, cmd: Command) => {
       const net = await openFromFlags(f, cmd);
-      const files = await withProgress('figures', 'files', 1, (p) => renderFigures(net.G, {
+      const files = await withProgress({ label: 'figures', unit: 'files', total: 1 }, (p) => renderFigures(net.G, {
         outdir: f.outdir, maxCell: f.maxCell, zoom: f.zoom, samples: f.samples, frames: f.frames, fps: f.fps, runDir: f.run, batch: f.batch,
         classNames: net.classNames, titles: f.titles,
         onProgress: (done, total) => p.update(done, total),

@@ -81,7 +81,7 @@ export function renderFrom(net: OpenedNetwork, f: RenderFlags, o: { classes?: bo
  * Writes a PNG or JPEG (by extension) zoomed `zoom` times, with column / row titles drawn at the zoomed size, creating
  * its folder; returns a one-line description.
  */
-export async function saveImage(path: string, image: ImageBatch, zoom: number | 'auto' = 1, titles?: Titles): Promise<string> {
+export async function saveImage(path: string, image: ImageBatch, { zoom = 1, titles }: { zoom?: number | 'auto'; titles?: Titles } = {}): Promise<string> {
   if (zoom === 'auto') throw new Error('saveImage: auto zoom is for videos');
   const zoomed = zoomImages(image, zoom);
   const out = titles ? await withTitles(zoomed, titles) : zoomed;

@@ -77,7 +77,7 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
     bar.stop();
   }
   const lines = f.outdir ? [`${total} images in ${f.outdir}`] : [];
-  if (grid) lines.push(await saveImage(f.grid!, grid.image, zoom));
+  if (grid) lines.push(await saveImage(f.grid!, grid.image, { zoom }));
   if (all) {
     const file = f.outdir ? join(f.outdir, 'images.npy') : f.grid!.replace(/(\.(png|jpe?g))?$/i, '.npy');
     await writeNpyFile(file, { dtype: 'uint8', shape: [total, cell.height, cell.width, cell.channels], data: all });

@@ -6,11 +6,11 @@
  * Detectors: --detector-dir DIR or $STYLEGAN_DETECTORS (official file names), or --detector FILE (any TorchScript
  * with the same call). Without --network and --data2 the default model is measured.
  */
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { openNetwork } from '../gen/network.js';
 import { calcMetric, metricSpec, DETECTOR_ENV, DETECTOR_URL_BASE } from '../metrics/index.js';
 import { asArgument, integerAtLeast, runtime } from './options.js';
+import { progress, type Progress } from './progress.js';
 
 interface CalcFlags {
   network?: string;
@@ -26,23 +26,20 @@ interface CalcFlags {
   json: boolean;
 }
 
-/** A progress bar per phase (dataset features, generator features, …) with an ETA; silent off a terminal. */
+/** One shared progress display per phase (dataset features, generator features, …), a new one when the phase changes. */
 function progressBars(): { update: (tag: string, done: number, total: number) => void; stop: () => void } {
-  if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
-  let current: { tag: string; bar: cliProgress.SingleBar } | null = null;
+  let current: { tag: string; display: Progress } | null = null;
   const stop = () => {
-    current?.bar.stop();
+    current?.display.stop();
     current = null;
   };
   return {
     update: (tag, done, total) => {
       if (current?.tag !== tag) {
         stop();
-        const bar = new cliProgress.SingleBar({ format: `${tag.padEnd(19)} {bar} {value}/{total} | {eta_formatted} left`, hideCursor: true }, cliProgress.Presets.shades_classic);
-        bar.start(total, 0);
-        current = { tag, bar };
+        current = { tag, display: progress(tag, 'images', total) };
       }
-      current.bar.update(done);
+      current.display.update(done, total);
     },
     stop,
   };

@@ -19,8 +19,6 @@ function positiveNumber(value: string): number {
   return n;
 }
 
-/** Writes "label done/total" over itself on a terminal; nothing otherwise. */
-
 interface FidFlags {
   network: string;
   num: number;
@@ -34,7 +32,7 @@ interface FidFlags {
 
 async function fidCommand(flags: FidFlags, command: Command): Promise<void> {
   const { device } = runtime(command);
-  const r = await withProgress('fid-fmnist', 'images generated', flags.num, (p) => fidFmnist({
+  const r = await withProgress({ label: 'fid-fmnist', unit: 'images generated', total: flags.num }, (p) => fidFmnist({
     network: flags.network, num: flags.num, batch: flags.batch, seed: flags.seed, device, classifier: flags.classifier,
     dataDir: flags.data, cacheDir: flags.cache ? undefined : null, onProgress: (done) => p.update(done),
   }));
@@ -55,14 +53,11 @@ async function trainCommand(flags: TrainFlags, command: Command): Promise<void> 
   const { device } = runtime(command);
   const reproduce = `stylegan --threads ${getNumThreads()} metric train-fmnist-classifier -o ${flags.output} ` +
     `--epochs ${flags.epochs} --batch ${flags.batch} --lr ${flags.lr} --seed ${flags.seed}`;
-  const tty = process.stderr.isTTY;
-  const r = await trainAndSaveClassifier({
+  const r = await withProgress({ label: 'train-fmnist-classifier', unit: 'steps', total: 0 }, (p) => trainAndSaveClassifier({
     output: flags.output, epochs: flags.epochs, batchSize: flags.batch, lr: flags.lr, seed: flags.seed, device,
     dataDir: flags.data, command: reproduce,
-    onStep: ({ epoch, step, steps, loss }) => {
-      if (tty || step === steps - 1) process.stderr.write(`${tty ? '\r' : ''}epoch ${epoch + 1}/${flags.epochs} step ${step + 1}/${steps} loss ${loss.toFixed(4)}${step === steps - 1 ? '\n' : ''}`);
-    },
-  });
+    onStep: ({ epoch, step, steps, loss }) => p.update(epoch * steps + step + 1, flags.epochs * steps, `epoch ${epoch + 1}/${flags.epochs} loss ${loss.toFixed(4)}`),
+  }));
   console.log(`${r.path}: test accuracy ${(100 * r.testAccuracy).toFixed(2)}% on t10k after ${r.epochs} epochs (${r.trainSeconds.toFixed(0)} s of training)`);
 }
 

@@ -5,8 +5,8 @@
 import cliProgress from 'cli-progress';
 
 export interface Progress {
-  /** `done` of `total` units finished. */
-  update(done: number, total?: number): void;
+  /** `done` of `total` units finished; `detail` (the current file, a loss) shows after the count. */
+  update(done: number, total?: number, detail?: string): void;
   /** Ends the display (a final line without a terminal). */
   stop(): void;
 }
@@ -15,28 +15,28 @@ const LINE_EVERY_MS = 10_000;
 
 /** A progress display for `total` `unit`s; `label` names the work. Nothing shows for work of one step or less. */
 export function progress(label: string, unit: string, total: number): Progress {
-  let last = { done: 0, total };
+  let last = { done: 0, total, detail: '' };
   if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar({ format: ` ${label} {bar} {value}/{total} ${unit} | {eta_formatted} left`, hideCursor: true }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar({ format: ` ${label} {bar} {value}/{total} ${unit} | {eta_formatted} left {detail}`, hideCursor: true }, cliProgress.Presets.shades_classic);
     let started = false;
     return {
-      update(done, n = last.total) {
-        last = { done, total: n };
+      update(done, n = last.total, detail = '') {
+        last = { done, total: n, detail };
         if (!started && n > 1) {
-          bar.start(n, 0);
+          bar.start(n, 0, { detail });
           started = true;
         }
-        if (started) bar.update(done);
+        if (started) bar.update(done, { detail });
       },
       stop: () => started && bar.stop(),
     };
   }
   const started = Date.now();
   let shown = started;
-  const line = () => process.stderr.write(`${label}: ${last.done}/${last.total} ${unit}\n`);
+  const line = () => process.stderr.write(`${label}: ${last.done}/${last.total} ${unit}${last.detail === '' ? '' : ` ${last.detail}`}\n`);
   return {
-    update(done, n = last.total) {
-      last = { done, total: n };
+    update(done, n = last.total, detail = '') {
+      last = { done, total: n, detail };
       if (Date.now() - shown >= LINE_EVERY_MS) {
         shown = Date.now();
         line();
@@ -47,7 +47,7 @@ export function progress(label: string, unit: string, total: number): Progress {
 }
 
 /** Runs `work` with a progress display, stopping it however the work ends. */
-export async function withProgress<T>(label: string, unit: string, total: number, work: (p: Progress) => Promise<T> | T): Promise<T> {
+export async function withProgress<T>({ label, unit, total }: { label: string; unit: string; total: number }, work: (p: Progress) => Promise<T> | T): Promise<T> {
   const p = progress(label, unit, total);
   try {
     return await work(p);

@@ -32,7 +32,7 @@ export interface BatchShard {
  * (`batchSize` / size images; the stream still advances by `batchSize`).
  */
 export async function assembleBatch(
-  store: ImageStore, order: ImageOrder, position: number, batchSize: number, resolution: number, shard?: BatchShard,
+  store: ImageStore, order: ImageOrder, { position, batchSize, resolution, shard }: { position: number; batchSize: number; resolution: number; shard?: BatchShard },
 ): Promise<Batch> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
   if (shard && batchSize % shard.size !== 0) throw new Error(`minibatch ${batchSize} is not divisible by the ${shard.size} processes`);

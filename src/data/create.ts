@@ -156,13 +156,13 @@ function prepareImage(decoded: Pixels, geometry: Geometry, settings: Settings): 
   const size = geometry.resolution;
   if (settings.transform === 'center-crop-wide') {
     image = resize(image, size, size / 2, settings.resizeFilter);
-    return placeOnCanvas(image, size, size / 4, settings.background);
+    return placeOnCanvas(image, { size, top: size / 4, background: settings.background });
   }
   return resize(image, size, size, settings.resizeFilter);
 }
 
 /** Resolution and channels from the options, or else from the first image that can be decoded. */
-async function resolveGeometry(source: ImageSource, total: number, options: CreateDatasetOptions, settings: Settings): Promise<Geometry> {
+async function resolveGeometry(source: ImageSource, { total, options, settings }: { total: number; options: CreateDatasetOptions; settings: Settings }): Promise<Geometry> {
   if (options.resolution !== undefined && options.channels !== undefined) {
     return { resolution: options.resolution, channels: options.channels, channelsInferred: false, firstName: '' };
   }
@@ -316,7 +316,7 @@ export async function createDataset(options: CreateDatasetOptions): Promise<Crea
   try {
     const sink = (output = await openOutput(options.dest, kind));
     const total = Math.min(source.items.length, options.maxImages ?? Infinity);
-    const geometry = await resolveGeometry(source, total, options, settings);
+    const geometry = await resolveGeometry(source, { total, options, settings });
     const level = options.compressionLevel ?? 6;
     const problems: ImageProblem[] = [];
     const labels: [string, number][] = [];
@@ -324,8 +324,7 @@ export async function createDataset(options: CreateDatasetOptions): Promise<Crea
     /** Once an image failed under onError 'fail', the rest are only checked, not encoded or written. */
     const doomed = (): boolean => problems.length > 0 && onError === 'fail';
     await forEachInOrder(
-      total,
-      options.concurrency ?? 4,
+      { count: total, limit: options.concurrency ?? 4 },
       async (index) => {
         const item = source.items[index];
         if (item.problem) throw new Error(item.problem);

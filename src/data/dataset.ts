@@ -92,8 +92,7 @@ export class Dataset {
       let reference: (ImageHeader & { name: string }) | null = null;
       const checked = options.validate === 'first' ? 1 : names.length;
       await forEachInOrder(
-        checked,
-        16,
+        { count: checked, limit: 16 },
         (i) => readHeader(archive, names[i]),
         (i, outcome) => {
           const name = names[i];

@@ -78,11 +78,11 @@ export function parseIdx(fileBytes: Uint8Array, name: string): IdxArray {
       `${name}: IDX data ${what}: shape [${shape.join(', ')}] of ${type.dtype} needs ${expected} bytes, file has ${bytes.length}`,
     );
   }
-  return { dtype: type.dtype, shape, data: readValues(view, headerBytes, count, type.dtype) };
+  return { dtype: type.dtype, shape, data: readValues(view, { offset: headerBytes, count, dtype: type.dtype }) };
 }
 
 /** Reads `count` big-endian values of `dtype` starting at `offset`. */
-function readValues(view: DataView, offset: number, count: number, dtype: IdxDtype): IdxData {
+function readValues(view: DataView, { offset, count, dtype }: { offset: number; count: number; dtype: IdxDtype }): IdxData {
   switch (dtype) {
     case 'uint8':
       return new Uint8Array(view.buffer.slice(view.byteOffset + offset, view.byteOffset + offset + count));

@@ -45,7 +45,7 @@ async function produce(): Promise<void> {
     const current = production;
     try {
       await store!.prepare(current.resolution);
-      const batch = await assembleBatch(store!, order, current.position, current.batchSize, current.resolution, settings.shard);
+      const batch = await assembleBatch(store!, order, { position: current.position, batchSize: current.batchSize, resolution: current.resolution, shard: settings.shard });
       if (closing || current !== production) continue;
       current.position += current.batchSize;
       current.outstanding++;

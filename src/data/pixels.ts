@@ -124,7 +124,7 @@ export function crop(image: Pixels, box: CropBox): Pixels {
  * Places an image on a `size`×`size` canvas of the background colour, horizontally at the left edge and with its
  * top row at `top` (the wide crop puts a size × size/2 image at top = size/4).
  */
-export function placeOnCanvas(image: Pixels, size: number, top: number, background: Background): Pixels {
+export function placeOnCanvas(image: Pixels, { size, top, background }: { size: number; top: number; background: Background }): Pixels {
   const { channels } = image;
   const out = new Uint8Array(size * size * channels).fill(backgroundValue(background));
   const rowBytes = image.width * channels;
@@ -153,7 +153,7 @@ export function hwcToChw(image: Pixels, dst: Uint8Array, offset = 0): void {
  * (dst[c, y, x] = src[c, y, size − 1 − x]).
  */
 export function copyChw(
-  src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number, channels: number, size: number, flipX: boolean,
+  src: Uint8Array, dst: Uint8Array, { srcOffset, dstOffset, channels, size, flipX }: { srcOffset: number; dstOffset: number; channels: number; size: number; flipX: boolean },
 ): void {
   const length = channels * size * size;
   if (!flipX) {

@@ -8,8 +8,7 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
  * as an outcome; an exception from `consume` stops the loop (tasks in flight finish unobserved).
  */
 export async function forEachInOrder<T>(
-  count: number,
-  limit: number,
+  { count, limit }: { count: number; limit: number },
   task: (index: number) => Promise<T>,
   consume: (index: number, outcome: Outcome<T>) => Promise<void> | void,
 ): Promise<void> {

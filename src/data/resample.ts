@@ -207,7 +207,7 @@ export function resize(image: Pixels, width: number, height: number, filter: Res
  * [N, C, H, W] array has N·C planes) to `target`×`target`: each output pixel is the mean of its
  * (size/target)² block, rounded half to even (see the module comment).
  */
-export function downscaleLod(src: Uint8Array, planes: number, size: number, target: number): Uint8Array {
+export function downscaleLod(src: Uint8Array, { planes, size, target }: { planes: number; size: number; target: number }): Uint8Array {
   if (target === size) return src;
   if (target > size || size % target !== 0) throw new Error(`downscaleLod: cannot downscale ${size} to ${target}`);
   const out = new Uint8Array(planes * target * target);

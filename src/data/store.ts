@@ -87,7 +87,7 @@ export class ImageStore {
     for (const r of this.levels.keys()) if (r !== full) this.levels.delete(r);
     const fullCache = this.levels.get(full);
     const planes = this.dataset.count * this.dataset.channels;
-    this.levels.set(resolution, fullCache ? downscaleLod(fullCache, planes, full, resolution) : await this.decodeAll(resolution));
+    this.levels.set(resolution, fullCache ? downscaleLod(fullCache, { planes, size: full, target: resolution }) : await this.decodeAll(resolution));
   }
 
   /** Makes a running or later `prepare` give up (when the loader closes mid-way through caching). */
@@ -101,8 +101,7 @@ export class ImageStore {
     const out = new Uint8Array(this.levelBytes(resolution));
     const bytes = out.length / count;
     await forEachInOrder(
-      count,
-      this.concurrency,
+      { count: count, limit: this.concurrency },
       async (i) => {
         if (this.stopped) throw new Error(`${this.dataset.path}: caching stopped`);
         return this.readImageAt(i, resolution);
@@ -119,7 +118,7 @@ export class ImageStore {
   /** One image at `resolution`, decoded from the dataset (no cache). */
   private async readImageAt(index: number, resolution: number): Promise<Uint8Array> {
     const image = await this.dataset.readImage(index);
-    return downscaleLod(image, this.dataset.channels, this.dataset.resolution, resolution);
+    return downscaleLod(image, { planes: this.dataset.channels, size: this.dataset.resolution, target: resolution });
   }
 
   /**
@@ -134,24 +133,23 @@ export class ImageStore {
     const level = this.levels.get(resolution);
     const fullCache = this.levels.get(full);
     if (level) {
-      for (let k = 0; k < indices.length; k++) copyChw(level, indices[k] * bytes, out, k * bytes, channels, resolution, flips[k] === 1);
+      for (let k = 0; k < indices.length; k++) copyChw(level, out, { srcOffset: indices[k] * bytes, dstOffset: k * bytes, channels, size: resolution, flipX: flips[k] === 1 });
       return;
     }
     if (fullCache) {
       const fullBytes = channels * full * full;
       for (let k = 0; k < indices.length; k++) {
         const image = fullCache.subarray(indices[k] * fullBytes, (indices[k] + 1) * fullBytes);
-        copyChw(downscaleLod(image, channels, full, resolution), 0, out, k * bytes, channels, resolution, flips[k] === 1);
+        copyChw(downscaleLod(image, { planes: channels, size: full, target: resolution }), out, { srcOffset: 0, dstOffset: k * bytes, channels, size: resolution, flipX: flips[k] === 1 });
       }
       return;
     }
     await forEachInOrder(
-      indices.length,
-      this.concurrency,
+      { count: indices.length, limit: this.concurrency },
       (k) => this.readImageAt(indices[k], resolution),
       (k, outcome) => {
         if (!outcome.ok) throw outcome.error;
-        copyChw(outcome.value, 0, out, k * bytes, channels, resolution, flips[k] === 1);
+        copyChw(outcome.value, out, { srcOffset: 0, dstOffset: k * bytes, channels, size: resolution, flipX: flips[k] === 1 });
       },
     );
   }

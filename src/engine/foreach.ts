@@ -1,6 +1,9 @@
 /**
  * libtorch's foreach ops (`_foreach_*`): one native call applies an op to every tensor of a list, as PyTorch's
  * optimizers do. In-place ops advance the mutation epoch.
+ *
+ * Functions here keep libtorch's positional signatures (e.g. `conv2d(input, weight, bias, stride, padding, …)`), also
+ * beyond three parameters: a mechanical mirror is exempt from the project's named-options rule.
  */
 import { native } from './native.js';
 import { wrap, type Tensor } from './tensor.js';

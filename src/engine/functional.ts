@@ -1,6 +1,9 @@
 /**
  * Tensor creation and the functional operations (convolution, pooling, resampling, concatenation) in libtorch's
  * argument order with PyTorch's defaults.
+ *
+ * Functions here keep libtorch's positional signatures (e.g. `conv2d(input, weight, bias, stride, padding, …)`), also
+ * beyond three parameters: a mechanical mirror is exempt from the project's named-options rule.
  */
 import { native, type DType } from './native.js';
 import { Tensor, wrap, itemSize } from './tensor.js';

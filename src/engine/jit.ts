@@ -4,6 +4,8 @@
  * method's schema says: 1 becomes a float where a float is declared); a trailing plain object holds keyword
  * arguments. Results come back as tensors (registered with the current `tidy` scope), arrays for tuples and lists,
  * plain objects for string-keyed dicts, numbers, booleans, strings and null. Errors name the file.
+ *
+ * The native interface keeps the addon's positional signatures (a mechanical mirror, exempt from the named-options rule).
  */
 import { existsSync } from 'node:fs';
 import { native, type Handle, type JitModuleHandle as ModuleHandle, type JitRaw as Raw } from './native.js';

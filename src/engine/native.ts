@@ -1,6 +1,9 @@
 /**
  * Loads the libtorch addon (build/Release/stylegan_torch.node) and types its exports. Everything here is a
  * mechanical mirror of libtorch; src/engine/tensor.ts gives it an ergonomic, scope-aware surface.
+ *
+ * Functions here keep libtorch's positional signatures (e.g. `conv2d(input, weight, bias, stride, padding, …)`), also
+ * beyond three parameters: a mechanical mirror is exempt from the project's named-options rule.
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';

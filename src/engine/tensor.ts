@@ -2,6 +2,9 @@
  * The typed tensor API. A Tensor owns one native at::Tensor; it is registered with the innermost `tidy` scope when
  * created and freed by `dispose()` (or by the scope). Methods mirror libtorch names and semantics; numbers act as
  * Python scalars do in PyTorch (integral numbers keep integer tensors integral).
+ *
+ * Functions here keep libtorch's positional signatures (e.g. `conv2d(input, weight, bias, stride, padding, …)`), also
+ * beyond three parameters: a mechanical mirror is exempt from the project's named-options rule.
  */
 import { native, type DType, type Handle, type MemoryFormat } from './native.js';
 import { track, type Disposable } from './scope.js';

@@ -16,7 +16,9 @@ const CHAR_WIDTH = 6.5;
 const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Texts drawn at (x, y) baselines on a black w×h canvas, as an image of `channels` channels. */
-async function textImage(w: number, h: number, texts: { x: number; y: number; text: string; anchor?: 'start' | 'middle' }[], channels: number): Promise<ImageBatch> {
+async function textImage(
+  { w, h, channels }: { w: number; h: number; channels: number }, texts: { x: number; y: number; text: string; anchor?: 'start' | 'middle' }[],
+): Promise<ImageBatch> {
   const body = texts.map((t) => `<text x="${t.x}" y="${t.y}" text-anchor="${t.anchor ?? 'start'}">${escapeXml(t.text)}</text>`).join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="${w}" height="${h}" fill="black"/>` +
     `<g font-family="sans-serif" font-size="${FONT_SIZE}" fill="white">${body}</g></svg>`;
@@ -25,8 +27,8 @@ async function textImage(w: number, h: number, texts: { x: number; y: number; te
   return channels === 1 ? gray : grayTo(gray, channels);
 }
 
-/** Places `img` at (x, y) in a black canvas of w×h (same channels). */
-function onCanvas(img: ImageBatch, w: number, h: number, x: number, y: number, under?: ImageBatch): ImageBatch {
+/** Places `img` at (x, y) in a black canvas of w×h (same channels), or over a copy of `under`. */
+function onCanvas(img: ImageBatch, { w, h, x, y, under }: { w: number; h: number; x: number; y: number; under?: ImageBatch }): ImageBatch {
   const c = img.channels;
   const out = under ? under.data.slice() : new Uint8Array(w * h * c);
   for (let row = 0; row < img.height; row++) out.set(img.data.subarray(row * img.width * c, (row + 1) * img.width * c), ((y + row) * w + x) * c);
@@ -35,8 +37,9 @@ function onCanvas(img: ImageBatch, w: number, h: number, x: number, y: number, u
 
 /** `img` with a strip of text above it (e.g. 'kimg 1200' on a timelapse frame). */
 export async function withCaption(img: ImageBatch, text: string): Promise<ImageBatch> {
-  const strip = await textImage(img.width, STRIP_HEIGHT, [{ x: 4, y: STRIP_HEIGHT - 4, text }], img.channels);
-  return onCanvas(img, img.width, img.height + STRIP_HEIGHT, 0, STRIP_HEIGHT, onCanvas(strip, img.width, img.height + STRIP_HEIGHT, 0, 0));
+  const strip = await textImage({ w: img.width, h: STRIP_HEIGHT, channels: img.channels }, [{ x: 4, y: STRIP_HEIGHT - 4, text }]);
+  const [w, h] = [img.width, img.height + STRIP_HEIGHT];
+  return onCanvas(img, { w, h, x: 0, y: STRIP_HEIGHT, under: onCanvas(strip, { w, h, x: 0, y: 0 }) });
 }
 
 export interface Titles {
@@ -55,9 +58,9 @@ export async function withTitles(grid: ImageBatch, t: Titles): Promise<ImageBatc
   const [w, h] = [grid.width + left, grid.height + top];
   const colW = grid.width / Math.max(cols.length, 1);
   const rowH = grid.height / Math.max(rows.length, 1);
-  const labels = await textImage(w, h, [
+  const labels = await textImage({ w, h, channels: grid.channels }, [
     ...cols.map((text, i) => ({ x: left + (i + 0.5) * colW, y: top - 4, text, anchor: 'middle' as const })),
     ...rows.map((text, i) => ({ x: 4, y: top + (i + 0.5) * rowH + FONT_SIZE / 2 - 1, text })),
-  ], grid.channels);
-  return onCanvas(grid, w, h, left, top, labels);
+  ]);
+  return onCanvas(grid, { w, h, x: left, y: top, under: labels });
 }

@@ -32,7 +32,7 @@ export function assembleGrid(cells: readonly (ImageBatch | null)[], cols: number
 }
 
 /** The rectangle [x, x + w) × [y, y + h) of the first image. */
-export function cropImage(b: ImageBatch, x: number, y: number, w: number, h: number): ImageBatch {
+export function cropImage(b: ImageBatch, { x, y, w, h }: { x: number; y: number; w: number; h: number }): ImageBatch {
   if (x < 0 || y < 0 || w < 1 || h < 1 || x + w > b.width || y + h > b.height || ![x, y, w, h].every(Number.isInteger)) {
     throw new Error(`crop ${w}×${h} at (${x}, ${y}) does not fit a ${b.width}×${b.height} image`);
   }

@@ -110,7 +110,7 @@ export function* interpolationFrames(G: AnyGenerator, o: InterpolationOptions): 
         const zs = E.fromTypedArray(z.slice(start * dim, end * dim), [end - start, dim]).to(device);
         if (!isStyleGAN(G)) return toUint8(G.forward(zs, { labels: labelRows(start, end) }));
         const d = mapLatents(G, zs, labelRows(start, end), trunc);
-        return synthesizeImages(G, d, noiseBySeed(G, mode, frameSeeds.slice(start, end)), batch, precision);
+        return synthesizeImages(G, d, { noise: noiseBySeed(G, mode, frameSeeds.slice(start, end)), batch, precision });
       });
       for (let i = 0; i < images.count; i++) yield pick(images, i);
     }
@@ -129,7 +129,7 @@ export function* interpolationFrames(G: AnyGenerator, o: InterpolationOptions): 
         const idx = (f: (p: PathPoint) => number) => E.fromTypedArray(BigInt64Array.from(pts.map((p) => BigInt(f(p)))), [pts.length]).to(device);
         const t = E.fromTypedArray(Float32Array.from(pts.map((p) => p.t)), [pts.length, 1, 1]).to(device);
         const d = w.indexSelect(0, idx((p) => p.from)).lerp(w.indexSelect(0, idx((p) => p.to)), t);
-        return synthesizeImages(G, d, noiseBySeed(G, mode, frameSeeds.slice(start, end)), batch, precision);
+        return synthesizeImages(G, d, { noise: noiseBySeed(G, mode, frameSeeds.slice(start, end)), batch, precision });
       });
       for (let i = 0; i < images.count; i++) yield pick(images, i);
     }

@@ -92,7 +92,7 @@ export function noiseDetailFigure(G: AnyGenerator, o: NoiseFigureOptions): Image
     const ws = latentsOf(S, o);
     return o.seeds.flatMap((_, r) => {
       const { first, std } = noiseStats(S, ws.narrow(0, r, 1), { samples, noiseSeed: o.noiseSeed ?? 0, batch: batchOf(o), precision: precisionOf(S, o), onBatch });
-      const zoomed = [1, 2, 3, 4].map((k) => resizeNearest(cropImage(pick(first, k % first.count), crop.x, crop.y, crop.size, crop.size), half, half));
+      const zoomed = [1, 2, 3, 4].map((k) => resizeNearest(cropImage(pick(first, k % first.count), { x: crop.x, y: crop.y, w: crop.size, h: crop.size }), half, half));
       return [pick(first, 0), makeGrid(concatImages(zoomed), 2), grayTo(std, S.cfg.numChannels)];
     });
   });
@@ -129,7 +129,7 @@ export function noiseComponentsFigure(G: AnyGenerator, o: NoiseFigureOptions): N
         return m.mul(E.fromTypedArray(Float32Array.from(keep), [keep.length, 1, 1, 1]).to(m.device));
       });
     };
-    return synthesizeImages(S, all, noise, batchOf(o), precisionOf(S, o));
+    return synthesizeImages(S, all, { noise, batch: batchOf(o), precision: precisionOf(S, o) });
   });
   return { grid: makeGrid(images, P), columns };
 }

@@ -151,11 +151,11 @@ export function noiseFor(G: StyleGANGenerator, mode: NoiseMode, seeds: readonly 
 
 /** dlatents [N, layers, dlatent] truncated towards the network's average w (a contiguous copy when ψ = 1). */
 export function truncateDlatents(G: StyleGANGenerator, d: Tensor, t: Truncation): Tensor {
-  return t.psi === 1 ? d.contiguous() : truncate(d, G.dlatentAvg, t.psi, t.cutoff);
+  return t.psi === 1 ? d.contiguous() : truncate(d, G.dlatentAvg, { psi: t.psi, cutoff: t.cutoff });
 }
 
 /** dlatents [N, layers, dlatent] truncated towards per-row centres [N, dlatent] (class averages). */
-export function truncateTowards(d: Tensor, centers: Tensor, psi: number, cutoff: number | null): Tensor {
+export function truncateTowards(d: Tensor, centers: Tensor, { psi, cutoff }: { psi: number; cutoff: number | null }): Tensor {
   return E.tidy(() => {
     const layers = d.shape[1]!;
     const upto = Math.min(cutoff ?? layers, layers);
@@ -170,7 +170,7 @@ export function mapLatents(G: StyleGANGenerator, z: Tensor, labels: Tensor | nul
     const d = G.mapToDlatents(z, labels);
     if (t.psi === 1 || !labels || (t.center ?? 'class') === 'global') return truncateDlatents(G, d, t);
     const classes = Array.from(labels.argmax(1).to('cpu').toTypedArray() as BigInt64Array, Number);
-    return truncateTowards(d, classCenters(G, classes), t.psi, t.cutoff);
+    return truncateTowards(d, classCenters(G, classes), { psi: t.psi, cutoff: t.cutoff });
   });
 }
 
@@ -194,10 +194,15 @@ export function latentRows(a: LatentArray, start: number, end: number, device: s
 /** Evaluates `fn` without recording gradients, inside its own scope. */
 export const inference = <T>(fn: () => T): T => E.tidy(() => E.noGrad(fn));
 
+/** How `synthesizeImages` runs: `noise(start, end)` is each slice's noise, `batch` images at a time. */
+export interface SynthesizeOptions {
+  noise: (start: number, end: number) => NoiseSpec;
+  batch: number;
+  precision?: Precision;
+}
+
 /** Synthesizes dlatents [N, layers, dlatent], `batch` at a time, with `noise(start, end)` as each slice's noise. */
-export function synthesizeImages(
-  G: StyleGANGenerator, dlatents: Tensor, noise: (start: number, end: number) => NoiseSpec, batch: number, precision: Precision = 'fp32',
-): ImageBatch {
+export function synthesizeImages(G: StyleGANGenerator, dlatents: Tensor, { noise, batch, precision = 'fp32' }: SynthesizeOptions): ImageBatch {
   const parts: ImageBatch[] = [];
   for (const [start, end] of batches(dlatents.shape[0]!, batch)) {
     parts.push(inference(() => toUint8(G.synthesis.forward(dlatents.narrow(0, start, end - start), { noise: noise(start, end), precision }))));

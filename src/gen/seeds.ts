@@ -14,7 +14,7 @@ export const MAX_SEED = 2 ** 32 - 1;
  * Parses comma-separated integers and inclusive ranges ('0-7,42' → 0…7, 42) in [min, max], in the order written
  * (duplicates kept). `what` names the option in errors.
  */
-export function parseIntRanges(text: string, what: string, min: number, max: number): number[] {
+export function parseIntRanges(text: string, what: string, { min, max }: { min: number; max: number }): number[] {
   const out: number[] = [];
   const parts = text.split(',').map((s) => s.trim());
   if (text.trim() === '' || parts.some((p) => p === '')) throw new Error(`${what}: expected a list like '0-7,42', got '${text}'`);
@@ -32,7 +32,7 @@ export function parseIntRanges(text: string, what: string, min: number, max: num
 
 /** '0-7,42' → [0, 1, …, 7, 42]; every seed must be a valid RandomState seed (0 … 2^32 − 1). */
 export function parseSeeds(text: string, what = 'seeds'): number[] {
-  return parseIntRanges(text, what, 0, MAX_SEED);
+  return parseIntRanges(text, what, { min: 0, max: MAX_SEED });
 }
 
 /** Comma-separated numbers ('1,0.7,-0.5'), e.g. truncation ψ values. */

@@ -20,7 +20,7 @@ export type StyleLayers = 'coarse' | 'middle' | 'fine' | string | readonly numbe
 export function resolveStyleLayers(spec: StyleLayers, numLayers: number): number[] {
   let layers: number[];
   if (spec === 'coarse' || spec === 'middle' || spec === 'fine') layers = styleLayerRange(spec, numLayers);
-  else if (typeof spec === 'string') layers = parseIntRanges(spec, 'styles', 0, numLayers - 1);
+  else if (typeof spec === 'string') layers = parseIntRanges(spec, 'styles', { min: 0, max: numLayers - 1 });
   else {
     layers = [...spec];
     const bad = layers.find((l) => !Number.isInteger(l) || l < 0 || l >= numLayers);
@@ -93,7 +93,7 @@ export function styleMixingFigure(G: AnyGenerator, o: StyleMixingOptions): Style
     // Noise of saved dlatents: seeded by their index, as `generate --dlatents` does.
     const [rowNoise, colNoise] = [o.rowDlatents ? [...Array(R).keys()] : rowSeeds, o.colDlatents ? [...Array(C).keys()] : colSeeds];
     const noiseSeeds = [...colNoise, ...rowNoise, ...rowNoise.flatMap((s) => new Array<number>(C).fill(s))];
-    return synthesizeImages(S, all, noiseBySeed(S, mode, noiseSeeds), batch, precisionOf(S, o));
+    return synthesizeImages(S, all, { noise: noiseBySeed(S, mode, noiseSeeds), batch, precision: precisionOf(S, o) });
   });
   const cells: (ImageBatch | null)[] = [null];
   for (let c = 0; c < C; c++) cells.push(pick(images, c));

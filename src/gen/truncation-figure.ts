@@ -42,10 +42,10 @@ export function truncationFigure(G: AnyGenerator, o: TruncationFigureOptions): I
     // [R, P, L, D] row-major: every ψ of seed 0, then of seed 1, …
     // Conditional networks: towards each seed's class average w unless the official global centre is asked for.
     const centers = classes && (o.truncationCenter ?? 'class') === 'class' ? classCenters(S, classes) : null;
-    const towards = (psi: number) => (centers ? truncateTowards(w, centers, psi, cutoff) : truncate(w, S.dlatentAvg, psi, cutoff));
+    const towards = (psi: number) => (centers ? truncateTowards(w, centers, { psi, cutoff }) : truncate(w, S.dlatentAvg, { psi, cutoff }));
     const all = E.stack(psis.map(towards), 1).reshape(R * psis.length, S.numLayers, -1);
     const noiseSeeds = o.seeds.flatMap((s) => new Array<number>(psis.length).fill(s));
-    return synthesizeImages(S, all, noiseBySeed(S, mode, noiseSeeds), batchOf(o), precisionOf(S, o));
+    return synthesizeImages(S, all, { noise: noiseBySeed(S, mode, noiseSeeds), batch: batchOf(o), precision: precisionOf(S, o) });
   });
   return makeGrid(images, psis.length);
 }

@@ -89,10 +89,10 @@ export async function writeVideo(path: string, frames: Frames, o: VideoOptions =
   const zoom = o.zoom ?? 1;
   if (zoom !== 'auto' && !(Number.isInteger(zoom) && zoom >= 1)) throw new Error(`video: zoom must be an integer ≥ 1 or 'auto', got ${zoom}`);
   const all = checked(frames, zoom);
-  return format === 'mp4' ? writeMp4(path, all, fps, ffmpeg) : writeAnimated(path, format, all, fps);
+  return format === 'mp4' ? writeMp4(path, all, { fps, ffmpeg }) : writeAnimated(path, all, { format, fps });
 }
 
-async function writeAnimated(path: string, format: 'webp' | 'gif', frames: AsyncIterable<ImageBatch>, fps: number): Promise<VideoInfo> {
+async function writeAnimated(path: string, frames: AsyncIterable<ImageBatch>, { format, fps }: { format: 'webp' | 'gif'; fps: number }): Promise<VideoInfo> {
   const all: Uint8Array[] = [];
   let first: ImageBatch | null = null;
   for await (const f of frames) {
@@ -110,7 +110,7 @@ async function writeAnimated(path: string, format: 'webp' | 'gif', frames: Async
   return { path, format, frames: all.length, width, height };
 }
 
-async function writeMp4(path: string, frames: AsyncIterable<ImageBatch>, fps: number, ffmpeg: string): Promise<VideoInfo> {
+async function writeMp4(path: string, frames: AsyncIterable<ImageBatch>, { fps, ffmpeg }: { fps: number; ffmpeg: string }): Promise<VideoInfo> {
   const target = resolve(path);
   const temporary = `${target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}.mp4`;
   await mkdir(dirname(target), { recursive: true });

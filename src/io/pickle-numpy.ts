@@ -39,7 +39,7 @@ function dtypeOf(v: PickleValue, what: string): NumpyDtype {
 }
 
 /** Checks the byte count against shape and dtype and brings the data to little-endian. */
-function arrayData(raw: Uint8Array, shape: number[], dtype: NumpyDtype, ctx: VmContext, what: string): Uint8Array {
+function arrayData(raw: Uint8Array, { shape, dtype, ctx, what }: { shape: number[]; dtype: NumpyDtype; ctx: VmContext; what: string }): Uint8Array {
   const size = ITEM_SIZE[dtype.dtype];
   const expected = elementCount(shape) * size;
   if (raw.length !== expected) {
@@ -89,7 +89,7 @@ const reconstructDef: GlobalDef = {
       if (typeof fortranV !== 'boolean' && fortranV !== 0 && fortranV !== 1) {
         throw new PickleError(`numpy array order flag must be a bool, found ${describe(fortranV)}`);
       }
-      arr.data = arrayData(rawBytes(rawV, 'numpy array data', ctx), shape, dtype, ctx, 'numpy array');
+      arr.data = arrayData(rawBytes(rawV, 'numpy array data', ctx), { shape, dtype, ctx, what: 'numpy array' });
       arr.dtype = dtype.dtype;
       arr.shape = shape;
       arr.fortranOrder = Boolean(fortranV) && shape.length > 1;
@@ -102,7 +102,7 @@ const reconstructDef: GlobalDef = {
 const scalarDef: GlobalDef = {
   call(args, ctx) {
     const dtype = dtypeOf(args[0], 'numpy scalar dtype');
-    const data = arrayData(rawBytes(args[1], 'numpy scalar data', ctx), [], dtype, ctx, 'numpy scalar');
+    const data = arrayData(rawBytes(args[1], 'numpy scalar data', ctx), { shape: [], dtype, ctx, what: 'numpy scalar' });
     return { kind: 'ndarray', dtype: dtype.dtype, shape: [], data, fortranOrder: false, isScalar: true } satisfies NdArray;
   },
 };
@@ -115,7 +115,7 @@ const frombufferDef: GlobalDef = {
     const dtype = dtypeOf(dtypeV, 'numpy array dtype');
     const shape = shapeOf(shapeV, 'numpy array shape');
     if (orderV !== 'C' && orderV !== 'F') throw new PickleError('numpy _frombuffer order must be C or F');
-    const data = arrayData(bufV, shape, dtype, ctx, 'numpy array');
+    const data = arrayData(bufV, { shape, dtype, ctx, what: 'numpy array' });
     return { kind: 'ndarray', dtype: dtype.dtype, shape, data, fortranOrder: orderV === 'F' && shape.length > 1, isScalar: false } satisfies NdArray;
   },
 };

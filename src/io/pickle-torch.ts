@@ -100,7 +100,7 @@ function atLeast(n: number, what: string, f: (args: readonly PickleValue[]) => P
 }
 
 /** Reads the `numel` prefix and data of each storage after the pickles of a legacy stream. */
-function readLegacyStorageData(buf: Uint8Array, pos: number, keys: PickleValue, storages: Map<string, TorchStorage>): void {
+function readLegacyStorageData(buf: Uint8Array, { pos, keys, storages }: { pos: number; keys: PickleValue; storages: Map<string, TorchStorage> }): void {
   if (!Array.isArray(keys)) throw new PickleError(`torch legacy stream: storage keys must be a list, found ${describe(keys)}`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const filled = new Set<string>();
@@ -141,7 +141,7 @@ export function readTorchLegacyWith(buf: Uint8Array, run: StreamRunner): PickleV
   if (sysInfo.get('little_endian') === false) throw new PickleError('torch legacy stream: big-endian data is not supported');
   const value = next(true);
   const keys = next(false);
-  readLegacyStorageData(buf, pos, keys, storages);
+  readLegacyStorageData(buf, { pos, keys, storages });
   return value;
 }
 

@@ -78,12 +78,12 @@ class Session {
       },
       run: (buf, start, options) => {
         if (depth + 1 > MAX_STREAM_DEPTH) throw new PickleError('embedded pickle streams are nested too deeply');
-        return this.execute(buf, start, options, depth + 1);
+        return this.execute(buf, start, { ...options, depth: depth + 1 });
       },
     };
   }
 
-  execute(buf: Uint8Array, start: number, options: VmOptions, depth: number): PickleRun {
+  execute(buf: Uint8Array, start: number, { depth, ...options }: VmOptions & { depth: number }): PickleRun {
     const r = new Reader(buf, start);
     const ctx = this.context(depth);
     const memo = new Map<number, PickleValue>();
@@ -299,7 +299,7 @@ export type StreamRunner = (buf: Uint8Array, start: number, options: VmOptions) 
  */
 export function pickleRunner(resolver: Resolver, inputSize: number, onGlobal?: GlobalObserver): StreamRunner {
   const session = new Session(resolver, inputSize, onGlobal);
-  return (buf, start, options) => session.execute(buf, start, options, 0);
+  return (buf, start, options) => session.execute(buf, start, { ...options, depth: 0 });
 }
 
 export { latin1Decode, latin1Encode, pythonInt, type PickleOp, pickleOps } from './pickle-opcodes.js';

@@ -67,7 +67,7 @@ export interface PickleOptions {
 }
 
 /** `str.encode(encoding)` for the encodings pickles use. */
-function encodeText(s: PickleValue, encoding: PickleValue, ctx: VmContext, what: string): Uint8Array {
+function encodeText(s: PickleValue, { encoding, ctx, what }: { encoding: PickleValue; ctx: VmContext; what: string }): Uint8Array {
   if (typeof s !== 'string') throw new PickleError(`${what} needs a str, found ${describe(s)}`);
   const name = typeof encoding === 'string' ? encoding.toLowerCase().replace(/_/g, '-') : encoding;
   ctx.charge(s.length);
@@ -114,7 +114,7 @@ const bytearrayClass: GlobalDef = {
   call(args, ctx) {
     if (args.length === 0) return new Uint8Array(0);
     if (args[0] instanceof Uint8Array) return args[0].slice();
-    return encodeText(args[0], args[1] ?? null, ctx, 'bytearray');
+    return encodeText(args[0], { encoding: args[1] ?? null, ctx, what: 'bytearray' });
   },
 };
 
@@ -128,7 +128,7 @@ const bytesClass: GlobalDef = {
 
 /** `_codecs.encode(str, encoding)`: how protocol 2 stores bytes under Python 3. */
 const codecsEncode: GlobalDef = {
-  call: (args, ctx) => encodeText(args[0], args[1] ?? 'utf-8', ctx, '_codecs.encode'),
+  call: (args, ctx) => encodeText(args[0], { encoding: args[1] ?? 'utf-8', ctx, what: '_codecs.encode' }),
 };
 
 /** A plain class whose instances become `{ kind: 'object' }` records holding their BUILD state. */

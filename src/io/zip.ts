@@ -61,7 +61,7 @@ function u16(b: Uint8Array, at: number): number {
 function u32(b: Uint8Array, at: number): number {
   return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
 }
-function u64(b: Uint8Array, at: number, what: string, source: string): number {
+function u64(b: Uint8Array, at: number, { what, source }: { what: string; source: string }): number {
   const value = u32(b, at) + u32(b, at + 4) * 0x1_0000_0000;
   if (!Number.isSafeInteger(value)) throw new ZipError(`${what} exceeds 2^53`, source);
   return value;
@@ -87,7 +87,7 @@ function parseEnd(tail: Uint8Array, source: string): (Directory & { zip64At: num
       count: u16(tail, i + 10),
       size: u32(tail, i + 12),
       offset: u32(tail, i + 16),
-      zip64At: zip64 ? u64(tail, locator + 8, 'ZIP64 end record offset', source) : null,
+      zip64At: zip64 ? u64(tail, locator + 8, { what: 'ZIP64 end record offset', source }) : null,
     };
   }
   return null;
@@ -99,14 +99,16 @@ function parseZip64End(record: Uint8Array, at: number, source: string): Director
     throw new ZipError(`corrupt ZIP64 end-of-central-directory record at offset ${at}`, source);
   }
   return {
-    count: u64(record, 32, 'entry count', source),
-    size: u64(record, 40, 'central directory size', source),
-    offset: u64(record, 48, 'central directory offset', source),
+    count: u64(record, 32, { what: 'entry count', source }),
+    size: u64(record, 40, { what: 'central directory size', source }),
+    offset: u64(record, 48, { what: 'central directory offset', source }),
   };
 }
 
 /** `fields` with each 0xFFFFFFFF replaced, in order, by the next 64-bit value of the ZIP64 extra field. */
-function zip64Fields(b: Uint8Array, extra: number, extraLength: number, fields: number[], source: string): number[] {
+function zip64Fields(
+  b: Uint8Array, { extra, extraLength, fields, source }: { extra: number; extraLength: number; fields: number[]; source: string },
+): number[] {
   const out = [...fields];
   const end = extra + extraLength;
   for (let p = extra; p + 4 <= end; ) {
@@ -117,7 +119,7 @@ function zip64Fields(b: Uint8Array, extra: number, extraLength: number, fields: 
       for (let i = 0; i < out.length; i++) {
         if (out[i] !== U32_MAX) continue;
         if (q + 8 > p + 4 + length) throw new ZipError('ZIP64 extra field too short', source);
-        out[i] = u64(b, q, 'ZIP64 field', source);
+        out[i] = u64(b, q, { what: 'ZIP64 field', source });
         q += 8;
       }
     }
@@ -141,8 +143,9 @@ function parseCentralDirectory(cd: Uint8Array, count: number, source: string): Z
     const nameStart = at + CENTRAL_HEADER_SIZE;
     if (nameStart + nameLength + extraLength + commentLength > cd.length) throw corrupt();
     const name = decoder.decode(cd.subarray(nameStart, nameStart + nameLength));
-    const [size, compressedSize, localHeaderOffset] = zip64Fields(cd, nameStart + nameLength, extraLength,
-      [u32(cd, at + 24), u32(cd, at + 20), u32(cd, at + 42)], source);
+    const [size, compressedSize, localHeaderOffset] = zip64Fields(cd, {
+      extra: nameStart + nameLength, extraLength, fields: [u32(cd, at + 24), u32(cd, at + 20), u32(cd, at + 42)], source,
+    });
     if (flags & FLAG_ENCRYPTED) throw new ZipError(`entry ${name} is encrypted; encrypted archives are not supported`, source);
     entries.push({
       name, method: u16(cd, at + 10), crc32: u32(cd, at + 16), compressedSize, size, localHeaderOffset, nameLength, extraLength,

@@ -139,7 +139,7 @@ export async function calcMetric(name: string, ctx: MetricContext): Promise<Metr
     let numReal: number | null = null;
     let numGenerated = numGen;
     if (spec.family === 'ppl') {
-      results = { [name]: ppl(requireStyleGANNet(ctx.G!, name), detector, spec, numGen, ctx, labels, progress('ppl sampling')) };
+      results = { [name]: ppl(requireStyleGANNet(ctx.G!, name), detector, { spec, num: numGen, ctx, labels, onProgress: progress('ppl sampling') }) };
     } else if (spec.family === 'is') {
       const g = await generated();
       const { mean, std } = E.tidy(() => inceptionScore(g.allTensor(), 10));
@@ -150,7 +150,7 @@ export async function calcMetric(name: string, ctx: MetricContext): Promise<Metr
       const r = await real();
       numReal = r.numItems;
       numGenerated = g.numItems;
-      results = compare(spec, r, g, ctx.seed ?? 0);
+      results = compare(spec, { r, g, seed: ctx.seed ?? 0 });
     }
     return { metric: name, results, numGen: numGenerated, numReal, detector: path, seconds: (performance.now() - t0) / 1000 };
   } finally {
@@ -159,7 +159,7 @@ export async function calcMetric(name: string, ctx: MetricContext): Promise<Metr
 }
 
 /** FID, KID or precision/recall of generated (or second-dataset) statistics g against real statistics r. */
-function compare(spec: MetricSpec, r: FeatureStats, g: FeatureStats, seed: number): Record<string, number> {
+function compare(spec: MetricSpec, { r, g, seed }: { r: FeatureStats; g: FeatureStats; seed: number }): Record<string, number> {
   const name = spec.name;
   if (spec.family === 'fid') {
     const dim = r.numFeatures!;
@@ -188,7 +188,10 @@ async function datasetLabels(path: string): Promise<Int32Array | null> {
   }
 }
 
-function ppl(G: StyleGANGenerator, vgg: Detector, spec: MetricSpec, num: number, ctx: MetricContext, labels: Int32Array | null, onProgress?: Progress): number {
+function ppl(
+  G: StyleGANGenerator, vgg: Detector,
+  { spec, num, ctx, labels, onProgress }: { spec: MetricSpec; num: number; ctx: MetricContext; labels: Int32Array | null; onProgress?: Progress },
+): number {
   const batch = 2;
   const dist = new Float64Array(num);
   const L = G.cfg.labelSize;
@@ -196,8 +199,8 @@ function ppl(G: StyleGANGenerator, vgg: Detector, spec: MetricSpec, num: number,
     const n = Math.min(batch, num - start);
     const gen = batchGenerator(ctx.seed ?? 0, b);
     E.tidy(() => {
-      const classes = L > 0 ? drawClasses(G, n, gen, labels) : null;
-      const d = pplBatch(G, vgg, n, { ...spec.ppl!, labels: classes && E.oneHot(classes, L, G.synthesis.device), generator: gen });
+      const classes = L > 0 ? drawClasses(G, { n, gen, labels }) : null;
+      const d = pplBatch(G, vgg, { n, ...spec.ppl!, labels: classes && E.oneHot(classes, L, G.synthesis.device), generator: gen });
       dist.set(d.toTypedArray() as Float64Array, start);
     });
     onProgress?.(start + n, num);

@@ -74,7 +74,7 @@ export async function datasetFeatureStats(path: string, detector: Detector, o: D
       if (hit) return { stats: hit, cached: true };
     }
     const stats = new FeatureStats(shape);
-    await computeStats(dataset, detector, stats, num, o.batch ?? 64, o.onProgress);
+    await computeStats(dataset, detector, { stats, num, batch: o.batch ?? 64, onProgress: o.onProgress });
     if (cacheFile) await writeCachedStats(cacheFile, stats);
     return { stats, cached: false };
   } finally {
@@ -82,7 +82,9 @@ export async function datasetFeatureStats(path: string, detector: Detector, o: D
   }
 }
 
-async function computeStats(dataset: Dataset, detector: Detector, stats: FeatureStats, num: number, batch: number, onProgress?: Progress): Promise<void> {
+async function computeStats(
+  dataset: Dataset, detector: Detector, { stats, num, batch, onProgress }: { stats: FeatureStats; num: number; batch: number; onProgress?: Progress },
+): Promise<void> {
   const size = dataset.imageBytes;
   const R = dataset.resolution;
   for (let start = 0; start < num; start += batch) {

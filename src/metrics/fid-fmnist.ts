@@ -60,7 +60,7 @@ export async function referenceStatistics(classifier: LoadedClassifier, o: Refer
     if (hit) return { stats: hit, cached: true };
   }
   const test = await loadFmnist('t10k', { dir: o.dataDir });
-  const stats = E.tidy(() => fitGaussian(imageFeatures(classifier.net, test.images, test.count)));
+  const stats = E.tidy(() => fitGaussian(imageFeatures(classifier.net, test.images, { count: test.count })));
   if (cacheFile) {
     await mkdir(dirname(cacheFile), { recursive: true });
     await writeSafetensorsFile(cacheFile, {
@@ -113,7 +113,9 @@ export function checkFmnistGenerator(G: Generator, source = 'network'): void {
 }
 
 /** A batch of generated images [n, 1, 32, 32] in [−1, 1] (8-bit quantized), classes starting at `offset`. */
-function generateBatch(G: Generator, offset: number, n: number, latents: E.Generator, noise: E.Generator, device: string): Tensor {
+function generateBatch(
+  G: Generator, { offset, n, latents, noise, device }: { offset: number; n: number; latents: E.Generator; noise: E.Generator; device: string },
+): Tensor {
   return E.tidy(() => {
     const z = E.randn([n, G.cfg.latentSize], { generator: latents }).to(device);
     let labels: Tensor | null = null;
@@ -140,7 +142,7 @@ export function generatedStatistics(G: Generator, classifier: FmnistClassifier, 
     E.noGrad(() => {
       for (let start = 0; start < o.num; start += o.batch) {
         const n = Math.min(o.batch, o.num - start);
-        parts.push(E.keep(E.tidy(() => classifier.features(generateBatch(G, start, n, latents, noise, device)).to('cpu'))));
+        parts.push(E.keep(E.tidy(() => classifier.features(generateBatch(G, { offset: start, n, latents, noise, device })).to('cpu'))));
         o.onProgress?.(start + n, o.num);
       }
     });

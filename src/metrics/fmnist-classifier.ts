@@ -83,7 +83,7 @@ function forEachBatch(count: number, size: number, fn: (start: number, size: num
 }
 
 /** Feature vectors [count, 128] (float32, CPU) of uint8 images [count, 32, 32], computed `batch` at a time. */
-export function imageFeatures(net: FmnistClassifier, images: Uint8Array, count: number, batch = 500): Tensor {
+export function imageFeatures(net: FmnistClassifier, images: Uint8Array, { count, batch = 500 }: { count: number; batch?: number }): Tensor {
   const R = FMNIST_RESOLUTION;
   const parts: Tensor[] = [];
   E.noGrad(() => forEachBatch(count, batch, (start, n) => {

@@ -30,19 +30,19 @@ export interface GeneratorSamplingOptions {
 export const batchGenerator = (seed: number, b: number): E.Generator => new E.Generator(seed * 1_000_003 + b);
 
 /** Class indices for n images of a conditional network. */
-export function drawClasses(G: AnyGenerator, n: number, gen: E.Generator, labels: Int32Array | null | undefined): number[] {
+export function drawClasses(G: AnyGenerator, { n, gen, labels }: { n: number; gen: E.Generator; labels: Int32Array | null | undefined }): number[] {
   const L = G.cfg.labelSize;
   const pick = E.tidy(() => Array.from(E.randint(0, labels ? labels.length : L, [n], { generator: gen }).toTypedArray() as BigInt64Array, Number));
   return labels ? pick.map((i) => labels[i]!) : pick;
 }
 
 /** Batch b of generated images [n, C, H, W] as uint8. */
-export function generatedBatch(G: AnyGenerator, b: number, n: number, o: GeneratorSamplingOptions = {}): Tensor {
+export function generatedBatch(G: AnyGenerator, { b, n, ...o }: GeneratorSamplingOptions & { b: number; n: number }): Tensor {
   const gen = batchGenerator(o.seed ?? 0, b);
   const device = deviceOf(G);
   return E.tidy(() => E.noGrad(() => {
     const z = E.randn([n, G.cfg.latentSize], { generator: gen }).to(device);
-    const labels = G.cfg.labelSize > 0 ? E.oneHot(drawClasses(G, n, gen, o.datasetLabels), G.cfg.labelSize, device) : null;
+    const labels = G.cfg.labelSize > 0 ? E.oneHot(drawClasses(G, { n, gen, labels: o.datasetLabels }), G.cfg.labelSize, device) : null;
     const img = G instanceof StyleGANGenerator
       ? G.forward(z, { labels, noise: 'random', generator: device === 'cpu' ? gen : undefined, truncationPsi: 1 })
       : G.forward(z, { labels });
@@ -60,7 +60,7 @@ export function generatorFeatureStats(G: AnyGenerator, detector: Detector, o: Ge
   const stats = new FeatureStats({ captureAll: o.captureAll, captureMeanCov: o.captureMeanCov });
   for (let b = shard.index; b < numBatches; b += shard.count) {
     const n = Math.min(batch, num - b * batch);
-    E.tidy(() => E.noGrad(() => stats.append(detector.run(generatedBatch(G, b, n, o)))));
+    E.tidy(() => E.noGrad(() => stats.append(detector.run(generatedBatch(G, { ...o, b, n })))));
     o.onProgress?.(Math.min(num, (b + 1) * batch), num);
   }
   return stats;

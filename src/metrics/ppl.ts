@@ -62,7 +62,7 @@ export interface PplBatchOptions extends PplConfig {
 }
 
 /** Distances [n] of one batch of n pairs. */
-export function pplBatch(G: StyleGANGenerator, vgg: Detector, n: number, o: PplBatchOptions): Tensor {
+export function pplBatch(G: StyleGANGenerator, vgg: Detector, { n, ...o }: PplBatchOptions & { n: number }): Tensor {
   const eps = o.epsilon ?? 1e-4;
   const device = G.synthesis.device;
   return E.tidy(() => E.noGrad(() => {

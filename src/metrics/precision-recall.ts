@@ -25,7 +25,7 @@ export function pairwiseDistances(a: Tensor, b: Tensor): Tensor {
 }
 
 /** The k-th smallest value (1-based) of every row of a row-major [rows, cols] array. */
-export function kthSmallest(values: Float64Array, rows: number, cols: number, k: number): Float64Array {
+export function kthSmallest(values: Float64Array, { rows, cols, k }: { rows: number; cols: number; k: number }): Float64Array {
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) out[r] = values.slice(r * cols, (r + 1) * cols).sort()[k - 1]!;
   return out;
@@ -38,13 +38,13 @@ function manifoldRadii(manifold: Tensor, k: number, rowBatch: number): Tensor {
   for (let s = 0; s < n; s += rowBatch) {
     const rows = Math.min(rowBatch, n - s);
     const d = E.tidy(() => pairwiseDistances(manifold.narrow(0, s, rows), manifold).contiguous().toTypedArray() as Float64Array);
-    parts.push(E.fromTypedArray(kthSmallest(d, rows, n, k + 1), [rows]));
+    parts.push(E.fromTypedArray(kthSmallest(d, { rows, cols: n, k: k + 1 }), [rows]));
   }
   return E.tidy(() => E.cat(parts, 0).to('float16').to('float64'));
 }
 
 /** Share of `probes` rows within the radius of at least one manifold point. */
-function coverage(manifold: Tensor, radii: Tensor, probes: Tensor, rowBatch: number): number {
+function coverage({ manifold, radii, probes }: { manifold: Tensor; radii: Tensor; probes: Tensor }, rowBatch: number): number {
   let inside = 0;
   for (let s = 0; s < probes.shape[0]!; s += rowBatch) {
     const rows = Math.min(rowBatch, probes.shape[0]! - s);
@@ -61,8 +61,8 @@ export function precisionRecall(real: Tensor, gen: Tensor, o: PrecisionRecallOpt
     const r = real.to('float16').to('float64');
     const g = gen.to('float16').to('float64');
     if (r.shape[0]! <= k || g.shape[0]! <= k) throw new Error(`precision/recall: each set needs more than ${k} feature vectors, got ${r.shape[0]} and ${g.shape[0]}`);
-    const precision = coverage(r, manifoldRadii(r, k, rowBatch), g, rowBatch);
-    const recall = coverage(g, manifoldRadii(g, k, rowBatch), r, rowBatch);
+    const precision = coverage({ manifold: r, radii: manifoldRadii(r, k, rowBatch), probes: g }, rowBatch);
+    const recall = coverage({ manifold: g, radii: manifoldRadii(g, k, rowBatch), probes: r }, rowBatch);
     return { precision, recall };
   });
 }

@@ -60,7 +60,7 @@ export class ProGANGenerator extends Network {
     v.add('lod', E.zeros([]), false);
     const c1 = nf(cfg, 1);
     this.dense = new Dense(v, '4x4/Dense', { inFeatures: cfg.latentSize + cfg.labelSize, outFeatures: c1 * 16, gain: Math.SQRT2 / 4 });
-    createBias(v, '4x4/Dense/bias', c1);
+    createBias(v, '4x4/Dense/bias', { n: c1 });
     this.conv = new Conv2d(v, '4x4/Conv', { cin: c1, cout: c1, kernel: 3, bias: true });
     this.toRgb = new ToRGB(v, `ToRGB_lod${R - 2}`, { cin: c1, channels: cfg.numChannels });
     for (let res = 3; res <= R; res++) this.blocks.push(new ProGANBlock(v, cfg, res));

@@ -11,7 +11,7 @@ import { MappingNetwork } from './mapping.js';
 import { SynthesisNetwork, type SynthesisOptions } from './synthesis.js';
 
 /** w' = avg + ψ·(w − avg) on layers below `cutoff` (the truncation trick, StyleGAN §B). */
-export function truncate(dlatents: Tensor, dlatentAvg: Tensor, psi: number, cutoff?: number | null): Tensor {
+export function truncate(dlatents: Tensor, dlatentAvg: Tensor, { psi, cutoff }: { psi: number; cutoff?: number | null }): Tensor {
   return E.tidy(() => {
     const layers = dlatents.shape[1]!;
     const upto = Math.min(cutoff ?? layers, layers);
@@ -79,7 +79,7 @@ export class StyleGANGenerator {
     return E.tidy(() => {
       let d = this.mapToDlatents(z, o.labels);
       const psi = o.truncationPsi ?? 1;
-      if (psi !== 1) d = truncate(d, this.dlatentAvg, psi, o.truncationCutoff);
+      if (psi !== 1) d = truncate(d, this.dlatentAvg, { psi, cutoff: o.truncationCutoff });
       return this.synthesis.forward(d, o);
     });
   }

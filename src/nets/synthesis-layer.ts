@@ -33,6 +33,13 @@ export interface SynthesisLayerOptions {
   fused?: boolean;
 }
 
+/** What one synthesis layer takes besides its features: its dlatent w, its noise map (null: none), the compute setting. */
+export interface LayerInput {
+  w: Tensor;
+  noise: Tensor | null;
+  compute?: Compute;
+}
+
 export class SynthesisLayer {
   readonly scope: string;
   readonly index: number;
@@ -57,7 +64,7 @@ export class SynthesisLayer {
       this.conv = o.input === 'up' ? new UpConv2d(vars, scope, { ...conv, fused: o.fused ?? false }) : new Conv2d(vars, scope, conv);
     }
     if (cfg.useNoise) vars.add(`${scope}/Noise/weight`, E.zeros([channels]), true);
-    createBias(vars, `${scope}/bias`, channels);
+    createBias(vars, `${scope}/bias`, { n: channels });
     this.styleAffine = cfg.useStyles
       ? new Dense(vars, `${scope}/StyleMod`, { inFeatures: cfg.dlatentSize, outFeatures: channels * 2, gain: 1, bias: true })
       : null;
@@ -82,9 +89,9 @@ export class SynthesisLayer {
    * The epilogue: noise, bias, leaky ReLU, pixel/instance norm, style modulation. `w` [N, dlatentSize] is this
    * layer's dlatent; `noise` [N|1, 1, H, W] or null for none.
    */
-  epilogue(x: Tensor, w: Tensor, noise: Tensor | null, o: { inPlace?: boolean } = {}): Tensor {
+  epilogue(x: Tensor, { w, noise, inPlace = false }: { w: Tensor; noise: Tensor | null; inPlace?: boolean }): Tensor {
     const cfg = this.cfg;
-    if (!E.isGradEnabled() && x.device === 'cpu' && !cfg.usePixelNorm) return this.fusedEpilogue(o.inPlace ? x : x.clone(), w, noise);
+    if (!E.isGradEnabled() && x.device === 'cpu' && !cfg.usePixelNorm) return this.fusedEpilogue(inPlace ? x : x.clone(), w, noise);
     return E.tidy(() => {
       let y = x;
       if (cfg.useNoise && noise) y = applyNoise(y, noise, this.vars.get(`${this.scope}/Noise/weight`));
@@ -112,9 +119,9 @@ export class SynthesisLayer {
    * x (ignored for the constant) → this layer's output, with its dlatent w and noise. `compute` (inference) sets the
    * dtype and memory layout of the constant, from which the rest of the network follows.
    */
-  forward(x: Tensor | null, w: Tensor, noise: Tensor | null, compute?: Compute): Tensor {
+  forward(x: Tensor | null, { w, noise, compute }: LayerInput): Tensor {
     const features = this.features(x, w.shape[0]!, compute);
     // The features are this layer's own, except the un-copied constant (a view of the variable).
-    return this.epilogue(features, w, noise, { inPlace: this.conv !== null || compute !== undefined });
+    return this.epilogue(features, { w, noise, inPlace: this.conv !== null || compute !== undefined });
   }
 }

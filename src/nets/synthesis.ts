@@ -9,7 +9,7 @@ import { Network, type Variables } from '../nn/module.js';
 import { ToRGB } from '../nn/layers.js';
 import { type StyleGANConfig, nf, isFused, log2Resolution, numStyleLayers, noiseSize } from './config.js';
 import { resolveLod, growOutput, type GrowthState } from './progressive.js';
-import { SynthesisLayer, type Compute } from './synthesis-layer.js';
+import { SynthesisLayer, type Compute, type LayerInput } from './synthesis-layer.js';
 
 /** How a synthesis layer gets its noise: a fresh sample, the stored map, none, or an explicit [N|1, 1, H, W] tensor. */
 export type NoiseMode = 'random' | 'const' | 'none';
@@ -45,7 +45,7 @@ export function computeFor(device: string, o: Pick<SynthesisOptions, 'precision'
 }
 
 /** The per-layer inputs of a forward pass: layer i's dlatent [N, dlatentSize] and noise map (or null). */
-export type LayerInputs = (layer: number) => { w: Tensor; noise: Tensor | null; compute?: Compute };
+export type LayerInputs = (layer: number) => LayerInput;
 
 /** One resolution 2^res of the synthesis network: two synthesis layers and the ToRGB of that resolution. */
 export class SynthesisBlock {
@@ -71,10 +71,7 @@ export class SynthesisBlock {
 
   /** Features from the resolution below (null for 4²) → this resolution's features and image. */
   forward(x: Tensor | null, inputs: LayerInputs): GrowthState {
-    const run = (layer: SynthesisLayer, input: Tensor | null) => {
-      const { w, noise, compute } = inputs(layer.index);
-      return layer.forward(input, w, noise, compute);
-    };
+    const run = (layer: SynthesisLayer, input: Tensor | null) => layer.forward(input, inputs(layer.index));
     const y = run(this.conv1, run(this.conv0, x));
     return { x: y, img: this.toRgb.forward(y) };
   }
@@ -104,7 +101,7 @@ export class SynthesisNetwork extends Network {
   }
 
   /** The noise map of layer i for a batch of n, or null for none. */
-  noiseFor(i: number, n: number, spec: NoiseSpec, generator?: Generator): Tensor | null {
+  noiseFor(i: number, { n, spec, generator }: { n: number; spec: NoiseSpec; generator?: Generator }): Tensor | null {
     const entry = typeof spec === 'string' ? spec : spec[i] ?? null;
     if (entry === null || entry === 'none') return null;
     if (entry === 'const') return this.vars.get(`noise${i}`);
@@ -126,7 +123,7 @@ export class SynthesisNetwork extends Network {
     const R = this.resolutionLog2;
     const { lod, workRes } = resolveLod(o.lod ?? this.vars.get('lod').item(), R);
     const compute = computeFor(this.device, o);
-    const inputs: LayerInputs = (i) => ({ w: dlatents.select(1, i), noise: this.noiseFor(i, n, spec, o.generator), compute });
+    const inputs: LayerInputs = (i) => ({ w: dlatents.select(1, i), noise: this.noiseFor(i, { n, spec, generator: o.generator }), compute });
     return E.tidy(() => {
       const first = E.tidy(() => this.blocks[0]!.forward(null, inputs));
       const img = growOutput(first, (res, x) => this.blocks[res - 2]!.forward(x, inputs), { lod, R, workRes, native: o.native ?? false });

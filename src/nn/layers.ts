@@ -20,7 +20,7 @@ export interface WeightSpec {
 }
 
 /** Creates `name` with the equalized-learning-rate initialization and runtime coefficient (get_weight). */
-export function createWeight(vars: Variables, name: string, shape: number[], spec: WeightSpec = {}): void {
+export function createWeight(vars: Variables, name: string, { shape, ...spec }: WeightSpec & { shape: number[] }): void {
   const gain = spec.gain ?? Math.SQRT2;
   const lrmul = spec.lrmul ?? 1;
   const fanIn = spec.fanIn ?? shape.slice(0, -1).reduce((a, b) => a * b, 1);
@@ -31,7 +31,7 @@ export function createWeight(vars: Variables, name: string, shape: number[], spe
 }
 
 /** A bias [n], zero-initialized, scaled by lrmul at run time. */
-export function createBias(vars: Variables, name: string, n: number, lrmul = 1): void {
+export function createBias(vars: Variables, name: string, { n, lrmul = 1 }: { n: number; lrmul?: number }): void {
   vars.add(name, E.zeros([n]), true, lrmul);
 }
 
@@ -49,9 +49,9 @@ export interface LayerOptions extends WeightSpec {
 }
 
 /** The bias of a layer created with `bias: true`, or none. */
-function ownBias(vars: Variables, scope: string, n: number, o: LayerOptions): string | null {
+function ownBias(vars: Variables, scope: string, { n, ...o }: LayerOptions & { n: number }): string | null {
   if (!o.bias) return null;
-  createBias(vars, `${scope}/bias`, n, o.lrmul ?? 1);
+  createBias(vars, `${scope}/bias`, { n, lrmul: o.lrmul ?? 1 });
   return `${scope}/bias`;
 }
 
@@ -71,8 +71,8 @@ export class Dense {
   constructor(readonly vars: Variables, readonly scope: string, o: DenseOptions) {
     this.inFeatures = o.inFeatures;
     this.outFeatures = o.outFeatures;
-    createWeight(vars, `${scope}/weight`, [o.inFeatures, o.outFeatures], o);
-    this.bias = ownBias(vars, scope, o.outFeatures, o);
+    createWeight(vars, `${scope}/weight`, { ...o, shape: [o.inFeatures, o.outFeatures] });
+    this.bias = ownBias(vars, scope, { ...o, n: o.outFeatures });
   }
   forward(x: Tensor): Tensor {
     return E.tidy(() => {
@@ -102,8 +102,8 @@ abstract class ConvLayer {
     this.cin = o.cin;
     this.cout = o.cout;
     this.kernel = o.kernel;
-    createWeight(vars, `${scope}/weight`, shape, o);
-    this.bias = ownBias(vars, scope, o.cout, o);
+    createWeight(vars, `${scope}/weight`, { ...o, shape });
+    this.bias = ownBias(vars, scope, { ...o, n: o.cout });
   }
   /** The runtime kernel in OIHW (cached in inference, see `Variables.prepared`), in the dtype and layout of `like`. */
   weightOIHW(like?: Tensor): Tensor {

@@ -47,7 +47,7 @@ export function imageChannels(net: TfNetwork, where: string): number {
 }
 
 /** Feature maps of a generator: stage 1 from '4x4/Conv', stage r − 1 from 'RxR/Conv1' (r = log2 R). */
-export function addGeneratorWidths(widths: StageWidths, net: TfNetwork, R: number, where: string): void {
+export function addGeneratorWidths(widths: StageWidths, net: TfNetwork, { R, where }: { R: number; where: string }): void {
   widths.add(1, shapeOf(net, '4x4/Conv/weight', where)[3], `${net.name} 4x4/Conv/weight`);
   for (let res = 3; res <= R; res++) {
     const name = `${2 ** res}x${2 ** res}/Conv1/weight`;
@@ -56,7 +56,7 @@ export function addGeneratorWidths(widths: StageWidths, net: TfNetwork, R: numbe
 }
 
 /** Feature maps of a discriminator: stage 0 from '4x4/Dense0', stage 1 from '4x4/Conv', stage r − 1 from 'RxR/Conv0'. */
-export function addDiscriminatorWidths(widths: StageWidths, net: TfNetwork, R: number, where: string): void {
+export function addDiscriminatorWidths(widths: StageWidths, net: TfNetwork, { R, where }: { R: number; where: string }): void {
   widths.add(0, shapeOf(net, '4x4/Dense0/weight', where)[1], `${net.name} 4x4/Dense0/weight`);
   widths.add(1, shapeOf(net, '4x4/Conv/weight', where)[3], `${net.name} 4x4/Conv/weight`);
   for (let res = 3; res <= R; res++) {

@@ -61,7 +61,7 @@ export function inferProGANConfig(nets: Partial<Record<NetworkRole, TfNetwork>>,
     if (g.buildFuncName !== PROGAN_GENERATOR) throw new Error(`${where}: ${role} is built by ${g.buildFuncName}, expected ${PROGAN_GENERATOR}`);
     const kw = readCommon(g, role);
     const r = Math.log2(res.get());
-    addGeneratorWidths(widths, g, r, where);
+    addGeneratorWidths(widths, g, { R: r, where });
     denseIn.add(shapeOf(g, '4x4/Dense/weight', where)[0], `${role} 4x4/Dense/weight`);
     const byName = r >= 3 ? fusedByName(g, '8x8/Conv0_up/weight', '8x8/Conv0/weight') : undefined;
     if (r >= 3 && byName === undefined) throw new Error(`${where}: ${role} has neither 8x8/Conv0_up nor 8x8/Conv0`);
@@ -73,7 +73,7 @@ export function inferProGANConfig(nets: Partial<Record<NetworkRole, TfNetwork>>,
     if (d.buildFuncName !== PROGAN_DISCRIMINATOR) throw new Error(`${where}: D is built by ${d.buildFuncName}, expected ${PROGAN_DISCRIMINATOR}`);
     const kw = readCommon(d, 'D');
     const r = Math.log2(res.get());
-    addDiscriminatorWidths(widths, d, r, where);
+    addDiscriminatorWidths(widths, d, { R: r, where });
     // D_paper outputs the score and one logit per label.
     labels.add(discriminatorOutputs(d, where) - 1, 'D 4x4/Dense1');
     const top = `${2 ** r}x${2 ** r}`;

@@ -45,8 +45,8 @@ interface GeneratorFacts {
 /** Reads one G_style network into the shared readings; returns what only generators tell. */
 function readGenerator(g: TfNetwork, role: string, a: Readings, where: string): GeneratorFacts {
   if (g.buildFuncName !== STYLEGAN1_GENERATOR) throw new Error(`${where}: ${role} is built by ${g.buildFuncName}, expected ${STYLEGAN1_GENERATOR}`);
-  const syn = component(g, 'synthesis', 'G_synthesis', where);
-  const map = component(g, 'mapping', 'G_mapping', where);
+  const syn = component(g, { key: 'synthesis', buildFunc: 'G_synthesis', where });
+  const map = component(g, { key: 'mapping', buildFunc: 'G_mapping', where });
   for (const net of [g, syn, map]) {
     const kw = new Kwargs(net, where);
     checkSupported(kw);
@@ -60,7 +60,7 @@ function readGenerator(g: TfNetwork, role: string, a: Readings, where: string): 
   const noises = countNumbered(syn, /^noise(\d+)$/);
   if (noises > 0) a.res.add(shapeOf(syn, `noise${noises - 1}`, where)[3], `${role} G_synthesis/noise${noises - 1}`);
   a.channels.add(imageChannels(syn, where), `${role} G_synthesis/ToRGB_lod0`);
-  addGeneratorWidths(a.widths, syn, R, where);
+  addGeneratorWidths(a.widths, syn, { R, where });
 
   const layers = countNumbered(map, /^Dense(\d+)\/weight$/);
   if (layers === 0) throw new Error(`${where}: ${role} G_mapping has no Dense layers`);
@@ -109,7 +109,7 @@ export function inferStyleGANConfig(nets: Partial<Record<NetworkRole, TfNetwork>
     const R = resolutionLog2(d, where);
     a.res.add(2 ** R, 'D FromRGB layers');
     a.channels.add(imageChannels(d, where), 'D FromRGB_lod0');
-    addDiscriminatorWidths(a.widths, d, R, where);
+    addDiscriminatorWidths(a.widths, d, { R, where });
     // D_basic has max(label_size, 1) outputs, so a single output means 0 or 1 labels.
     const outputs = discriminatorOutputs(d, where);
     if (outputs > 1) a.labels.add(outputs, 'D 4x4/Dense1');

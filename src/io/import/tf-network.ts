@@ -46,7 +46,9 @@ function text(state: PickleDict, key: string, where: string): string {
 }
 
 /** Reads a TF network object (and its components, recursively); `where` names the file and the network. */
-export function readTfNetwork(v: PickleValue, where: string, depth = 0, nested = new ExpansionBudget(where, 'network components', 1000, 8)): TfNetwork {
+export function readTfNetwork(
+  v: PickleValue, where: string, { depth = 0, nested = new ExpansionBudget(where, 'network components', 1000, 8) }: { depth?: number; nested?: ExpansionBudget } = {},
+): TfNetwork {
   if (!isRecord(v) || v.kind !== 'object' || !isTfNetworkObject(v)) {
     throw new Error(`${where}: expected a TF network (${STYLEGAN_TF_CLASS} or ${PROGAN_TF_CLASS}), found ${describe(v)}`);
   }
@@ -78,7 +80,7 @@ export function readTfNetwork(v: PickleValue, where: string, depth = 0, nested =
     for (const [key, comp] of comps) {
       if (typeof key !== 'string') throw new Error(`${where}: component keys must be str, found ${describe(key)}`);
       nested.visit(depth + 1);
-      components.set(key, readTfNetwork(comp, `${where} component '${printable(key)}'`, depth + 1, nested));
+      components.set(key, readTfNetwork(comp, `${where} component '${printable(key)}'`, { depth: depth + 1, nested }));
     }
   }
   return {
@@ -105,7 +107,7 @@ export function valueCount(net: TfNetwork): number {
 }
 
 /** The component under `key`, checked to be built by `buildFunc`. */
-export function component(net: TfNetwork, key: string, buildFunc: string, where: string): TfNetwork {
+export function component(net: TfNetwork, { key, buildFunc, where }: { key: string; buildFunc: string; where: string }): TfNetwork {
   const comp = net.components.get(key);
   if (!comp) throw new Error(`${where}: ${net.buildFuncName} network '${net.name}' has no '${key}' component (it has ${[...net.components.keys()].join(', ') || 'none'})`);
   if (comp.buildFuncName !== buildFunc) throw new Error(`${where}: component '${key}' is built by ${comp.buildFuncName}, expected ${buildFunc}`);

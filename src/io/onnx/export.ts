@@ -122,7 +122,7 @@ export interface OnnxExportResult {
  * Writes the ONNX graphs and network.json of a generator (its official-name state and config) into `dir` (created if
  * needed; each file replaced atomically).
  */
-export async function exportOnnx(G: { stateDict(): Map<string, Tensor> }, config: NetworkConfig, dir: string, o: OnnxExportOptions = {}): Promise<OnnxExportResult> {
+export async function exportOnnx(G: { stateDict(): Map<string, Tensor> }, config: NetworkConfig, { dir, ...o }: OnnxExportOptions & { dir: string }): Promise<OnnxExportResult> {
   const { graphs, info } = buildOnnx(G.stateDict(), config, o);
   await mkdir(dir, { recursive: true }).catch((e: Error) => {
     throw new Error(`${dir}: cannot create the output directory (${e.message})`, { cause: e });

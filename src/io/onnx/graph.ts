@@ -15,6 +15,12 @@ const AttrType = onnx.AttributeProto.AttributeType;
 
 export const OPSET = 17;
 
+/** The optional parts of a node: its attributes and the name of its output. */
+export interface NodeOptions {
+  attrs?: Record<string, Attr>;
+  out?: string;
+}
+
 /** A dimension: a fixed size or a symbolic one (the batch). */
 export type Dim = number | string;
 
@@ -69,7 +75,7 @@ export class OnnxGraph {
 
   /** Makes `value` the graph output `name` (through an Identity node when it has another name). */
   output(name: string, value: string, dims: readonly Dim[]): void {
-    if (value !== name) this.node('Identity', [value], {}, name);
+    if (value !== name) this.node('Identity', [value], { out: name });
     this.#outputs.push(valueInfo(name, dims));
   }
 
@@ -83,7 +89,7 @@ export class OnnxGraph {
     }
     const half = this.fresh(`${name}_fp16`);
     this.#initializers.push({ name: half, dims: [...dims], dataType: DataType.FLOAT16, rawData: bytesOf(toHalfBits(data)) });
-    return this.node('Cast', [half], { to: DataType.FLOAT }, name);
+    return this.node('Cast', [half], { attrs: { to: DataType.FLOAT }, out: name });
   }
 
   /** A float constant kept in float32 (small: scalars, resize scales). */
@@ -100,8 +106,11 @@ export class OnnxGraph {
     return id;
   }
 
-  /** Adds a node with one output and returns the output's name. Inputs may be '' for an omitted optional input. */
-  node(op: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, outName?: string): string {
+  /**
+   * Adds a node with one output and returns the output's name. Inputs may be '' for an omitted optional input;
+   * `attrs` are the node's attributes, `out` names its output (default `${op}_${index}`).
+   */
+  node(op: string, inputs: readonly string[], { attrs = {}, out: outName }: NodeOptions = {}): string {
     const out = this.fresh(outName ?? `${op}_${this.#nodes.length}`);
     this.#nodes.push({
       opType: op, name: `${op}_${this.#nodes.length}`, input: [...inputs], output: [out],

@@ -67,70 +67,73 @@ export function fusedKernel(w: WeightArray): WeightArray {
 }
 
 /** Leaky ReLU, slope 0.2. */
-export const lrelu = (g: OnnxGraph, x: string): string => g.node('LeakyRelu', [x], { alpha: { float: 0.2 } });
+export const lrelu = (g: OnnxGraph, x: string): string => g.node('LeakyRelu', [x], { attrs: { alpha: { float: 0.2 } } });
 
 /** x / sqrt(mean over channels (axis 1) of x² + ε) (ProGAN §4.2). */
 export function pixelNorm(g: OnnxGraph, x: string, eps = 1e-8): string {
-  const ms = g.node('ReduceMean', [g.node('Mul', [x, x])], { axes: [1], keepdims: 1 });
+  const ms = g.node('ReduceMean', [g.node('Mul', [x, x])], { attrs: { axes: [1], keepdims: 1 } });
   return g.node('Div', [x, g.node('Sqrt', [g.node('Add', [ms, g.scalars('eps', [eps], [])])])]);
 }
 
 /** Instance normalization over H, W without affine parameters (AdaIN's normalization), ε inside the root. */
 export function instanceNorm(g: OnnxGraph, x: string, eps = 1e-8): string {
-  const centered = g.node('Sub', [x, g.node('ReduceMean', [x], { axes: [2, 3], keepdims: 1 })]);
-  const variance = g.node('ReduceMean', [g.node('Mul', [centered, centered])], { axes: [2, 3], keepdims: 1 });
+  const centered = g.node('Sub', [x, g.node('ReduceMean', [x], { attrs: { axes: [2, 3], keepdims: 1 } })]);
+  const variance = g.node('ReduceMean', [g.node('Mul', [centered, centered])], { attrs: { axes: [2, 3], keepdims: 1 } });
   return g.node('Div', [centered, g.node('Sqrt', [g.node('Add', [variance, g.scalars('eps', [eps], [])])])]);
 }
 
 /** Fully connected: x [N, in] · (W [in, out] × coef). */
-export function dense(g: OnnxGraph, x: string, name: string, w: WeightArray, coef: number): string {
+export function dense(g: OnnxGraph, x: string, { name, w, coef }: { name: string; w: WeightArray; coef: number }): string {
   return g.node('MatMul', [x, g.weight(name, scaled(w.data, coef), w.shape)]);
 }
 
 /** Adds the bias b × coef on axis 1 of a rank-2 or rank-4 (NCHW) value. */
-export function bias(g: OnnxGraph, x: string, name: string, b: WeightArray, rank: 2 | 4, coef = 1): string {
+export function bias(g: OnnxGraph, x: string, { name, b, rank, coef = 1 }: { name: string; b: WeightArray; rank: 2 | 4; coef?: number }): string {
   const dims = rank === 2 ? [b.data.length] : [1, b.data.length, 1, 1];
   return g.node('Add', [x, g.weight(name, scaled(b.data, coef), dims)]);
 }
 
 /** k×k convolution, "SAME" zero padding, weight [k, k, Cin, Cout] × coef. */
-export function conv2d(g: OnnxGraph, x: string, name: string, w: WeightArray, coef: number): string {
+export function conv2d(g: OnnxGraph, x: string, { name, w, coef }: { name: string; w: WeightArray; coef: number }): string {
   const oihw = permute(scaled(w.data, coef), w.shape, [3, 2, 0, 1]);
   const k = w.shape[0]!;
   const p = (k - 1) >> 1;
-  return g.node('Conv', [x, g.weight(name, oihw.data, oihw.shape)], { kernel_shape: [k, k], pads: [p, p, p, p] });
+  return g.node('Conv', [x, g.weight(name, oihw.data, oihw.shape)], { attrs: { kernel_shape: [k, k], pads: [p, p, p, p] } });
 }
 
 /** Nearest-neighbour upscaling by an integer factor (Resize: asymmetric coordinates, floor). */
 export function upscale2d(g: OnnxGraph, x: string, factor = 2): string {
   if (factor === 1) return x;
-  return g.node('Resize', [x, '', g.scalars('scales', [1, 1, factor, factor])], {
+  return g.node('Resize', [x, '', g.scalars('scales', [1, 1, factor, factor])], { attrs: {
     mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor',
-  });
+  } });
 }
 
 /**
  * Upscale ×2 then k×k convolution; fused: the stride-2 transposed convolution with the derived (k+1)×(k+1) kernel.
  * `layout` 'progan' is ProGAN's fused weight [k, k, Cout, Cin]; otherwise [k, k, Cin, Cout].
  */
-export function upConv2d(g: OnnxGraph, x: string, name: string, w: WeightArray, coef: number, fused: boolean, layout: 'stylegan' | 'progan' = 'stylegan'): string {
-  if (!fused) return conv2d(g, upscale2d(g, x), name, w, coef);
+export function upConv2d(
+  g: OnnxGraph, x: string,
+  { name, w, coef, fused, layout = 'stylegan' }: { name: string; w: WeightArray; coef: number; fused: boolean; layout?: 'stylegan' | 'progan' },
+): string {
+  if (!fused) return conv2d(g, upscale2d(g, x), { name, w, coef });
   const iohw = fusedKernel(permute(scaled(w.data, coef), w.shape, layout === 'progan' ? [3, 2, 0, 1] : [2, 3, 0, 1]));
   const K = iohw.shape[2]!;
-  return g.node('ConvTranspose', [x, g.weight(name, iohw.data, iohw.shape)], { kernel_shape: [K, K], strides: [2, 2], pads: [1, 1, 1, 1] });
+  return g.node('ConvTranspose', [x, g.weight(name, iohw.data, iohw.shape)], { attrs: { kernel_shape: [K, K], strides: [2, 2], pads: [1, 1, 1, 1] } });
 }
 
 /** Depthwise blur with the normalized [1, 2, 1] ⊗ [1, 2, 1] filter, zero padding (StyleGAN, after upsampling). */
 export function blur2d(g: OnnxGraph, x: string, channels: number): string {
   const f = [1, 2, 1, 2, 4, 2, 1, 2, 1].map((v) => v / 16);
   const kernel = new Float32Array(channels * 9).map((_, i) => f[i % 9]!);
-  return g.node('Conv', [x, g.scalars('blur', Array.from(kernel), [channels, 1, 3, 3])], {
+  return g.node('Conv', [x, g.scalars('blur', Array.from(kernel), [channels, 1, 3, 3])], { attrs: {
     kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: channels,
-  });
+  } });
 }
 
 /** x + noise [N, 1, H, W] × per-channel strength [C]. */
-export function applyNoise(g: OnnxGraph, x: string, noise: string, name: string, strength: WeightArray): string {
+export function applyNoise(g: OnnxGraph, x: string, { noise, name, strength }: { noise: string; name: string; strength: WeightArray }): string {
   return g.node('Add', [x, g.node('Mul', [noise, g.weight(name, strength.data, [1, strength.data.length, 1, 1])])]);
 }
 
@@ -138,13 +141,16 @@ export function applyNoise(g: OnnxGraph, x: string, noise: string, name: string,
  * Style modulation (AdaIN's affine part): style = w · A + b with 2C features [ys | yb], then x · (ys + 1) + yb. The
  * affine map is split into its scale and bias halves at export time, so the graph needs no slicing.
  */
-export function styleMod(g: OnnxGraph, x: string, w: string, name: string, A: WeightArray, b: WeightArray, coef: number, channels: number): string {
+export function styleMod(
+  g: OnnxGraph, x: string,
+  { w, name, A, b, coef, channels }: { w: string; name: string; A: WeightArray; b: WeightArray; coef: number; channels: number },
+): string {
   const [din] = A.shape as [number, number];
   const half = (start: number) => {
     const m = new Float32Array(din * channels);
     for (let i = 0; i < din; i++) m.set(A.data.subarray(i * 2 * channels + start, i * 2 * channels + start + channels), i * channels);
-    const y = dense(g, w, `${name}/weight_${start ? 'bias' : 'scale'}`, { shape: [din, channels], data: m }, coef);
-    const yb = bias(g, y, `${name}/bias_${start ? 'bias' : 'scale'}`, { shape: [channels], data: b.data.slice(start, start + channels) }, 2);
+    const y = dense(g, w, { name: `${name}/weight_${start ? 'bias' : 'scale'}`, w: { shape: [din, channels], data: m }, coef });
+    const yb = bias(g, y, { name: `${name}/bias_${start ? 'bias' : 'scale'}`, b: { shape: [channels], data: b.data.slice(start, start + channels) }, rank: 2 });
     return g.node('Reshape', [yb, g.ints('style_shape', [-1, channels, 1, 1])]);
   };
   const ys = g.node('Add', [half(0), g.scalars('one', [1], [])]);
@@ -152,12 +158,12 @@ export function styleMod(g: OnnxGraph, x: string, w: string, name: string, A: We
 }
 
 /** ToRGB: linear 1×1 convolution (gain 1) with bias. */
-export function toRgb(g: OnnxGraph, x: string, scope: string, w: WeightArray, b: WeightArray): string {
-  return bias(g, conv2d(g, x, `${scope}/weight`, w, heCoef(1, w.shape[2]!)), `${scope}/bias`, b, 4);
+export function toRgb(g: OnnxGraph, x: string, { scope, w, b }: { scope: string; w: WeightArray; b: WeightArray }): string {
+  return bias(g, conv2d(g, x, { name: `${scope}/weight`, w, coef: heCoef(1, w.shape[2]!) }), { name: `${scope}/bias`, b, rank: 4 });
 }
 
 /** a + (b − a) · t for a constant t in (0, 1) (the fade-in between resolutions). */
-export function lerp(g: OnnxGraph, a: string, b: string, t: number): string {
+export function lerp(g: OnnxGraph, { a, b, t }: { a: string; b: string; t: number }): string {
   return g.node('Add', [a, g.node('Mul', [g.node('Sub', [b, a]), g.scalars('t', [t], [])])]);
 }
 
@@ -165,9 +171,9 @@ export function lerp(g: OnnxGraph, a: string, b: string, t: number): string {
  * The generator's output at level of detail `lod` (ProGAN §3): the image at the working resolution faded with the
  * upscaled previous one by frac(lod), then nearest-upscaled to full size. `images[r]` is the ToRGB output at 2^r.
  */
-export function fadeOutput(g: OnnxGraph, images: (r: number) => string, lod: number, R: number): string {
+export function fadeOutput(g: OnnxGraph, { images, lod, R }: { images: (r: number) => string; lod: number; R: number }): string {
   const workRes = R - Math.floor(lod);
   const frac = lod - Math.floor(lod);
-  const img = frac > 0 ? lerp(g, images(workRes), upscale2d(g, images(workRes - 1)), frac) : images(workRes);
+  const img = frac > 0 ? lerp(g, { a: images(workRes), b: upscale2d(g, images(workRes - 1)), t: frac }) : images(workRes);
   return upscale2d(g, img, 2 ** (R - workRes));
 }

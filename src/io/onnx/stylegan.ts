@@ -30,13 +30,13 @@ export function mappingGraph(cfg: StyleGANConfig, W: WeightSource, fp16 = false)
   let x = g.input('z', ['N', cfg.latentSize]);
   if (cfg.labelSize > 0) {
     const c = g.input('c', ['N', cfg.labelSize]);
-    x = g.node('Concat', [x, dense(g, c, 'G_mapping/LabelConcat/weight', W('G_mapping/LabelConcat/weight'), 1)], { axis: 1 });
+    x = g.node('Concat', [x, dense(g, c, { name: 'G_mapping/LabelConcat/weight', w: W('G_mapping/LabelConcat/weight'), coef: 1 })], { attrs: { axis: 1 } });
   }
   x = pixelNorm(g, x);
   for (let i = 0; i < cfg.mappingLayers; i++) {
     const w = W(`G_mapping/Dense${i}/weight`);
-    x = dense(g, x, `G_mapping/Dense${i}/weight`, w, heCoef(Math.SQRT2, w.shape[0]!, cfg.mappingLrmul));
-    x = lrelu(g, bias(g, x, `G_mapping/Dense${i}/bias`, W(`G_mapping/Dense${i}/bias`), 2, cfg.mappingLrmul));
+    x = dense(g, x, { name: `G_mapping/Dense${i}/weight`, w, coef: heCoef(Math.SQRT2, w.shape[0]!, cfg.mappingLrmul) });
+    x = lrelu(g, bias(g, x, { name: `G_mapping/Dense${i}/bias`, b: W(`G_mapping/Dense${i}/bias`), rank: 2, coef: cfg.mappingLrmul }));
   }
   const L = numStyleLayers(cfg);
   const broadcast = g.node('Expand', [g.node('Reshape', [x, g.ints('w_shape', [-1, 1, cfg.dlatentSize])]), g.ints('layers', [1, L, 1])]);
@@ -58,13 +58,16 @@ export function synthesisGraph(cfg: StyleGANConfig, W: WeightSource, o: { fp16?:
   const epilogue = (x: string, i: number, channels: number): string => {
     const scope = layerScope(i);
     let y = x;
-    if (cfg.useNoise) y = applyNoise(g, y, noise[i]!, `G_synthesis/${scope}/Noise/weight`, v(`${scope}/Noise/weight`));
-    y = lrelu(g, bias(g, y, `G_synthesis/${scope}/bias`, v(`${scope}/bias`), 4));
+    if (cfg.useNoise) y = applyNoise(g, y, { noise: noise[i]!, name: `G_synthesis/${scope}/Noise/weight`, strength: v(`${scope}/Noise/weight`) });
+    y = lrelu(g, bias(g, y, { name: `G_synthesis/${scope}/bias`, b: v(`${scope}/bias`), rank: 4 }));
     if (cfg.usePixelNorm) y = pixelNorm(g, y);
     if (cfg.useInstanceNorm) y = instanceNorm(g, y);
     if (cfg.useStyles) {
-      const w = g.node('Gather', [dlatents, g.ints('layer', [i], [])], { axis: 1 });
-      y = styleMod(g, y, w, `G_synthesis/${scope}/StyleMod`, v(`${scope}/StyleMod/weight`), v(`${scope}/StyleMod/bias`), heCoef(1, cfg.dlatentSize), channels);
+      const w = g.node('Gather', [dlatents, g.ints('layer', [i], [])], { attrs: { axis: 1 } });
+      y = styleMod(g, y, {
+        w, name: `G_synthesis/${scope}/StyleMod`, A: v(`${scope}/StyleMod/weight`), b: v(`${scope}/StyleMod/bias`),
+        coef: heCoef(1, cfg.dlatentSize), channels,
+      });
     }
     return y;
   };
@@ -77,26 +80,26 @@ export function synthesisGraph(cfg: StyleGANConfig, W: WeightSource, o: { fp16?:
   let x = g.weight('G_synthesis/4x4/Const/const', v('4x4/Const/const').data, [1, c4, 4, 4]);
   if (!cfg.useNoise && !cfg.useStyles) {
     const n = g.node('Slice', [g.node('Shape', [dlatents]), g.ints('start', [0]), g.ints('end', [1])]);
-    x = g.node('Expand', [x, g.node('Concat', [n, g.ints('chw', [c4, 4, 4])], { axis: 0 })]);
+    x = g.node('Expand', [x, g.node('Concat', [n, g.ints('chw', [c4, 4, 4])], { attrs: { axis: 0 } })]);
   }
   x = epilogue(x, 0, c4);
   const conv4 = convWeight('4x4/Conv/weight');
-  x = epilogue(conv2d(g, x, 'G_synthesis/4x4/Conv/weight', conv4.w, conv4.coef), 1, c4);
+  x = epilogue(conv2d(g, x, { name: 'G_synthesis/4x4/Conv/weight', w: conv4.w, coef: conv4.coef }), 1, c4);
   const features = new Map<number, string>([[2, x]]);
   for (let res = 3; res <= workRes; res++) {
     const s = `${2 ** res}x${2 ** res}`;
     const c = nf(cfg, res - 1);
     const up = convWeight(`${s}/Conv0_up/weight`);
-    x = upConv2d(g, x, `G_synthesis/${s}/Conv0_up/weight`, up.w, up.coef, isFused(cfg, 2 ** res));
+    x = upConv2d(g, x, { name: `G_synthesis/${s}/Conv0_up/weight`, w: up.w, coef: up.coef, fused: isFused(cfg, 2 ** res) });
     x = epilogue(blur2d(g, x, c), 2 * res - 4, c);
     const conv1 = convWeight(`${s}/Conv1/weight`);
-    x = epilogue(conv2d(g, x, `G_synthesis/${s}/Conv1/weight`, conv1.w, conv1.coef), 2 * res - 3, c);
+    x = epilogue(conv2d(g, x, { name: `G_synthesis/${s}/Conv1/weight`, w: conv1.w, coef: conv1.coef }), 2 * res - 3, c);
     features.set(res, x);
   }
   const image = (res: number) => {
     const scope = `ToRGB_lod${R - res}`;
-    return toRgb(g, features.get(res)!, `G_synthesis/${scope}`, v(`${scope}/weight`), v(`${scope}/bias`));
+    return toRgb(g, features.get(res)!, { scope: `G_synthesis/${scope}`, w: v(`${scope}/weight`), b: v(`${scope}/bias`) });
   };
-  g.output('images', fadeOutput(g, image, lod, R), ['N', cfg.numChannels, cfg.resolution, cfg.resolution]);
+  g.output('images', fadeOutput(g, { images: image, lod, R }), ['N', cfg.numChannels, cfg.resolution, cfg.resolution]);
   return g.encode('StyleGAN G_synthesis exported by stylegan-ts');
 }

@@ -93,7 +93,7 @@ export function trainingStepCase(resolution: number, widths: WidthsName, batch: 
   const a = preset.adam;
   return {
     step: () => {
-      discriminatorStep(ctx, reals, null, s);
+      discriminatorStep(ctx, reals, { realClasses: null, schedule: s });
       generatorStep(ctx, s);
     },
     config: {

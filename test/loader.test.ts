@@ -116,7 +116,7 @@ test('the image order is a seeded permutation per epoch with seeded flips, resta
   const take = (order: ImageOrder, position: number, count: number) => {
     const indices = new Int32Array(count);
     const flips = new Uint8Array(count);
-    order.fill(position, count, indices, flips);
+    order.fill(position, { n: count, indices, flips });
     return { indices: [...indices], flips: [...flips] };
   };
   const options = { seed: 5, shuffle: true, xflip: true };
@@ -151,7 +151,7 @@ test('the image store serves the same pixels cached, per level, and streamed', a
     for (const [name, store] of Object.entries(stores)) {
       await store.prepare(resolution);
       const out = new Uint8Array(indices.length * CHANNELS * resolution * resolution);
-      await store.gather(indices, flips, resolution, out);
+      await store.gather(indices, { flips, resolution, out });
       assert.deepEqual([...out], expected, `${name} at ${resolution}`);
     }
     if (resolution === 8) assert.deepEqual(stores.levelOnly.cachedResolutions(), [8]);

@@ -58,11 +58,11 @@ test('D learns to separate a trivial real set from the fakes; G then moves towar
   const s: StepSchedule = { lod: 0, resolution: 8, minibatch: N, gLrate: LR, dLrate: LR };
   try {
     const before = measure(ctx, reals);
-    for (let i = 0; i < STEPS_D; i++) discriminatorStep(ctx, reals, null, s);
+    for (let i = 0; i < STEPS_D; i++) discriminatorStep(ctx, reals, { realClasses: null, schedule: s });
     const trainedD = measure(ctx, reals);
     assert.ok(trainedD.margin > before.margin + 1 && trainedD.margin > 1, `D margin ${before.margin.toFixed(3)} → ${trainedD.margin.toFixed(3)}`);
     for (let i = 0; i < STEPS_GD; i++) {
-      discriminatorStep(ctx, reals, null, s);
+      discriminatorStep(ctx, reals, { realClasses: null, schedule: s });
       generatorStep(ctx, s);
     }
     const trainedG = measure(ctx, reals);

@@ -56,7 +56,7 @@ async function generate(f: GenerateFlags, cmd: Command): Promise<void> {
     }
   }
   // The grid and the .npy are filled batch by batch: no batch is kept once it is copied in.
-  const grid = f.grid ? new GridCanvas(total, cols, cell) : null;
+  const grid = f.grid ? new GridCanvas({ count: total, cols, cell }) : null;
   const all = f.npy ? new Uint8Array(total * cellBytes) : null;
   const zs: LatentArray[] = [];
   const ds: LatentArray[] = [];

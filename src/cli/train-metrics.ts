@@ -48,10 +48,10 @@ export interface SnapshotMetricsOptions {
 /** What the trainer calls: the check at setup, and every metric of each snapshot's Gs (rank 0 gets the results). */
 export const snapshotMetrics = (o: SnapshotMetricsOptions): SnapshotMetrics => ({
   check: (names) => checkMetrics(names, o.detectorDir),
-  measure: (names, Gs, snapshot) => measure(names, Gs, snapshot, o),
+  measure: (names, Gs, snapshot) => measure(names, Gs, { snapshot, options: o }),
 });
 
-async function measure(names: readonly string[], Gs: AnyGenerator, snapshot: string, o: SnapshotMetricsOptions): Promise<Record<string, number>> {
+async function measure(names: readonly string[], Gs: AnyGenerator, { snapshot, options: o }: { snapshot: string; options: SnapshotMetricsOptions }): Promise<Record<string, number>> {
   const writer = !o.parallel || o.parallel.isWriter;
   const all: Record<string, number> = {};
   for (const name of names) {

@@ -39,13 +39,13 @@ export async function assembleBatch(
   const { channels, labels } = store.dataset;
   let indices = new Int32Array(batchSize);
   let flipped = new Uint8Array(batchSize);
-  order.fill(position, batchSize, indices, flipped);
+  order.fill(position, { n: batchSize, indices, flips: flipped });
   if (shard) {
     indices = indices.filter((_, i) => i % shard.size === shard.rank);
     flipped = flipped.filter((_, i) => i % shard.size === shard.rank);
   }
   const images = new Uint8Array(indices.length * channels * resolution * resolution);
-  await store.gather(indices, flipped, resolution, images);
+  await store.gather(indices, { flips: flipped, resolution, out: images });
   return {
     images,
     labels: labels ? Int32Array.from(indices, (i) => labels[i]) : null,

@@ -155,10 +155,10 @@ function prepareImage(decoded: Pixels, geometry: Geometry, settings: Settings): 
   image = cropFor(image, settings.transform, settings.spelling);
   const size = geometry.resolution;
   if (settings.transform === 'center-crop-wide') {
-    image = resize(image, size, size / 2, settings.resizeFilter);
+    image = resize(image, { width: size, height: size / 2, filter: settings.resizeFilter });
     return placeOnCanvas(image, { size, top: size / 4, background: settings.background });
   }
-  return resize(image, size, size, settings.resizeFilter);
+  return resize(image, { width: size, height: size, filter: settings.resizeFilter });
 }
 
 /** Resolution and channels from the options, or else from the first image that can be decoded. */

@@ -66,7 +66,7 @@ export class ImageOrder {
   }
 
   /** Image indices and flips of stream positions `position` … `position + n − 1`. */
-  fill(position: number, n: number, indices: Int32Array, flips: Uint8Array): void {
+  fill(position: number, { n, indices, flips }: { n: number; indices: Int32Array; flips: Uint8Array }): void {
     if (!Number.isSafeInteger(position) || position < 0) throw new Error(`ImageOrder: invalid stream position ${position}`);
     for (let k = 0; k < n; k++) {
       const p = position + k;

@@ -75,7 +75,7 @@ export class AreaResampler {
   }
 
   /** Resamples `src` (at `srcOffset`) into `dst` (at `dstOffset`). */
-  run(src: Uint8Array, srcOffset: number, channels: number, dst: Uint8Array, dstOffset: number, rounding: Rounding): void {
+  run(src: Uint8Array, dst: Uint8Array, { srcOffset, dstOffset, channels, rounding }: { srcOffset: number; dstOffset: number; channels: number; rounding: Rounding }): void {
     const { inHeight, inWidth, outWidth, outHeight, x, y } = this;
     const rowLength = outWidth * channels;
     if (this.rows.length < inHeight * rowLength) this.rows = new Float64Array(inHeight * rowLength);
@@ -104,7 +104,7 @@ export class AreaResampler {
 /** Box (area-average) resize of an HWC image, rounded half up like PIL. */
 export function boxResize(image: Pixels, width: number, height: number): Pixels {
   const out = new Uint8Array(width * height * image.channels);
-  new AreaResampler(image.width, image.height, width, height).run(image.data, 0, image.channels, out, 0, 'half-up');
+  new AreaResampler(image.width, image.height, width, height).run(image.data, out, { srcOffset: 0, dstOffset: 0, channels: image.channels, rounding: 'half-up' });
   return { width, height, channels: image.channels, data: out };
 }
 
@@ -157,7 +157,7 @@ function lanczosWeights(inSize: number, outSize: number): AxisWeights {
 }
 
 /** One separable pass: resamples along x (`horizontal`) or y with fixed-point weights, rounding to uint8. */
-function convolvePass(image: Pixels, weights: AxisWeights, outSize: number, horizontal: boolean): Pixels {
+function convolvePass(image: Pixels, weights: AxisWeights, { outSize, horizontal }: { outSize: number; horizontal: boolean }): Pixels {
   const { width, height, channels, data } = image;
   const outWidth = horizontal ? outSize : width;
   const outHeight = horizontal ? height : outSize;
@@ -191,13 +191,13 @@ function convolvePass(image: Pixels, weights: AxisWeights, outSize: number, hori
  */
 export function lanczosResize(image: Pixels, width: number, height: number): Pixels {
   let out = image;
-  if (width !== image.width) out = convolvePass(out, lanczosWeights(image.width, width), width, true);
-  if (height !== image.height) out = convolvePass(out, lanczosWeights(image.height, height), height, false);
+  if (width !== image.width) out = convolvePass(out, lanczosWeights(image.width, width), { outSize: width, horizontal: true });
+  if (height !== image.height) out = convolvePass(out, lanczosWeights(image.height, height), { outSize: height, horizontal: false });
   return out;
 }
 
 /** Resizes an image with the chosen filter (no-op when the size already matches). */
-export function resize(image: Pixels, width: number, height: number, filter: ResizeFilter): Pixels {
+export function resize(image: Pixels, { width, height, filter }: { width: number; height: number; filter: ResizeFilter }): Pixels {
   if (image.width === width && image.height === height) return image;
   return filter === 'box' ? boxResize(image, width, height) : lanczosResize(image, width, height);
 }
@@ -212,6 +212,6 @@ export function downscaleLod(src: Uint8Array, { planes, size, target }: { planes
   if (target > size || size % target !== 0) throw new Error(`downscaleLod: cannot downscale ${size} to ${target}`);
   const out = new Uint8Array(planes * target * target);
   const resampler = new AreaResampler(size, size, target, target);
-  for (let p = 0; p < planes; p++) resampler.run(src, p * size * size, 1, out, p * target * target, 'half-even');
+  for (let p = 0; p < planes; p++) resampler.run(src, out, { srcOffset: p * size * size, dstOffset: p * target * target, channels: 1, rounding: 'half-even' });
   return out;
 }

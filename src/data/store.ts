@@ -125,7 +125,7 @@ export class ImageStore {
    * Writes the images `indices` at `resolution` into `out` ([B, C, r, r], B = indices.length), mirrored where
    * `flips` is 1.
    */
-  async gather(indices: Int32Array, flips: Uint8Array, resolution: number, out: Uint8Array): Promise<void> {
+  async gather(indices: Int32Array, { flips, resolution, out }: { flips: Uint8Array; resolution: number; out: Uint8Array }): Promise<void> {
     this.checkResolution(resolution);
     const { channels, resolution: full } = this.dataset;
     const bytes = channels * resolution * resolution;

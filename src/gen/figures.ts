@@ -91,7 +91,7 @@ export async function renderFigures(G: AnyGenerator, o: FiguresOptions): Promise
     o.log?.(`${file}: ${what}`);
     o.onProgress?.(out.length, (isStyleGAN(G) ? 7 : 2) + (o.runDir ? 1 : 0));
   };
-  const png = async (name: string, img: ImageBatch, what: string, titles?: Titles) => {
+  const png = async (name: string, img: ImageBatch, { what, titles }: { what: string; titles?: Titles }) => {
     const file = join(o.outdir, name);
     const fitted = await fit(img, res, maxCell);
     await writePng(file, titles && (o.titles ?? true) ? await withTitles(fitted, titles) : fitted);
@@ -105,8 +105,10 @@ export async function renderFigures(G: AnyGenerator, o: FiguresOptions): Promise
   const psi = isStyleGAN(G) ? 0.7 : undefined;
   const uncurated = generateImages(G, { seeds }, { truncationPsi: psi, batch, classes: L ? seeds.map((i) => i % cols) : undefined });
   const classTitles = L ? Array.from({ length: cols }, (_, i) => o.classNames?.[i] ?? `class ${i}`) : undefined;
-  await png('uncurated.png', makeGrid(uncurated.images, cols), `uncurated seeds 0–${seeds.length - 1}${psi ? ', ψ = 0.7' : ''}${L ? ', one class per column' : ''}`,
-    classTitles && { columns: classTitles });
+  await png('uncurated.png', makeGrid(uncurated.images, cols), {
+    what: `uncurated seeds 0–${seeds.length - 1}${psi ? ', ψ = 0.7' : ''}${L ? ', one class per column' : ''}`,
+    titles: classTitles && { columns: classTitles },
+  });
   if (!isStyleGAN(G)) {
     o.log?.('the other figures need a StyleGAN generator: skipped');
   } else {
@@ -114,16 +116,20 @@ export async function renderFigures(G: AnyGenerator, o: FiguresOptions): Promise
     const rows = MIX_ROWS.filter((_, i) => styleLayerRange(MIX_STYLES[i]!, G.numLayers).length > 0);
     const styles = MIX_STYLES.filter((s) => styleLayerRange(s, G.numLayers).length > 0);
     const mix = styleMixingFigure(G, { rowSeeds: rows, colSeeds: MIX_COLS, styles, batch, classes: classesFor(G, [...rows, ...MIX_COLS]) });
-    await png('style-mixing.png', mix.grid, `style mixing: rows ${rows.join(',')} take ${styles.join('/')} styles from columns ${MIX_COLS.join(',')}`,
-      { columns: ['', ...MIX_COLS.map(String)], rows: ['', ...styles] });
+    await png('style-mixing.png', mix.grid, {
+      what: `style mixing: rows ${rows.join(',')} take ${styles.join('/')} styles from columns ${MIX_COLS.join(',')}`,
+      titles: { columns: ['', ...MIX_COLS.map(String)], rows: ['', ...styles] },
+    });
     const samples = o.samples ?? 100;
     const detail = noiseDetailFigure(G, { seeds: NOISE_DETAIL_SEEDS, samples, batch, classes: classesFor(G, NOISE_DETAIL_SEEDS) });
-    await png('noise-detail.png', detail, `noise detail: ${samples} noise samples, zoomed crops, per-pixel std`);
+    await png('noise-detail.png', detail, { what: `noise detail: ${samples} noise samples, zoomed crops, per-pixel std` });
     const comp = noiseComponentsFigure(G, { seeds: NOISE_COMPONENT_SEEDS, batch, classes: classesFor(G, NOISE_COMPONENT_SEEDS) });
-    await png('noise-components.png', comp.grid, comp.columns.map((c) => c.title).join(' | '),
-      { columns: comp.columns.map((c) => c.title.replace(/^noise in /, '').replace(/ layers only.*$/, '').replace(/ layers$/, '')) });
+    await png('noise-components.png', comp.grid, {
+      what: comp.columns.map((c) => c.title).join(' | '),
+      titles: { columns: comp.columns.map((c) => c.title.replace(/^noise in /, '').replace(/ layers only.*$/, '').replace(/ layers$/, '')) },
+    });
     const trunc = truncationFigure(G, { seeds: TRUNCATION_SEEDS, batch, classes: classesFor(G, TRUNCATION_SEEDS) });
-    await png('truncation.png', trunc, 'truncation ψ = 1, 0.7, 0.5, 0, −0.5, −1', { columns: DEFAULT_PSIS.map((p) => `ψ ${p}`) });
+    await png('truncation.png', trunc, { what: 'truncation ψ = 1, 0.7, 0.5, 0, −0.5, −1', titles: { columns: DEFAULT_PSIS.map((p) => `ψ ${p}`) } });
   }
   const keys = [0, 1, 2, 3];
   const spaces: InterpolationSpace[] = isStyleGAN(G) ? ['z', 'w'] : ['z'];

@@ -84,11 +84,11 @@ export function* generateBatches(G: AnyGenerator, source: LatentSource, o: Gener
       let dlatents: Tensor | null = null;
       if (isStyleGAN(G)) {
         dlatents = z
-          ? mapLatents(G, latentRows(z, start, end, device), labels, trunc)
-          : truncateDlatents(G, latentRows((source as { dlatents: LatentArray }).dlatents, start, end, device), trunc);
+          ? mapLatents(G, latentRows(z, { start, end, device }), { labels, truncation: trunc })
+          : truncateDlatents(G, latentRows((source as { dlatents: LatentArray }).dlatents, { start, end, device }), trunc);
         images = G.synthesis.forward(dlatents, { noise: noiseFor(G, mode, noiseSeeds.slice(start, end)), precision });
       } else {
-        images = G.forward(latentRows(z!, start, end, device), { labels });
+        images = G.forward(latentRows(z!, { start, end, device }), { labels });
       }
       return { images: toUint8(images), dlatents: dlatents && toLatentArray(dlatents) };
     });

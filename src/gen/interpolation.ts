@@ -109,7 +109,7 @@ export function* interpolationFrames(G: AnyGenerator, o: InterpolationOptions): 
       const images = inference(() => {
         const zs = E.fromTypedArray(z.slice(start * dim, end * dim), [end - start, dim]).to(device);
         if (!isStyleGAN(G)) return toUint8(G.forward(zs, { labels: labelRows(start, end) }));
-        const d = mapLatents(G, zs, labelRows(start, end), trunc);
+        const d = mapLatents(G, zs, { labels: labelRows(start, end), truncation: trunc });
         return synthesizeImages(G, d, { noise: noiseBySeed(G, mode, frameSeeds.slice(start, end)), batch, precision });
       });
       for (let i = 0; i < images.count; i++) yield pick(images, i);
@@ -120,7 +120,7 @@ export function* interpolationFrames(G: AnyGenerator, o: InterpolationOptions): 
   const classes = classIndices(G, o.classes, o.seeds.length);
   const w = E.keep(inference(() => {
     const zs = E.fromTypedArray(keys, [o.seeds.length, dim]).to(device);
-    return mapLatents(G, zs, classes ? oneHotLabels(classes, G.cfg.labelSize, device) : null, trunc);
+    return mapLatents(G, zs, { labels: classes ? oneHotLabels(classes, G.cfg.labelSize, device) : null, truncation: trunc });
   }));
   try {
     for (const [start, end] of batches(path.length, batch)) {

@@ -42,7 +42,7 @@ function latentsOf(S: StyleGANGenerator, o: NoiseFigureOptions): Tensor {
   const classes = classIndices(S, o.classes, o.seeds.length);
   const device = deviceOf(S);
   const labels = classes ? oneHotLabels(classes, S.cfg.labelSize, device) : null;
-  return mapLatents(S, seedLatents(o.seeds, S.cfg.latentSize, device), labels, truncationOf(S, o));
+  return mapLatents(S, seedLatents(o.seeds, S.cfg.latentSize, device), { labels, truncation: truncationOf(S, o) });
 }
 
 /**

@@ -165,7 +165,7 @@ export function truncateTowards(d: Tensor, centers: Tensor, { psi, cutoff }: { p
 }
 
 /** z [N, latent] (+ labels) → dlatents [N, layers, dlatent] after truncation (class-aware for conditional nets). */
-export function mapLatents(G: StyleGANGenerator, z: Tensor, labels: Tensor | null, t: Truncation): Tensor {
+export function mapLatents(G: StyleGANGenerator, z: Tensor, { labels, truncation: t }: { labels: Tensor | null; truncation: Truncation }): Tensor {
   return E.tidy(() => {
     const d = G.mapToDlatents(z, labels);
     if (t.psi === 1 || !labels || (t.center ?? 'class') === 'global') return truncateDlatents(G, d, t);
@@ -185,7 +185,7 @@ export function toLatentArray(t: Tensor): LatentArray {
 }
 
 /** Rows [start, end) of a LatentArray as a tensor on `device`. */
-export function latentRows(a: LatentArray, start: number, end: number, device: string): Tensor {
+export function latentRows(a: LatentArray, { start, end, device }: { start: number; end: number; device: string }): Tensor {
   const row = a.shape.slice(1).reduce((x, y) => x * y, 1);
   const t = E.fromTypedArray(a.data.slice(start * row, end * row), [end - start, ...a.shape.slice(1)]);
   return device === 'cpu' ? t : E.tidy(() => t.to(device));

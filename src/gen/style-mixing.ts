@@ -80,9 +80,9 @@ export function styleMixingFigure(G: AnyGenerator, o: StyleMixingOptions): Style
   const device = deviceOf(S);
   const images = inference(() => {
     const labels = classes ? oneHotLabels(classes, S.cfg.labelSize, device) : null;
-    const w = seeds.length ? mapLatents(S, seedLatents(seeds, S.cfg.latentSize, device), labels, trunc) : null;
-    const dst = o.rowDlatents ? latentRows(o.rowDlatents, 0, R, device) : w!.narrow(0, 0, R);
-    const src = o.colDlatents ? latentRows(o.colDlatents, 0, C, device) : w!.narrow(0, rowSeeds.length, C);
+    const w = seeds.length ? mapLatents(S, seedLatents(seeds, S.cfg.latentSize, device), { labels, truncation: trunc }) : null;
+    const dst = o.rowDlatents ? latentRows(o.rowDlatents, { start: 0, end: R, device }) : w!.narrow(0, 0, R);
+    const src = o.colDlatents ? latentRows(o.colDlatents, { start: 0, end: C, device }) : w!.narrow(0, rowSeeds.length, C);
     const mask = new Uint8Array(R * L);
     layers.forEach((ls, r) => ls.forEach((l) => (mask[r * L + l] = 1)));
     const fromSource = E.fromTypedArray(mask, [R, 1, L, 1], 'bool').to(device);

@@ -38,7 +38,7 @@ export function truncationFigure(G: AnyGenerator, o: TruncationFigureOptions): I
   const device = deviceOf(S);
   const images = inference(() => {
     const labels = classes ? oneHotLabels(classes, S.cfg.labelSize, device) : null;
-    const w = mapLatents(S, seedLatents(o.seeds, S.cfg.latentSize, device), labels, { psi: 1, cutoff: null });
+    const w = mapLatents(S, seedLatents(o.seeds, S.cfg.latentSize, device), { labels, truncation: { psi: 1, cutoff: null } });
     // [R, P, L, D] row-major: every ψ of seed 0, then of seed 1, …
     // Conditional networks: towards each seed's class average w unless the official global centre is asked for.
     const centers = classes && (o.truncationCenter ?? 'class') === 'class' ? classCenters(S, classes) : null;

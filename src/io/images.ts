@@ -34,13 +34,18 @@ export function toUint8(images: Tensor, drange: [number, number] = [-1, 1]): Ima
  */
 export class GridCanvas {
   readonly image: ImageBatch;
+  readonly count: number;
+  readonly cols: number;
+  readonly cell: { width: number; height: number; channels: number };
+  readonly pad: number;
   constructor(
-    readonly count: number,
-    readonly cols: number,
-    readonly cell: { width: number; height: number; channels: number },
-    readonly pad = 0,
-    padValue = 0,
+    { count, cols, cell, pad = 0, padValue = 0 }:
+    { count: number; cols: number; cell: { width: number; height: number; channels: number }; pad?: number; padValue?: number },
   ) {
+    this.count = count;
+    this.cols = cols;
+    this.cell = cell;
+    this.pad = pad;
     const rows = Math.ceil(count / cols);
     const width = cols * cell.width + (cols - 1) * pad;
     const height = rows * cell.height + (rows - 1) * pad;
@@ -69,8 +74,8 @@ export class GridCanvas {
 }
 
 /** Tiles images into a grid of `cols` columns (row-major), with `pad` pixels of `padValue` between cells. */
-export function makeGrid(b: ImageBatch, cols: number, pad = 0, padValue = 0): ImageBatch {
-  const grid = new GridCanvas(b.count, cols, b, pad, padValue);
+export function makeGrid(b: ImageBatch, cols: number, { pad = 0, padValue = 0 }: { pad?: number; padValue?: number } = {}): ImageBatch {
+  const grid = new GridCanvas({ count: b.count, cols, cell: b, pad, padValue });
   grid.paste(b, 0);
   return grid.image;
 }

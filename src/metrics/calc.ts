@@ -134,7 +134,7 @@ export async function calcMetric(name: string, ctx: MetricContext): Promise<Metr
         ...capture, maxItems: numGen, seed: ctx.seed, batch: genBatch, datasetLabels: labels, onProgress: progress('generator features'),
         shard: ctx.group && { index: ctx.group.rank, count: ctx.group.size },
       }));
-    const sharded = (s: FeatureStats): FeatureStats => (ctx.group ? combineShards(s, ctx.group, genBatch, numGen) : s);
+    const sharded = (s: FeatureStats): FeatureStats => (ctx.group ? combineShards(s, ctx.group, { batch: genBatch, numGen }) : s);
     let results: Record<string, number>;
     let numReal: number | null = null;
     let numGenerated = numGen;

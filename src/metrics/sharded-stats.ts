@@ -18,7 +18,7 @@ function sumOverRanks(group: ProcessGroup, values: Float64Array, op: 'sum' | 'ma
 }
 
 /** This rank's statistics of its shard of `numGen` images in batches of `batch` → the statistics of all of them. */
-export function combineShards(s: FeatureStats, group: ProcessGroup, batch: number, numGen: number): FeatureStats {
+export function combineShards(s: FeatureStats, group: ProcessGroup, { batch, numGen }: { batch: number; numGen: number }): FeatureStats {
   const W = group.size;
   if (W === 1) return s;
   const d = sumOverRanks(group, new Float64Array([s.numFeatures ?? 0]), 'max')[0]!;

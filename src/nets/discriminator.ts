@@ -117,7 +117,7 @@ export class Discriminator extends Network {
     const R = log2Resolution(cfg);
     this.resolutionLog2 = R;
     this.arch = discriminatorArch(cfg);
-    this.vars.add('lod', E.zeros([]), false);
+    this.vars.add('lod', E.zeros([]), { trainable: false });
     for (let res = R; res >= 3; res--) this.blocks.push(new DiscriminatorBlock(this.vars, this.arch, { cfg, res }));
     this.epilogue = new DiscriminatorEpilogue(this.vars, this.arch, cfg);
   }

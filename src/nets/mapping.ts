@@ -14,7 +14,7 @@ export class MappingNetwork extends Network {
     super(seed, device);
     let features = cfg.latentSize;
     if (cfg.labelSize > 0) {
-      this.vars.add('LabelConcat/weight', this.vars.randn([cfg.labelSize, cfg.latentSize]), true);
+      this.vars.add('LabelConcat/weight', this.vars.randn([cfg.labelSize, cfg.latentSize]), { trainable: true });
       features += cfg.latentSize;
     }
     for (let i = 0; i < cfg.mappingLayers; i++) {

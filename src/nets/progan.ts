@@ -57,7 +57,7 @@ export class ProGANGenerator extends Network {
     const R = log2Resolution(cfg);
     this.resolutionLog2 = R;
     const v = this.vars;
-    v.add('lod', E.zeros([]), false);
+    v.add('lod', E.zeros([]), { trainable: false });
     const c1 = nf(cfg, 1);
     this.dense = new Dense(v, '4x4/Dense', { inFeatures: cfg.latentSize + cfg.labelSize, outFeatures: c1 * 16, gain: Math.SQRT2 / 4 });
     createBias(v, '4x4/Dense/bias', { n: c1 });

@@ -53,8 +53,8 @@ export class StyleGANGenerator {
 
   constructor(readonly cfg: StyleGANConfig, seed = 0, device = 'cpu') {
     this.own = new (class extends Network {})(seed, device);
-    this.own.vars.add('lod', E.zeros([]), false);
-    this.own.vars.add('dlatent_avg', E.zeros([cfg.dlatentSize]), false);
+    this.own.vars.add('lod', E.zeros([]), { trainable: false });
+    this.own.vars.add('dlatent_avg', E.zeros([cfg.dlatentSize]), { trainable: false });
     this.mapping = new MappingNetwork(cfg, seed + 1, device);
     this.synthesis = new SynthesisNetwork(cfg, seed + 2, device);
   }

@@ -58,12 +58,12 @@ export class SynthesisLayer {
     this.channels = channels;
     const conv = { cin: o.cin, cout: channels, kernel: 3 };
     if (o.input === 'const') {
-      vars.add(`${scope}/const`, E.ones([1, channels, 4, 4]), true);
+      vars.add(`${scope}/const`, E.ones([1, channels, 4, 4]), { trainable: true });
       this.conv = null;
     } else {
       this.conv = o.input === 'up' ? new UpConv2d(vars, scope, { ...conv, fused: o.fused ?? false }) : new Conv2d(vars, scope, conv);
     }
-    if (cfg.useNoise) vars.add(`${scope}/Noise/weight`, E.zeros([channels]), true);
+    if (cfg.useNoise) vars.add(`${scope}/Noise/weight`, E.zeros([channels]), { trainable: true });
     createBias(vars, `${scope}/bias`, { n: channels });
     this.styleAffine = cfg.useStyles
       ? new Dense(vars, `${scope}/StyleMod`, { inFeatures: cfg.dlatentSize, outFeatures: channels * 2, gain: 1, bias: true })

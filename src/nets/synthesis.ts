@@ -90,8 +90,8 @@ export class SynthesisNetwork extends Network {
     this.resolutionLog2 = R;
     this.numLayers = numStyleLayers(cfg);
     const v = this.vars;
-    v.add('lod', E.zeros([]), false);
-    for (let i = 0; i < this.numLayers; i++) v.add(`noise${i}`, v.randn([1, 1, noiseSize(i), noiseSize(i)]), false);
+    v.add('lod', E.zeros([]), { trainable: false });
+    for (let i = 0; i < this.numLayers; i++) v.add(`noise${i}`, v.randn([1, 1, noiseSize(i), noiseSize(i)]), { trainable: false });
     for (let res = 2; res <= R; res++) this.blocks.push(new SynthesisBlock(v, cfg, res));
   }
 

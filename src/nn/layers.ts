@@ -27,12 +27,12 @@ export function createWeight(vars: Variables, name: string, { shape, ...spec }: 
   const heStd = gain / Math.sqrt(fanIn);
   const [initStd, coef] = (spec.useWscale ?? true) ? [1 / lrmul, heStd * lrmul] : [heStd / lrmul, lrmul];
   const init = vars.randn(shape, initStd);
-  vars.add(name, init, true, coef);
+  vars.add(name, init, { trainable: true, coef });
 }
 
 /** A bias [n], zero-initialized, scaled by lrmul at run time. */
 export function createBias(vars: Variables, name: string, { n, lrmul = 1 }: { n: number; lrmul?: number }): void {
-  vars.add(name, E.zeros([n]), true, lrmul);
+  vars.add(name, E.zeros([n]), { trainable: true, coef: lrmul });
 }
 
 /** Adds the runtime bias `name` to dim 1 of x ([N, C] or [N, C, H, W]). */

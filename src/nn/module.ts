@@ -64,7 +64,7 @@ export class Variables {
   }
 
   /** Registers a variable whose value is `init` (moved to the network's device). */
-  add(name: string, init: Tensor, trainable: boolean, coef = 1): Tensor {
+  add(name: string, init: Tensor, { trainable, coef = 1 }: { trainable: boolean; coef?: number }): Tensor {
     if (this.info.has(name)) throw new Error(`variable '${name}' is defined twice`);
     const value = init.device === this.device ? init : init.to(this.device);
     if (trainable) value.requiresGrad_(true);

@@ -43,7 +43,7 @@ export async function preparePhoto(bytes: Uint8Array, resolution: number, channe
   }
   const flat = convertChannels(compositeAlpha(decoded, 'black'), channels === 1 ? 1 : 3);
   const square = crop(flat, centerCropBox(flat.width, flat.height, 'square'));
-  return { target: resize(square, resolution, resolution, 'lanczos'), width: decoded.width, height: decoded.height };
+  return { target: resize(square, { width: resolution, height: resolution, filter: 'lanczos' }), width: decoded.width, height: decoded.height };
 }
 
 /** The photos of a studio session. */

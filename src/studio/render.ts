@@ -50,7 +50,9 @@ function noiseInputs(S: StyleGANGenerator, r: RenderRequest): NoiseInput[] {
  * `stylegan mix` maps its row and column seeds); a photo source or destination gives its projected dlatents as they
  * are (as `stylegan mix` takes a .npy row or column).
  */
-export function renderImage(G: AnyGenerator, r: RenderRequest, photo: LatentArray | null, destination: LatentArray | null = null): Rendered {
+export function renderImage(
+  G: AnyGenerator, r: RenderRequest, { photo, destination = null }: { photo: LatentArray | null; destination?: LatentArray | null },
+): Rendered {
   if (!isStyleGAN(G)) {
     if (r.mix || r.noise.strength || r.destination) throw new RequestError('style mixing, photos and per-layer noise need a StyleGAN network; this one is a Progressive GAN');
     const out = generateImages(G, { seeds: [r.seed] }, renderOptionsOf(r, G));
@@ -63,10 +65,10 @@ export function renderImage(G: AnyGenerator, r: RenderRequest, photo: LatentArra
     const fromSeed = r.mix && 'seed' in r.mix.source ? [r.mix.source.seed] : [];
     const seeds = [r.seed, ...fromSeed];
     const classes = classIndices(S, r.class ?? undefined, seeds.length);
-    const w = mapLatents(S, seedLatents(seeds, S.cfg.latentSize, device), classes && oneHotLabels(classes, S.cfg.labelSize, device), trunc);
-    let d = destination ? latentRows(destination, 0, 1, device) : w.narrow(0, 0, 1);
+    const w = mapLatents(S, seedLatents(seeds, S.cfg.latentSize, device), { labels: classes && oneHotLabels(classes, S.cfg.labelSize, device), truncation: trunc });
+    let d = destination ? latentRows(destination, { start: 0, end: 1, device }) : w.narrow(0, 0, 1);
     if (r.mix) {
-      const src = photo ? latentRows(photo, 0, 1, device) : w.narrow(0, 1, 1);
+      const src = photo ? latentRows(photo, { start: 0, end: 1, device }) : w.narrow(0, 1, 1);
       const mask = new Uint8Array(S.numLayers);
       for (const l of r.mix.layers) mask[l] = 1;
       d = E.where(E.fromTypedArray(mask, [1, S.numLayers, 1], 'bool').to(device), src, d);

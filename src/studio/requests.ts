@@ -26,7 +26,7 @@ export function parseJsonObject(text: string): Json {
   return v as Json;
 }
 
-function integer(o: Json, key: string, min: number, max: number, fallback?: number): number {
+function integer(o: Json, key: string, { min, max, fallback }: { min: number; max: number; fallback?: number }): number {
   const v = o[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     throw new RequestError(`'${key}' must be an integer in ${min}…${max}, got ${JSON.stringify(o[key] ?? null)}`);
@@ -34,7 +34,7 @@ function integer(o: Json, key: string, min: number, max: number, fallback?: numb
   return v;
 }
 
-function number(o: Json, key: string, min: number, max: number, fallback: number): number {
+function number(o: Json, key: string, { min, max, fallback }: { min: number; max: number; fallback: number }): number {
   const v = o[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
     throw new RequestError(`'${key}' must be a number in ${min}…${max}, got ${JSON.stringify(o[key] ?? null)}`);
@@ -49,7 +49,7 @@ function object(o: Json, key: string): Json | null {
   return v as Json;
 }
 
-function integers(o: Json, key: string, min: number, max: number, maxCount: number): number[] {
+function integers(o: Json, key: string, { min, max, maxCount }: { min: number; max: number; maxCount: number }): number[] {
   const v = o[key];
   if (!Array.isArray(v) || v.length > maxCount || v.some((x) => typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max)) {
     throw new RequestError(`'${key}' must be a list of at most ${maxCount} integers in ${min}…${max}`);
@@ -100,10 +100,10 @@ export interface NetworkShape {
 const MAX_LAYERS = 18;
 
 export function parseRender(o: Json, net: NetworkShape): RenderRequest {
-  const seed = integer(o, 'seed', 0, MAX_SEED);
-  const cls = net.labelSize > 0 ? integer(o, 'class', 0, net.labelSize - 1, 0) : null;
+  const seed = integer(o, 'seed', { min: 0, max: MAX_SEED });
+  const cls = net.labelSize > 0 ? integer(o, 'class', { min: 0, max: net.labelSize - 1, fallback: 0 }) : null;
   if (net.labelSize === 0 && o.class !== undefined && o.class !== null) throw new RequestError("'class' given, but this network is unconditional");
-  const cutoff = o.cutoff === undefined ? undefined : o.cutoff === null || o.cutoff === 'all' ? null : integer(o, 'cutoff', 0, net.numLayers);
+  const cutoff = o.cutoff === undefined ? undefined : o.cutoff === null || o.cutoff === 'all' ? null : integer(o, 'cutoff', { min: 0, max: net.numLayers });
   const n = object(o, 'noise') ?? {};
   const mode = n.mode ?? 'const';
   if (!NOISE_MODES.includes(mode as NoiseMode)) throw new RequestError(`'noise.mode' must be one of ${NOISE_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
@@ -120,15 +120,15 @@ export function parseRender(o: Json, net: NetworkShape): RenderRequest {
   if (m) {
     const src = object(m, 'source');
     if (!src) throw new RequestError("'mix.source' is missing");
-    const source: StyleSource = src.photo !== undefined ? { photo: identifier(src, 'photo') } : { seed: integer(src, 'seed', 0, MAX_SEED) };
-    mix = { source, layers: integers(m, 'layers', 0, net.numLayers - 1, MAX_LAYERS) };
+    const source: StyleSource = src.photo !== undefined ? { photo: identifier(src, 'photo') } : { seed: integer(src, 'seed', { min: 0, max: MAX_SEED }) };
+    mix = { source, layers: integers(m, 'layers', { min: 0, max: net.numLayers - 1, maxCount: MAX_LAYERS }) };
   }
   const dst = object(o, 'destination');
   const destination = dst ? { photo: identifier(dst, 'photo') } : null;
-  const preview = o.preview === undefined || o.preview === null ? null : integer(o, 'preview', 8, 4096);
+  const preview = o.preview === undefined || o.preview === null ? null : integer(o, 'preview', { min: 8, max: 4096 });
   return {
-    network: identifier(o, 'network'), seed, class: cls, psi: number(o, 'psi', -2, 2, 1), cutoff,
-    noise: { mode: mode as NoiseMode, seed: integer(n, 'seed', 0, MAX_SEED, seed), strength }, mix, destination, preview,
+    network: identifier(o, 'network'), seed, class: cls, psi: number(o, 'psi', { min: -2, max: 2, fallback: 1 }), cutoff,
+    noise: { mode: mode as NoiseMode, seed: integer(n, 'seed', { min: 0, max: MAX_SEED, fallback: seed }), strength }, mix, destination, preview,
   };
 }
 
@@ -141,11 +141,11 @@ export interface GridRequest extends Omit<RenderRequest, 'mix' | 'noise'> {
 }
 
 export function parseGrid(o: Json, net: NetworkShape): GridRequest {
-  const rows = integers(o, 'rows', 0, MAX_SEED, 8);
+  const rows = integers(o, 'rows', { min: 0, max: MAX_SEED, maxCount: 8 });
   const base = parseRender({ seed: rows[0] ?? 0, ...o, mix: null }, net);
-  const cols = integers(o, 'cols', 0, MAX_SEED, 8);
+  const cols = integers(o, 'cols', { min: 0, max: MAX_SEED, maxCount: 8 });
   if (rows.length === 0 || cols.length === 0) throw new RequestError("'rows' and 'cols' need at least one seed each");
-  const layers = integers(o, 'layers', 0, net.numLayers - 1, MAX_LAYERS);
+  const layers = integers(o, 'layers', { min: 0, max: net.numLayers - 1, maxCount: MAX_LAYERS });
   if (layers.length === 0) throw new RequestError("'layers' selects no layer");
   return { ...base, rows, cols, layers, noiseMode: base.noise.mode };
 }
@@ -156,7 +156,7 @@ export interface SeedsRequest extends RenderRequest {
 }
 
 export function parseSeedsRequest(o: Json, net: NetworkShape, maxSeeds: number): SeedsRequest {
-  const seeds = integers(o, 'seeds', 0, MAX_SEED, maxSeeds);
+  const seeds = integers(o, 'seeds', { min: 0, max: MAX_SEED, maxCount: maxSeeds });
   if (seeds.length === 0) throw new RequestError("'seeds' is empty");
   return { ...parseRender({ seed: seeds[0], ...o, mix: null }, net), seeds };
 }
@@ -175,10 +175,10 @@ export function parseInterpolation(o: Json, net: NetworkShape): InterpolationReq
   if (space !== 'z' && space !== 'w') throw new RequestError(`'space' must be 'z' or 'w', got ${JSON.stringify(space)}`);
   const format = o.format ?? 'png';
   if (!['png', 'gif', 'webp', 'mp4'].includes(format as string)) throw new RequestError(`'format' must be png, gif, webp or mp4, got ${JSON.stringify(format)}`);
-  return { ...r, space, frames: integer(o, 'frames', 2, 120, 24), format: format as InterpolationRequest['format'], fps: integer(o, 'fps', 1, 60, 12) };
+  return { ...r, space, frames: integer(o, 'frames', { min: 2, max: 120, fallback: 24 }), format: format as InterpolationRequest['format'], fps: integer(o, 'fps', { min: 1, max: 60, fallback: 12 }) };
 }
 
 /** The noise-detail view: per-pixel std over `samples` noise samples. */
 export function parseNoiseDetail(o: Json, net: NetworkShape): RenderRequest & { samples: number } {
-  return { ...parseRender({ ...o, mix: null }, net), samples: integer(o, 'samples', 2, 64, 16) };
+  return { ...parseRender({ ...o, mix: null }, net), samples: integer(o, 'samples', { min: 2, max: 64, fallback: 16 }) };
 }

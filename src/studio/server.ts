@@ -89,8 +89,10 @@ export function createStudioServer(o: StudioOptions): Server {
     return p.dlatents;
   };
   /** Renders through renderImage with the dlatents of the photos the request names. */
-  const renderWithPhotos = (net: StudioNetwork, r: ReturnType<typeof parseRender>) => renderImage(net.G, r,
-    r.mix && 'photo' in r.mix.source ? projected(net, r.mix.source.photo) : null, r.destination ? projected(net, r.destination.photo) : null);
+  const renderWithPhotos = (net: StudioNetwork, r: ReturnType<typeof parseRender>) => renderImage(net.G, r, {
+    photo: r.mix && 'photo' in r.mix.source ? projected(net, r.mix.source.photo) : null,
+    destination: r.destination ? projected(net, r.destination.photo) : null,
+  });
 
   /**
    * A route answering a picture: parse against the network, drop the request if a newer one on its channel arrived

@@ -36,7 +36,7 @@ export class FixedGrid {
 }
 
 /** A grid of `cols`×`rows` shuffled reals at full resolution. */
-export async function writeReals(file: string, data: string, resolution: number, cols: number, rows: number): Promise<void> {
+export async function writeReals(file: string, { data, resolution, cols, rows }: { data: string; resolution: number; cols: number; rows: number }): Promise<void> {
   const l = await BatchLoader.open(data, { resolution, batchSize: cols * rows, seed: 1, shuffle: true, validate: 'first', prefetch: 1 });
   try {
     const b = await l.next();

@@ -18,7 +18,9 @@ export interface DiscriminatorOut {
 export const gLogisticNonsaturating = (fake: DiscriminatorOut): Tensor => fake.scores.neg().softplus().mean();
 
 /** softplus(D(G(z))) + softplus(−D(x)) averaged, and the R1 penalty γ/2·‖∇ₓD(x)‖² (separately, for logging). */
-export function dLogisticR1(real: DiscriminatorOut, fake: DiscriminatorOut, reals: Tensor, r1Gamma: number, gradScale = 1): { loss: Tensor; penalty: Tensor } {
+export function dLogisticR1(
+  real: DiscriminatorOut, fake: DiscriminatorOut, { reals, r1Gamma, gradScale = 1 }: { reals: Tensor; r1Gamma: number; gradScale?: number },
+): { loss: Tensor; penalty: Tensor } {
   return E.tidy(() => {
     const loss = fake.scores.softplus().mean().add(real.scores.neg().softplus().mean());
     if (r1Gamma === 0) return { loss, penalty: E.zeros([]) };

@@ -70,7 +70,7 @@ function classesTensor(ctx: StepContext, c: Int32Array | null): Tensor | null {
 const labelsOf = (ctx: StepContext, c: Int32Array | null): Tensor | null => (c ? E.oneHot(c, ctx.numClasses, ctx.device) : null);
 
 /** G in training mode: w-average tracking and style mixing (StyleGAN), random noise, working resolution. */
-export function trainingFakes(ctx: StepContext, z: Tensor, labels: Tensor | null, lod: number): Tensor {
+export function trainingFakes(ctx: StepContext, z: Tensor, { labels, lod }: { labels: Tensor | null; lod: number }): Tensor {
   const G = ctx.nets.G;
   if (G instanceof ProGANGenerator) return G.forward(z, { labels, lod, native: true });
   const cfg = G.cfg;
@@ -97,11 +97,11 @@ export function trainingFakes(ctx: StepContext, z: Tensor, labels: Tensor | null
   });
 }
 
-const discriminate = (ctx: StepContext, images: Tensor, labels: Tensor | null, lod: number): DiscriminatorOut =>
+const discriminate = (ctx: StepContext, images: Tensor, { labels, lod }: { labels: Tensor | null; lod: number }): DiscriminatorOut =>
   ctx.nets.D.forwardFull(ctx.augment ? ctx.augment(images) : images, { labels, lod });
 
 /** Sets every parameter's gradient of `loss` (unused ones, above the working resolution, get none) and steps. */
-function optimizerStep(ctx: StepContext, opt: E.Adam, loss: Tensor, lr: number): void {
+function optimizerStep(ctx: StepContext, opt: E.Adam, { loss, lr }: { loss: Tensor; lr: number }): void {
   const grads = E.grad(loss, opt.params, { allowUnused: true });
   ctx.parallel?.allReduceMean(grads);
   opt.params.forEach((p, i) => (p.grad = grads[i] ?? null));
@@ -114,7 +114,7 @@ function optimizerStep(ctx: StepContext, opt: E.Adam, loss: Tensor, lr: number):
  * One D step on `reals` ([N, C, r, r] in [−1, 1] at the working resolution; `realClasses` for conditional networks),
  * then the Gs update. StyleGAN: logistic loss + R1; ProGAN: WGAN-GP + drift (+ AC-GAN terms).
  */
-export function discriminatorStep(ctx: StepContext, reals: Tensor, realClasses: Int32Array | null, s: StepSchedule): DStepResult {
+export function discriminatorStep(ctx: StepContext, reals: Tensor, { realClasses, schedule: s }: { realClasses: Int32Array | null; schedule: StepSchedule }): DStepResult {
   const { config } = ctx.nets;
   const n = reals.shape[0]!;
   const globalN = globalCount(ctx, n);
@@ -124,28 +124,28 @@ export function discriminatorStep(ctx: StepContext, reals: Tensor, realClasses: 
     const fakeClasses = classRows(ctx, randomClasses(ctx, globalN));
     const fakeLabels = labelsOf(ctx, fakeClasses);
     const z = rows(ctx, E.randn([globalN, config.latentSize], { generator: ctx.gen, device: ctx.device }));
-    const fakes = E.noGrad(() => trainingFakes(ctx, z, fakeLabels, s.lod));
+    const fakes = E.noGrad(() => trainingFakes(ctx, z, { labels: fakeLabels, lod: s.lod }));
     let loss: Tensor;
     let penalty: Tensor;
     let realSigns: number;
     if (config.arch === 'stylegan') {
       const x = reals.detach().requiresGrad_(true);
-      const real = discriminate(ctx, x, realLabels, s.lod);
+      const real = discriminate(ctx, x, { labels: realLabels, lod: s.lod });
       realSigns = real.scores.detach().sign().sum().item();
-      ({ loss, penalty } = dLogisticR1(real, discriminate(ctx, fakes, fakeLabels, s.lod), x, ctx.loss.r1Gamma, gradScale));
+      ({ loss, penalty } = dLogisticR1(real, discriminate(ctx, fakes, { labels: fakeLabels, lod: s.lod }), { reals: x, r1Gamma: ctx.loss.r1Gamma, gradScale }));
     } else {
       const u = rows(ctx, E.rand([globalN, 1, 1, 1], { generator: ctx.gen, device: ctx.device }));
       const mixed = reals.lerp(fakes, u).detach().requiresGrad_(true);
       const L = ctx.loss;
-      const real = discriminate(ctx, reals, realLabels, s.lod);
+      const real = discriminate(ctx, reals, { labels: realLabels, lod: s.lod });
       realSigns = real.scores.detach().sign().sum().item();
       ({ loss, penalty } = dWganGp(
-        real, discriminate(ctx, fakes, fakeLabels, s.lod), mixed, discriminate(ctx, mixed, fakeLabels, s.lod),
+        real, discriminate(ctx, fakes, { labels: fakeLabels, lod: s.lod }), mixed, discriminate(ctx, mixed, { labels: fakeLabels, lod: s.lod }),
         classesTensor(ctx, ctx.numClasses ? realClasses : null), classesTensor(ctx, fakeClasses),
         { lambda: L.wganLambda, target: L.wganTarget, epsDrift: L.epsDrift, condWeight: L.condWeight, gradScale },
       ));
     }
-    optimizerStep(ctx, ctx.dOpt, loss, s.dLrate);
+    optimizerStep(ctx, ctx.dOpt, { loss, lr: s.dLrate });
     return { loss: loss.item(), penalty: penalty.item(), realSigns, count: n };
   });
   if (ctx.nets.Gs) updateEma(ctx.nets.Gs, ctx.nets.G, ctx.emaBeta(s.minibatch));
@@ -163,9 +163,9 @@ export function generatorStep(ctx: StepContext, s: StepSchedule): number {
     const classes = classRows(ctx, randomClasses(ctx, n));
     const labels = labelsOf(ctx, classes);
     const z = rows(ctx, E.randn([n, config.latentSize], { generator: ctx.gen, device: ctx.device }));
-    const out = discriminate(ctx, trainingFakes(ctx, z, labels, s.lod), labels, s.lod);
+    const out = discriminate(ctx, trainingFakes(ctx, z, { labels, lod: s.lod }), { labels, lod: s.lod });
     const loss = config.arch === 'stylegan' ? gLogisticNonsaturating(out) : gWgan(out, classesTensor(ctx, classes), ctx.loss.condWeight);
-    optimizerStep(ctx, ctx.gOpt, loss, s.gLrate);
+    optimizerStep(ctx, ctx.gOpt, { loss, lr: s.gLrate });
     return loss.item();
   });
 }

@@ -236,7 +236,7 @@ export class Trainer {
   /** One minibatch: D step (+ Gs update), the augmentation controller, G step. */
   private async minibatch(s: ScheduleState): Promise<void> {
     const batch = await this.loader.next();
-    const r = E.tidy(() => discriminatorStep(this.stepContext, processReals(batch, s.lod, this.device), batch.labels ?? null, s));
+    const r = E.tidy(() => discriminatorStep(this.stepContext, processReals(batch, s.lod, this.device), { realClasses: batch.labels ?? null, schedule: s }));
     if (!Number.isFinite(r.loss)) this.diverged(`the D loss is ${r.loss}`);
     if (this.o.parallel) { // r_t over the global minibatch: the mean of every rank's (sum, count)
       const t = E.tensor([r.realSigns, r.count]);
@@ -283,7 +283,7 @@ export class Trainer {
         data: o.data, ...this.options, preset: this.preset.name, totalKimg: this.totalKimg, net: this.nets.config,
         schedule: this.preset.schedule, loss: this.preset.loss, conditional: this.numClasses > 0, processes: o.parallel?.size ?? 1,
       }, null, 2));
-      await writeReals(path.join(o.runDir, 'reals.png'), o.data, this.nets.config.resolution, this.grid.cols, this.grid.rows);
+      await writeReals(path.join(o.runDir, 'reals.png'), { data: o.data, resolution: this.nets.config.resolution, cols: this.grid.cols, rows: this.grid.rows });
       await this.writeGrid(path.join(o.runDir, 'fakes_init.png'));
     }
     let ticksThisRun = 0;

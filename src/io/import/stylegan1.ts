@@ -43,7 +43,7 @@ interface GeneratorFacts {
 }
 
 /** Reads one G_style network into the shared readings; returns what only generators tell. */
-function readGenerator(g: TfNetwork, role: string, a: Readings, where: string): GeneratorFacts {
+function readGenerator(g: TfNetwork, { role, a, where }: { role: string; a: Readings; where: string }): GeneratorFacts {
   if (g.buildFuncName !== STYLEGAN1_GENERATOR) throw new Error(`${where}: ${role} is built by ${g.buildFuncName}, expected ${STYLEGAN1_GENERATOR}`);
   const syn = component(g, { key: 'synthesis', buildFunc: 'G_synthesis', where });
   const map = component(g, { key: 'mapping', buildFunc: 'G_mapping', where });
@@ -94,7 +94,7 @@ export function inferStyleGANConfig(nets: Partial<Record<NetworkRole, TfNetwork>
   const gen = new Agreed<GeneratorFacts>('mapping / latent sizes', where);
   for (const role of ['Gs', 'G'] as const) {
     const g = nets[role];
-    if (g) gen.add(readGenerator(g, role, a, where), `${role} G_mapping`);
+    if (g) gen.add(readGenerator(g, { role, a, where }), `${role} G_mapping`);
   }
   let mbstd = { mbstdGroupSize: 4, mbstdNumFeatures: 1 };
   const d = nets.D;

@@ -35,7 +35,7 @@ function dictField(obj: PersistentObject, key: string, where: string): PickleDic
   return v;
 }
 
-function walk(obj: PersistentObject, prefix: string, net: TorchNetwork, where: string, depth: number, modules: ExpansionBudget): void {
+function walk(obj: PersistentObject, { prefix, net, where, depth, modules }: { prefix: string; net: TorchNetwork; where: string; depth: number; modules: ExpansionBudget }): void {
   modules.visit(depth);
   for (const key of ['_parameters', '_buffers']) {
     for (const [name, t] of dictField(obj, key, where)) {
@@ -49,7 +49,7 @@ function walk(obj: PersistentObject, prefix: string, net: TorchNetwork, where: s
   for (const [name, child] of dictField(obj, '_modules', where)) {
     if (child === null) continue;
     if (!isRecord(child) || child.kind !== 'persistent') throw new Error(`${where}: module ${prefix}${String(name)} is a ${describe(child)}`);
-    walk(child, `${prefix}${String(name)}.`, net, where, depth + 1, modules);
+    walk(child, { prefix: `${prefix}${String(name)}.`, net, where, depth: depth + 1, modules });
   }
 }
 
@@ -66,7 +66,7 @@ export function readStyleGAN2(top: PickleDict, where: string): TorchNetwork[] {
       if (typeof k === 'string' && !k.startsWith('_') && k !== 'training' && !(v instanceof Map)) attrs[k] = pickleToJson(v, budget);
     }
     const net: TorchNetwork = { role, className: obj.className, tensors: new Map(), parameters: new Set(), attrs };
-    walk(obj, `${role}.`, net, where, 0, new ExpansionBudget(where, 'torch modules', 10_000));
+    walk(obj, { prefix: `${role}.`, net, where, depth: 0, modules: new ExpansionBudget(where, 'torch modules', 10_000) });
     nets.push(net);
   }
   return nets;

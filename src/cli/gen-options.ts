@@ -52,7 +52,7 @@ export function renderOptions(cmd: Command, o: { trunc?: boolean; center?: boole
   return cmd
     .option('--class <n|name|cycle>', "class of a conditional network: an index, a name (e.g. 'sneaker' for Fashion-MNIST) or 'cycle' (image i gets class i mod classes)")
     .option('--batch <n>', 'images per forward pass', integerAtLeast(1), 8)
-    .option('--precision <p>', `arithmetic of the synthesis network on the CPU: ${PRECISIONS.join(', ')} (default fp32; bf16: StyleGAN only)`, oneOf(PRECISIONS));
+    .option('--precision <p>', `arithmetic of the generator on the CPU: ${PRECISIONS.join(', ')} (default fp32)`, oneOf(PRECISIONS));
 }
 
 /** Opens --network on the --device of `cmd`. */

@@ -192,6 +192,16 @@ export function fusedEpilogue_(x: Tensor, o: FusedEpilogueOptions): Tensor {
 }
 
 /**
+ * The ProGAN layer epilogue without autograd on a CPU activation [N, C, H, W] (contiguous NCHW or channels-last,
+ * float32 or bfloat16), in place: lrelu(x + bias[c], slope), then pixel norm y · rsqrt(mean_c(y²) + eps) when
+ * `pixelNorm`. One native pass per pixel row on channels-last (native/pixel-norm.cc). Returns x.
+ */
+export function biasLreluPixelNorm_(x: Tensor, o: { bias?: Tensor | null; pixelNorm: boolean; slope?: number; eps?: number }): Tensor {
+  native.biasLreluPixelNorm_(x.handle, o.bias?.handle, o.pixelNorm, o.slope ?? 0.2, o.eps ?? 1e-8);
+  return x;
+}
+
+/**
  * dst.copy_(src) for a dst created by the caller's own computation (an output being assembled, never a variable or
  * a tensor a cache derives from): unlike the `_` methods it does not advance the mutation epoch, so prepared
  * weights stay cached.

@@ -88,7 +88,7 @@ export function* generateBatches(G: AnyGenerator, source: LatentSource, o: Gener
           : truncateDlatents(G, latentRows((source as { dlatents: LatentArray }).dlatents, { start, end, device }), trunc);
         images = G.synthesis.forward(dlatents, { noise: noiseFor(G, mode, noiseSeeds.slice(start, end)), precision });
       } else {
-        images = G.forward(latentRows(z!, { start, end, device }), { labels });
+        images = G.forward(latentRows(z!, { start, end, device }), { labels, precision });
       }
       return { images: toUint8(images), dlatents: dlatents && toLatentArray(dlatents) };
     });

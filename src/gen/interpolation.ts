@@ -108,7 +108,7 @@ export function* interpolationFrames(G: AnyGenerator, o: InterpolationOptions): 
     for (const [start, end] of batches(path.length, batch)) {
       const images = inference(() => {
         const zs = E.fromTypedArray(z.slice(start * dim, end * dim), [end - start, dim]).to(device);
-        if (!isStyleGAN(G)) return toUint8(G.forward(zs, { labels: labelRows(start, end) }));
+        if (!isStyleGAN(G)) return toUint8(G.forward(zs, { labels: labelRows(start, end), precision }));
         const d = mapLatents(G, zs, { labels: labelRows(start, end), truncation: trunc });
         return synthesizeImages(G, d, { noise: noiseBySeed(G, mode, frameSeeds.slice(start, end)), batch, precision });
       });

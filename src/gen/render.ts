@@ -67,15 +67,14 @@ export interface RenderOptions {
   batch?: number;
   /** Called as work proceeds with the images rendered so far and the total (figures that render many images). */
   onProgress?: (done: number, total: number) => void;
-  /** Arithmetic of the synthesis network on the CPU: 'fp32' (default) or 'bf16'. StyleGAN only. */
+  /** Arithmetic of the generator on the CPU: 'fp32' (default) or 'bf16' (StyleGAN's synthesis network, ProGAN's G). */
   precision?: Precision;
 }
 
-/** The precision an options object asks for; refuses bf16 on ProGAN. */
-export function precisionOf(G: AnyGenerator, o: RenderOptions): Precision {
+/** The precision an options object asks for. */
+export function precisionOf(_G: AnyGenerator, o: RenderOptions): Precision {
   const p = o.precision ?? 'fp32';
   if (!PRECISIONS.includes(p)) throw new Error(`precision must be one of ${PRECISIONS.join(', ')}, got '${String(p)}'`);
-  if (p !== 'fp32' && !isStyleGAN(G)) requireStyleGAN(G, 'bf16 precision');
   return p;
 }
 

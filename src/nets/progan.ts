@@ -2,26 +2,48 @@
  * Progressive GAN (Karras et al. 2017) generator G_paper: pixel-normalized latent → 4×4 dense → conv, then per
  * resolution an upscaling conv and a conv, each with leaky ReLU and pixel norm; ToRGB per resolution. The
  * discriminator D_paper is `Discriminator` (discriminator.ts) with ProGAN's options.
+ *
+ * Inference on the CPU (no autograd) takes the fast paths of the StyleGAN synthesis network: channels-last
+ * activations, optional bfloat16 (`precision: 'bf16'`), and each layer's bias + leaky ReLU + pixel norm fused into one
+ * in-place native pass (E.biasLreluPixelNorm_).
  */
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { Network, type Variables } from '../nn/module.js';
-import { Dense, Conv2d, UpConv2d, ToRGB, createBias, applyBias } from '../nn/layers.js';
+import { Dense, Conv2d, UpConv2d, ToRGB, createBias } from '../nn/layers.js';
 import { pixelNorm, lrelu } from '../nn/ops.js';
 import { type ProGANConfig, nf, log2Resolution } from './config.js';
 import { resolveLod, growOutput, type GrowthState } from './progressive.js';
 import { requireLabels } from './labels.js';
+import { computeFor, type Precision } from './synthesis.js';
 
 export interface ProGANGenerateOptions {
   labels?: Tensor | null;
   lod?: number;
   native?: boolean;
+  /** Inference on the CPU: 'fp32' (default) or 'bf16' (bfloat16 activations and convolutions, float32 image). */
+  precision?: Precision;
+  /** Channels-last (NHWC) activations in CPU inference (default true). */
+  channelsLast?: boolean;
 }
 
-/** Leaky ReLU then pixel norm when the config has it: what follows every G_paper layer. */
-function activate(cfg: ProGANConfig, x: Tensor): Tensor {
-  const y = lrelu(x);
-  return cfg.usePixelNorm ? pixelNorm(y, cfg.usePixelNormEps) : y;
+/**
+ * `x + bias` (x: a layer's output before its bias), leaky ReLU, then pixel norm when the config has it: what ends
+ * every G_paper layer. Without autograd on the CPU, one in-place native pass over x (which the caller owns).
+ */
+function activate(cfg: ProGANConfig, x: Tensor, bias: Tensor): Tensor {
+  if (!E.isGradEnabled() && x.device === 'cpu' && (x.isContiguous() || x.isContiguous('channels_last'))) {
+    return E.biasLreluPixelNorm_(x, { bias, pixelNorm: cfg.usePixelNorm, eps: cfg.usePixelNormEps });
+  }
+  return E.tidy(() => {
+    const y = lrelu(x.add(bias.reshape(1, -1, 1, 1)));
+    return cfg.usePixelNorm ? pixelNorm(y, cfg.usePixelNormEps) : y;
+  });
+}
+
+/** A G_paper convolution with its epilogue (bias, leaky ReLU, pixel norm). */
+function convLayer(cfg: ProGANConfig, conv: Conv2d | UpConv2d, x: Tensor): Tensor {
+  return E.tidy(() => activate(cfg, conv.convolve(x), conv.vars.runtime(conv.bias!)));
 }
 
 /** Resolution 2^res of G_paper (res ≥ 3): the upscaling conv, the conv and the ToRGB of that resolution. */
@@ -38,7 +60,7 @@ export class ProGANBlock {
     this.toRgb = new ToRGB(vars, `ToRGB_lod${log2Resolution(cfg) - res}`, { cin: c, channels: cfg.numChannels });
   }
   forward(x: Tensor): GrowthState {
-    const y = activate(this.cfg, this.conv1.forward(activate(this.cfg, this.conv0.forward(x))));
+    const y = E.tidy(() => convLayer(this.cfg, this.conv1, convLayer(this.cfg, this.conv0, x)));
     return { x: y, img: this.toRgb.forward(y) };
   }
 }
@@ -66,19 +88,23 @@ export class ProGANGenerator extends Network {
     for (let res = 3; res <= R; res++) this.blocks.push(new ProGANBlock(v, cfg, res));
   }
 
-  /** z [N, latentSize] (+ one-hot labels) → images [N, C, H, W]. */
+  /** z [N, latentSize] (+ one-hot labels) → images [N, C, H, W] (float32, NCHW). */
   forward(z: Tensor, o: ProGANGenerateOptions = {}): Tensor {
     const cfg = this.cfg;
     if (z.ndim !== 2 || z.shape[1] !== cfg.latentSize) throw new Error(`G_paper: latents must be [N, ${cfg.latentSize}], got [${z.shape.join(', ')}]`);
     const R = this.resolutionLog2;
     const { lod, workRes } = resolveLod(o.lod ?? this.vars.get('lod').item(), R);
+    const compute = computeFor(this.device, o);
     return E.tidy(() => {
       let x = cfg.labelSize > 0 ? E.cat([z, requireLabels('G_paper', cfg.labelSize, o.labels)], 1) : z;
       if (cfg.normalizeLatents) x = pixelNorm(x, cfg.usePixelNormEps);
       x = this.dense.forward(x).reshape(-1, nf(cfg, 1), 4, 4);
-      x = activate(cfg, applyBias(this.vars, '4x4/Dense/bias', x));
-      x = activate(cfg, this.conv.forward(x));
-      return growOutput({ x, img: this.toRgb.forward(x) }, (res, input) => this.blocks[res - 3]!.forward(input), { lod, R, workRes, native: o.native ?? false });
+      // The dense output in the compute dtype and layout (always a fresh tensor), from which the network follows.
+      x = compute ? x.to(compute.dtype).contiguous(compute.format).clone() : x;
+      x = activate(cfg, x, this.vars.runtime('4x4/Dense/bias'));
+      x = convLayer(cfg, this.conv, x);
+      const img = growOutput({ x, img: this.toRgb.forward(x) }, (res, input) => this.blocks[res - 3]!.forward(input), { lod, R, workRes, native: o.native ?? false });
+      return compute ? img.to('float32').contiguous() : img;
     });
   }
 }

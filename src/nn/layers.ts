@@ -128,6 +128,10 @@ abstract class ConvLayer {
   }
   /** The convolution without bias. */
   protected abstract apply(x: Tensor): Tensor;
+  /** The convolution without the layer's bias (for a fused epilogue that adds it). */
+  convolve(x: Tensor): Tensor {
+    return E.tidy(() => this.apply(x));
+  }
   forward(x: Tensor): Tensor {
     return E.tidy(() => withBias(this.vars, this.bias, this.apply(x)));
   }

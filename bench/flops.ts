@@ -4,7 +4,7 @@
  * the config's fused threshold, else nearest upscale + 3×3), the blur after upsampling, the style dense layers, and
  * the ToRGB of every resolution. Elementwise work (epilogue, noise) is left out: it is memory-bound.
  */
-import { nf, isFused, type StyleGANConfig } from '../src/nets/config.js';
+import { nf, isFused, type StyleGANConfig, type ProGANConfig } from '../src/nets/config.js';
 
 /** FLOP of one image through G (mapping + synthesis) at full resolution. */
 export function styleganGFlopPerImage(cfg: StyleGANConfig): number {
@@ -26,6 +26,19 @@ export function styleganGFlopPerImage(cfg: StyleGANConfig): number {
     flop += 2 * 9 * c * px; // blur, depthwise 3×3
     flop += 2 * 9 * c * c * px; // Conv1
     flop += 2 * style(c) + rgb(c, px);
+  }
+  return flop / 1e9;
+}
+
+/** FLOP of one image through ProGAN's G_paper: the 4² dense and conv, per resolution the upsampling conv and the conv, every ToRGB. */
+export function proganGFlopPerImage(cfg: ProGANConfig): number {
+  const R = Math.log2(cfg.resolution);
+  const rgb = (c: number, px: number) => 2 * c * cfg.numChannels * px;
+  const c4 = nf(cfg, 1);
+  let flop = 2 * (cfg.latentSize + cfg.labelSize) * c4 * 16 + 2 * 9 * c4 * c4 * 16 + rgb(c4, 16);
+  for (let res = 3; res <= R; res++) {
+    const [cin, c, px] = [nf(cfg, res - 2), nf(cfg, res - 1), 4 ** res];
+    flop += (cfg.fusedScale !== false ? 2 * 4 : 2 * 9) * cin * c * px + 2 * 9 * c * c * px + rgb(c, px);
   }
   return flop / 1e9;
 }

@@ -18,10 +18,9 @@ import {
   compareWithPeer, flagArgs, peerScript, printReport, runOurSide, runPeerScript, timeCases,
   type BenchCase, type BenchReport, type CaseTiming, type CompareOptions, type PeerOutcome,
 } from './compare.js';
-import { runPeerVariants, measuredPeak, formatVariants, type VariantResults, type VariantRow } from './peer-variants.js';
-import { styleganGFlopPerImage } from './flops.js';
+import { runPeerVariants, mergeVariants, measuredPeak, formatVariants, type VariantResults, type VariantRow } from './peer-variants.js';
+import { styleganGFlopPerImage, proganGFlopPerImage } from './flops.js';
 import type { Precision } from '../src/nets/synthesis.js';
-import type { StyleGANConfig } from '../src/nets/config.js';
 
 export const NETS = ['stylegan', 'progan'] as const;
 export type NetName = (typeof NETS)[number];
@@ -68,8 +67,8 @@ export function generatorForwardCase(cfg: NetworkConfig, batch: number, device: 
     return { step: () => E.noGrad(() => G.forward(E.randn([batch, cfg.latentSize], { device }), o)), config, batch, dispose: () => G.dispose() };
   }
   const G = new ProGANGenerator(cfg, seed, device);
-  Object.assign(config, { params: G.numParams(), grad: false, precision: 'fp32' });
-  return { step: () => E.noGrad(() => G.forward(E.randn([batch, cfg.latentSize], { device }))), config, batch, dispose: () => G.dispose() };
+  Object.assign(config, { params: G.numParams(), grad: false, precision });
+  return { step: () => E.noGrad(() => G.forward(E.randn([batch, cfg.latentSize], { device }), { precision })), config, batch, dispose: () => G.dispose() };
 }
 
 /** D(x) and the gradients of its summed scores for all D parameters; x is fixed. */
@@ -142,35 +141,44 @@ export function runNetsBench(o: NetsBenchOptions): NetsBenchReport {
   return { ...compareWithPeer('nets', ours, runPeer(o), o, peerArgs(o)), config: o.config };
 }
 
+/** GFLOP of one image through the generator of `cfg` (bench/flops.ts). */
+const gFlopPerImage = (cfg: NetworkConfig): number => (cfg.arch === 'stylegan' ? styleganGFlopPerImage(cfg) : proganGFlopPerImage(cfg));
+
 /**
- * The StyleGAN G cases against the peer's other variants (bench/peer-variants.ts), with GFLOP/s beside the measured
- * peak; null when there are no such cases or no peer.
+ * The G cases (StyleGAN and ProGAN) against the peer's other variants (bench/peer-variants.ts), with GFLOP/s beside
+ * the measured peak; null when there are no such cases or no peer.
  */
 export function variantSection(o: NetsBenchOptions, report: NetsBenchReport): { variants: VariantResults; text: string } | null {
   const c = o.config;
-  const g = netCases(c).filter((x) => x.name.startsWith('stylegan_g_fwd_'));
+  const g = netCases(c).filter((x) => x.name.includes('_g_fwd_'));
   if (!o.peer || g.length === 0) return null;
-  const args = peerArgs({ ...o, config: { ...c, nets: ['stylegan'], dRes: [], dBatch: [] } });
   const sizes = new Map(g.map((x) => {
-    const [, , , res, b] = x.name.split('_');
-    return [x.name, { res: Number(res), batch: Number(b!.slice(1)) }];
+    const [net, , , res, b] = x.name.split('_');
+    return [x.name, { net: net as NetName, res: Number(res), batch: Number(b!.slice(1)) }];
   }));
   const bf16 = runOurSide(o, () => timeCases(g.map((x) => x.name), (name) => {
     const s = sizes.get(name)!;
-    return generatorForwardCase(styleganConfig({ resolution: s.res }), s.batch, o.device, o.seed, 'bf16');
+    return generatorForwardCase(officialConfig(s.net, s.res), s.batch, o.device, o.seed, 'bf16');
   }, o));
-  const variants = runPeerVariants(o, args, g.map((x) => x.name));
+  const variants: VariantResults = {};
+  for (const net of c.nets.filter((n) => g.some((x) => sizes.get(x.name)!.net === n))) {
+    const args = peerArgs({ ...o, config: { ...c, nets: [net], dRes: [], dBatch: [] } });
+    mergeVariants(variants, runPeerVariants(o, args, g.filter((x) => sizes.get(x.name)!.net === net).map((x) => x.name)));
+  }
   const rows: VariantRow[] = g.map((x) => {
-    const { res, batch } = sizes.get(x.name)!;
+    const { net, res, batch } = sizes.get(x.name)!;
     const r = report.results[x.name];
     return {
-      case: x.name, images: batch, gflopPerImage: styleganGFlopPerImage(styleganConfig({ resolution: res })),
+      case: x.name, images: batch, gflopPerImage: gFlopPerImage(officialConfig(net, res)),
       oursMs: r?.stylegan_ts.ms_per_iter ?? null, oursBf16Ms: bf16.results[x.name]?.ms_per_iter ?? null,
       asRunMs: r?.pytorch?.ms_per_iter ?? null,
     };
   });
-  const psnr = [...new Set([...sizes.values()].map((s) => s.res))].map((res) => ({ res, db: bf16Psnr(styleganConfig({ resolution: res }), o.device, o.seed) }));
-  const psnrLine = `bf16 vs fp32 images (${PSNR_SEEDS.length} fixed z, constant noise, ψ 0.7): ${psnr.map((p) => `${p.res}²: PSNR ${p.db.toFixed(1)} dB`).join(', ')}`;
+  const psnr = [...new Set([...sizes.values()].map((s) => `${s.net}/${s.res}`))].map((key) => {
+    const [net, res] = key.split('/') as [NetName, string];
+    return { key: `${net} ${res}²`, db: bf16Psnr(officialConfig(net, Number(res)), o.device, o.seed) };
+  });
+  const psnrLine = `bf16 vs fp32 images (${PSNR_SEEDS.length} fixed z; StyleGAN: constant noise, ψ 0.7): ${psnr.map((p) => `${p.key}: PSNR ${p.db.toFixed(1)} dB`).join(', ')}`;
   return { variants, text: `${formatVariants(rows, variants, measuredPeak(o.device))}\n${psnrLine}` };
 }
 
@@ -178,16 +186,18 @@ export function variantSection(o: NetsBenchOptions, report: NetsBenchReport): { 
 export const PSNR_SEEDS = [0, 1];
 
 /** PSNR (peak-to-peak 2, images in [−1, 1]) of bf16 images against fp32 ones from the same z and constant noise. */
-export function bf16Psnr(cfg: StyleGANConfig, device: string, seed: number): number {
-  const G = new StyleGANGenerator(cfg, seed, device);
+export function bf16Psnr(cfg: NetworkConfig, device: string, seed: number): number {
+  const G = cfg.arch === 'stylegan' ? new StyleGANGenerator(cfg, seed, device) : new ProGANGenerator(cfg, seed, device);
+  const forward = (z: E.Tensor, precision: Precision) => (G instanceof StyleGANGenerator
+    ? G.forward(z, { truncationPsi: G.cfg.truncationPsi, truncationCutoff: G.cfg.truncationCutoff, noise: 'const', precision })
+    : G.forward(z, { precision }));
   try {
     return E.tidy(() => {
       let sum = 0;
       let count = 0;
       for (const s of PSNR_SEEDS) {
         const z = E.randn([1, cfg.latentSize], { generator: new E.Generator(s), device });
-        const o = { truncationPsi: cfg.truncationPsi, truncationCutoff: cfg.truncationCutoff, noise: 'const' } as const;
-        const [a, b] = (['fp32', 'bf16'] as const).map((precision) => E.noGrad(() => G.forward(z, { ...o, precision })));
+        const [a, b] = (['fp32', 'bf16'] as const).map((precision) => E.noGrad(() => forward(z, precision)));
         sum += E.tidy(() => a!.sub(b!).square().sum().item());
         count += a!.numel;
       }

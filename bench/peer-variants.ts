@@ -87,17 +87,21 @@ const secPerImage = (ms: number | null | undefined, images: number) => (ms == nu
 const ratio = (peer: number | null | undefined, ours: number | null) => (peer == null || ours == null ? '—' : `${(peer / ours).toFixed(2)}×`);
 const gflops = (ms: number | null | undefined, row: VariantRow) => (ms == null ? '—' : `${((row.gflopPerImage * row.images) / (ms / 1e3)).toFixed(0)}`);
 
+/** Adds the variant results of more cases (`more`) to `into`; a variant that failed anywhere is marked failed. */
+export function mergeVariants(into: VariantResults, more: VariantResults): VariantResults {
+  for (const [name, r] of Object.entries(more)) {
+    const merged = (into[name] ??= { status: r.status, reason: r.reason, ms: {}, peakRss: {} });
+    Object.assign(merged.ms, r.ms);
+    Object.assign(merged.peakRss, r.peakRss);
+    if (r.status !== 'ok') Object.assign(merged, { status: r.status, reason: r.reason });
+  }
+  return into;
+}
+
 /** Runs the variants once per case (so that a peak RSS belongs to its case) and merges them. */
 export function runPeerVariantsPerCase(o: CompareOptions, argsFor: (name: string) => readonly string[], cases: readonly string[]): VariantResults {
   const out: VariantResults = {};
-  for (const c of cases) {
-    for (const [name, r] of Object.entries(runPeerVariants(o, argsFor(c), [c]))) {
-      const merged = (out[name] ??= { status: r.status, reason: r.reason, ms: {}, peakRss: {} });
-      Object.assign(merged.ms, r.ms);
-      Object.assign(merged.peakRss, r.peakRss);
-      if (r.status !== 'ok') Object.assign(merged, { status: r.status, reason: r.reason });
-    }
-  }
+  for (const c of cases) mergeVariants(out, runPeerVariants(o, argsFor(c), [c]));
   return out;
 }
 

@@ -29,11 +29,11 @@ export const VARIANTS: PeerVariant[] = [
 /** Per variant: ms per call by case, and the peak RSS by case when the peer ran under bench/py/peak_rss.py. */
 export type VariantResults = Record<string, { status: PeerOutcome['status']; reason?: string; ms: Record<string, number>; peakRss: Record<string, number> }>;
 
-/** Runs every variant of the peer on `cases` (`args` = the peer's script and flags); ms per call, by case. */
-export function runPeerVariants(o: CompareOptions, args: readonly string[], cases: readonly string[]): VariantResults {
+/** Runs every variant of the peer (or those given) on `cases` (`args` = the peer's script and flags); ms per call, by case. */
+export function runPeerVariants(o: CompareOptions, args: readonly string[], cases: readonly string[], variants: readonly PeerVariant[] = VARIANTS): VariantResults {
   const jemalloc = JEMALLOC_PATHS.find((p) => existsSync(p));
   const out: VariantResults = {};
-  for (const v of VARIANTS) {
+  for (const v of variants) {
     if (v.jemalloc && !jemalloc) {
       out[v.name] = { status: 'unavailable', reason: 'libjemalloc.so.2 not found (apt install libjemalloc2)', ms: {}, peakRss: {} };
       continue;
@@ -111,26 +111,37 @@ export function formatVariantMemory(v: VariantResults, cases: readonly string[])
   return ['PyTorch peak RSS by variant:', ...cases.map((c) => `  ${c}: ${VARIANTS.map((x) => `${x.name} ${mib(v[x.name]?.peakRss[c])}`).join(', ')}`)].join('\n');
 }
 
-/** The table: s/img of every side, our speed-up over PyTorch at its best, GFLOP/s beside the measured peak. */
-export function formatVariants(rows: VariantRow[], v: VariantResults, peak: { fp32: number; bf16: number }): string {
-  const head = ['case', 'ours s/img', 'PyTorch as run', 'PyTorch best (layout)', 'best/ours', 'ours bf16', 'PyTorch bf16', 'bf16/ours', 'ours GFLOP/s', 'best GFLOP/s', 'ours bf16 GFLOP/s'];
+/** PyTorch at its best on a case: the faster of its jemalloc NCHW and channels-last runs, and which layout that was. */
+export function peerBest(v: VariantResults, name: string): { ms: number; layout: 'nchw' | 'cl' } | null {
+  const nchw = v['best nchw']?.ms[name];
+  const cl = v['best cl']?.ms[name];
+  if (nchw == null && cl == null) return null;
+  return cl != null && (nchw == null || cl < nchw) ? { ms: cl, layout: 'cl' } : { ms: nchw!, layout: 'nchw' };
+}
+
+/**
+ * The table: s/img of every side, our speed-up over PyTorch as run and at its best, GFLOP/s beside the measured peak;
+ * the bfloat16 columns unless `bf16` is false.
+ */
+export function formatVariants(rows: VariantRow[], v: VariantResults, peak: { fp32: number; bf16: number }, { bf16 = true } = {}): string {
+  const head = ['case', 'ours s/img', 'PyTorch as run', 'as run/ours', 'PyTorch best (layout)', 'best/ours', 'ours GFLOP/s', 'best GFLOP/s'];
+  if (bf16) head.push('ours bf16', 'PyTorch bf16', 'bf16/ours', 'ours bf16 GFLOP/s');
   const table = [head];
   for (const r of rows) {
-    const nchw = v['best nchw']?.ms[r.case];
-    const cl = v['best cl']?.ms[r.case];
-    const best = nchw == null ? cl : cl == null ? nchw : Math.min(nchw, cl);
-    const layout = best == null ? '' : best === cl ? ' (cl)' : ' (nchw)';
-    table.push([
-      r.case, secPerImage(r.oursMs, r.images), secPerImage(r.asRunMs, r.images), `${secPerImage(best, r.images)}${layout}`,
-      ratio(best, r.oursMs), secPerImage(r.oursBf16Ms, r.images), secPerImage(v.bf16?.ms[r.case], r.images), ratio(v.bf16?.ms[r.case], r.oursBf16Ms),
-      gflops(r.oursMs, r), gflops(best, r), gflops(r.oursBf16Ms, r),
-    ]);
+    const b = peerBest(v, r.case);
+    const best = b?.ms;
+    const row = [
+      r.case, secPerImage(r.oursMs, r.images), secPerImage(r.asRunMs, r.images), ratio(r.asRunMs, r.oursMs),
+      `${secPerImage(best, r.images)}${b ? ` (${b.layout})` : ''}`, ratio(best, r.oursMs), gflops(r.oursMs, r), gflops(best, r),
+    ];
+    if (bf16) row.push(secPerImage(r.oursBf16Ms, r.images), secPerImage(v.bf16?.ms[r.case], r.images), ratio(v.bf16?.ms[r.case], r.oursBf16Ms), gflops(r.oursBf16Ms, r));
+    table.push(row);
   }
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   const lines = table.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('   '));
   const notes = Object.entries(v).filter(([, r]) => r.status !== 'ok').map(([name, r]) => `PyTorch ${name}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`);
   return [
-    `PyTorch as run and at its best (jemalloc ${JEMALLOC_CONF} preloaded; best of NCHW / channels-last; bf16 = channels-last + autocast):`,
+    `PyTorch as run and at its best (jemalloc ${JEMALLOC_CONF} preloaded; best of NCHW / channels-last${bf16 ? '; bf16 = channels-last + autocast' : ''}):`,
     ...lines,
     `machine peak (oneDNN 1×1 conv 512→512 at 64²): ${peak.fp32.toFixed(0)} GFLOP/s float32, ${peak.bf16.toFixed(0)} GFLOP/s bfloat16`,
     ...notes,

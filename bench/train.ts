@@ -22,6 +22,8 @@ import {
   compareWithPeer, flagArgs, peerScript, printReport, runOurSide, runPeerScript, timeCases,
   type BenchCase, type BenchReport, type CaseTiming, type CompareOptions, type PeerOutcome,
 } from './compare.js';
+import { runPeerVariants, measuredPeak, formatVariants, VARIANTS, type VariantResults, type VariantRow } from './peer-variants.js';
+import { trainingGFlopPerImage } from './flops.js';
 
 export const WIDTHS = {
   official: { fmapBase: 8192, fmapMax: 512, latentSize: 512, mappingLayers: 8 },
@@ -156,9 +158,37 @@ export function runTrainBench(o: TrainBenchOptions): TrainBenchReport {
   return { ...compareWithPeer('train', ours, runPeer(o), o, peerArgs(o)), config: o.config };
 }
 
-/** `node dist/bench/main.js train`: runs, prints the table (and the JSON report as one line with `json`). */
+/**
+ * The cases against PyTorch at its best (jemalloc preloaded, NCHW and channels-last: bench/peer-variants.ts) beside
+ * PyTorch as run, with GFLOP/s from the nominal work of a step (bench/flops.ts); null without a peer.
+ */
+export function trainVariantSection(o: TrainBenchOptions, report: TrainBenchReport): { variants: VariantResults; text: string } | null {
+  if (!o.peer) return null;
+  const cases = trainCases(o.config, o.device);
+  const variants = runPeerVariants(o, peerArgs(o), cases.map((c) => c.name), VARIANTS.filter((v) => v.name !== 'bf16'));
+  const rows: VariantRow[] = cases.map(({ name }) => {
+    const [, res, widths, b] = name.split('_');
+    const w = WIDTHS[widths as WidthsName];
+    const cfg = styleganConfig({
+      resolution: Number(res), fmapBase: w.fmapBase, fmapMax: w.fmapMax, latentSize: w.latentSize, dlatentSize: w.latentSize,
+      mappingLayers: w.mappingLayers, mappingFmaps: w.latentSize,
+    });
+    const r = report.results[name];
+    return {
+      case: name, images: Number(b!.slice(1)), gflopPerImage: trainingGFlopPerImage(cfg), oursMs: r?.stylegan_ts.ms_per_iter ?? null,
+      oursBf16Ms: null, asRunMs: r?.pytorch?.ms_per_iter ?? null,
+    };
+  });
+  const text = formatVariants(rows, variants, measuredPeak(o.device), { bf16: false });
+  return { variants, text: `${text}\nGFLOP/s: nominal work of a step (bench/flops.ts: 4 G forwards + 15 D forwards per image) / median step time` };
+}
+
+/** `node dist/bench/main.js train`: runs, prints the tables (and the JSON report as one line with `json`). */
 export function trainBench(o: TrainBenchOptions & { json: boolean }): TrainBenchReport {
   const report = runTrainBench(o);
-  printReport(report, o.json);
+  printReport(report, false);
+  const section = trainVariantSection(o, report);
+  if (section) console.log(`\n${section.text}`);
+  if (o.json) console.log(JSON.stringify({ ...report, peer_variants: section?.variants ?? null }));
   return report;
 }

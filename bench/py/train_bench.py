@@ -22,6 +22,7 @@ Batch: --batch N for every case; default 4 for official widths and 16 for small 
 official 1-GPU minibatch (32: 64, 64: 32, res >= 128: 16 or less) on CUDA. Minibatch stddev group 4.
 images_per_s = B / (median step time). --quick: 1 warmup + 2 timed steps. Timing protocol: bench_common.py.
 Case keys: 'train_<res>_<widths>_b<batch>'.
+--memory-format channels_last puts G, D and the reals in channels-last (PyTorch's best layout on some CPUs).
 """
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from bench_common import (base_parser, emit, environment, fail, images_per_s, parse_int_list, parse_name_list,
-                          setup, time_case)
+from bench_common import (base_parser, emit, environment, fail, images_per_s, memory_format, parse_int_list,
+                          parse_name_list, setup, time_case)
 from stylegan_nets import Discriminator, GStyle, trainable_count
 
 WIDTHS = {
@@ -45,26 +46,27 @@ ADAM = dict(lr=0.001, betas=(0.0, 0.99), eps=1e-8)
 G_SMOOTHING_KIMG = 10.0
 
 
-def build_networks(resolution: int, widths: str, device: torch.device):
+def build_networks(resolution: int, widths: str, device: torch.device, fmt=torch.contiguous_format):
     w = WIDTHS[widths]
     g = GStyle(resolution=resolution, latent_size=w['latent_size'], dlatent_size=w['latent_size'],
                mapping_layers=w['mapping_layers'], mapping_fmaps=w['latent_size'],
-               fmap_base=w['fmap_base'], fmap_max=w['fmap_max']).to(device)
-    d = Discriminator(resolution=resolution, fmap_base=w['fmap_base'], fmap_max=w['fmap_max']).to(device)
+               fmap_base=w['fmap_base'], fmap_max=w['fmap_max']).to(device, memory_format=fmt)
+    d = Discriminator(resolution=resolution, fmap_base=w['fmap_base'], fmap_max=w['fmap_max']).to(device, memory_format=fmt)
     return g, d
 
 
 class TrainingStep:
     """Holds G, Gs, D, their Adam optimizers and a fixed batch of synthetic reals; __call__ runs one step."""
 
-    def __init__(self, g: GStyle, d: Discriminator, batch: int, device: torch.device, ema: bool):
+    def __init__(self, g: GStyle, d: Discriminator, batch: int, device: torch.device, ema: bool,
+                 fmt=torch.contiguous_format):
         self.g, self.d, self.batch, self.device = g.train(), d.train(), batch, device
         self.gs = copy.deepcopy(g).eval() if ema else None
         self.ema_beta = 0.5 ** (batch / (G_SMOOTHING_KIMG * 1000.0))
         self.g_opt = torch.optim.Adam(g.parameters(), **ADAM)
         self.d_opt = torch.optim.Adam(d.parameters(), **ADAM)
         res = g.synthesis.num_layers // 2 + 1
-        self.reals = torch.randn(batch, 3, 2 ** res, 2 ** res, device=device)
+        self.reals = torch.randn(batch, 3, 2 ** res, 2 ** res, device=device).contiguous(memory_format=fmt)
 
     def latents(self) -> torch.Tensor:
         return torch.randn(self.batch, self.g.latent_size, device=self.device)
@@ -132,8 +134,8 @@ def main() -> None:
             else:
                 batch = CPU_BATCH[widths]
             try:
-                g, d = build_networks(resolution, widths, device)
-                step = TrainingStep(g, d, batch, device, ema=not args.no_ema)
+                g, d = build_networks(resolution, widths, device, memory_format(args))
+                step = TrainingStep(g, d, batch, device, ema=not args.no_ema, fmt=memory_format(args))
                 timing = time_case(step, device, args.warmup, args.iters)
             except ValueError as err:
                 fail(f'train {resolution} {widths}: {err}')

@@ -67,7 +67,7 @@ export function defaultBatch(widths: WidthsName, resolution: number, device: str
  * trainer's step functions. Builds G, Gs, D, both Adams and the reals; `dispose` frees them. With `parallel`, `batch`
  * is the global minibatch and this process steps on its share (bench/distributed.ts).
  */
-export function trainingStepCase(resolution: number, widths: WidthsName, batch: number, ema: boolean, device: string, seed = 0, parallel?: DataParallel): BenchCase & { nets: TrainingNets } {
+export function trainingStepCase(resolution: number, widths: WidthsName, batch: number, ema: boolean, device: string, seed = 0, parallel?: DataParallel): BenchCase & { nets: TrainingNets; ctx: StepContext; reals: E.Tensor; s: StepSchedule } {
   const preset = getPreset(PRESET);
   const w = WIDTHS[widths];
   const cfg = styleganConfig({
@@ -98,6 +98,7 @@ export function trainingStepCase(resolution: number, widths: WidthsName, batch: 
       discriminatorStep(ctx, reals, { realClasses: null, schedule: s });
       generatorStep(ctx, s);
     },
+    ctx, reals, s,
     config: {
       fmap_base: w.fmapBase, fmap_max: w.fmapMax, latent_size: w.latentSize, mapping_layers: w.mappingLayers,
       resolution, widths, batch, params_G: G.numParams(), params_D: D.numParams(), r1_gamma: preset.loss.r1Gamma,

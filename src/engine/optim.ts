@@ -4,7 +4,6 @@
  * resumes exactly; `reset()` clears them, as the official progressive training does at each new resolution.
  */
 import type { Tensor } from './tensor.js';
-import { zeros } from './functional.js';
 import { keep, tidy } from './scope.js';
 import { noGrad } from './autograd.js';
 import { foreachAdd_, foreachAddcdiv_, foreachAddcmul_, foreachDiv_, foreachMul_, foreachSqrt } from './foreach.js';
@@ -43,7 +42,8 @@ export class Adam {
   }
 
   #fresh(): Tensor[] {
-    return this.params.map((p) => keep(zeros(p.shape, { dtype: p.dtype, device: p.device })));
+    // Zeros in each parameter's own memory layout, so that the elementwise updates run over matching strides.
+    return this.params.map((p) => keep(noGrad(() => p.detach().clone().zero_())));
   }
 
   get stepCount(): number {

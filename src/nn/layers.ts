@@ -19,15 +19,28 @@ export interface WeightSpec {
   fanIn?: number;
 }
 
-/** Creates `name` with the equalized-learning-rate initialization and runtime coefficient (get_weight). */
-export function createWeight(vars: Variables, name: string, { shape, ...spec }: WeightSpec & { shape: number[] }): void {
+/**
+ * Creates `name` with the equalized-learning-rate initialization and runtime coefficient (get_weight). `storage`: a
+ * permutation of the dims; the variable keeps its shape (the TF layout) but its memory is laid out as
+ * `permute(...storage)` contiguous, the form its layer computes with. The permuted runtime weight and its gradient
+ * are then views instead of transposing copies on every pass, and the optimizer's elementwise updates see one layout.
+ */
+export function createWeight(vars: Variables, name: string, { shape, storage, ...spec }: WeightSpec & { shape: number[]; storage?: number[] }): void {
   const gain = spec.gain ?? Math.SQRT2;
   const lrmul = spec.lrmul ?? 1;
   const fanIn = spec.fanIn ?? shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const heStd = gain / Math.sqrt(fanIn);
   const [initStd, coef] = (spec.useWscale ?? true) ? [1 / lrmul, heStd * lrmul] : [heStd / lrmul, lrmul];
   const init = vars.randn(shape, initStd);
-  vars.add(name, init, { trainable: true, coef });
+  vars.add(name, storage ? layOut(init, storage) : init, { trainable: true, coef });
+}
+
+/** x with the same shape and values, its memory in the order of x.permute(...order) (a fresh tensor, not a view). */
+function layOut(x: Tensor, order: number[]): Tensor {
+  const inverse = order.map((_, i) => order.indexOf(i));
+  const out = E.tidy(() => x.permute(...order).contiguous().permute(...inverse).detach());
+  x.dispose();
+  return out;
 }
 
 /** A bias [n], zero-initialized, scaled by lrmul at run time. */
@@ -84,6 +97,8 @@ export class Dense {
 
 /** TF [kh, kw, Cin, Cout] → PyTorch OIHW. */
 export const hwioToOihw = (w: Tensor): Tensor => w.permute(3, 2, 0, 1);
+/** The dim order of hwioToOihw: convolution weights are stored in this memory order (see createWeight's `storage`). */
+const OIHW = [3, 2, 0, 1];
 
 export interface ConvOptions extends LayerOptions {
   cin: number;
@@ -98,11 +113,11 @@ abstract class ConvLayer {
   readonly kernel: number;
   /** Name of the layer's own bias, or null. */
   readonly bias: string | null;
-  constructor(readonly vars: Variables, readonly scope: string, o: ConvOptions, shape: number[]) {
+  constructor(readonly vars: Variables, readonly scope: string, o: ConvOptions, shape: number[], storage: number[] = OIHW) {
     this.cin = o.cin;
     this.cout = o.cout;
     this.kernel = o.kernel;
-    createWeight(vars, `${scope}/weight`, { ...o, shape });
+    createWeight(vars, `${scope}/weight`, { ...o, shape, storage });
     this.bias = ownBias(vars, scope, { ...o, n: o.cout });
   }
   /** The runtime kernel in OIHW (cached in inference, see `Variables.prepared`), in the dtype and layout of `like`. */
@@ -164,7 +179,9 @@ export class UpConv2d extends ConvLayer {
   constructor(vars: Variables, scope: string, o: ResampleConvOptions & { layout?: UpLayout }) {
     const layout = o.layout ?? 'stylegan';
     const k = o.kernel;
-    super(vars, scope, { ...o, fanIn: k * k * o.cin }, layout === 'progan' && o.fused ? [k, k, o.cout, o.cin] : [k, k, o.cin, o.cout]);
+    // Stored in the order the convolution reads it: IOHW for StyleGAN's fused kernel, else as hwioToOihw permutes.
+    const storage = o.fused && layout === 'stylegan' ? [2, 3, 0, 1] : OIHW;
+    super(vars, scope, { ...o, fanIn: k * k * o.cin }, layout === 'progan' && o.fused ? [k, k, o.cout, o.cin] : [k, k, o.cin, o.cout], storage);
     this.fused = o.fused;
     this.layout = layout;
   }

@@ -31,14 +31,20 @@ export function createWeight(vars: Variables, name: string, { shape, storage, ..
   const fanIn = spec.fanIn ?? shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const heStd = gain / Math.sqrt(fanIn);
   const [initStd, coef] = (spec.useWscale ?? true) ? [1 / lrmul, heStd * lrmul] : [heStd / lrmul, lrmul];
+  if (storage && vars.init === 'none') {
+    // Uninitialized (a loader fills it): allocated in the storage order directly, without a second copy.
+    vars.add(name, E.tidy(() => E.empty(storage.map((d) => shape[d]!)).permute(...inversePermutation(storage)).detach()), { trainable: true, coef });
+    return;
+  }
   const init = vars.randn(shape, initStd);
   vars.add(name, storage ? layOut(init, storage) : init, { trainable: true, coef });
 }
 
+const inversePermutation = (order: number[]): number[] => order.map((_, i) => order.indexOf(i));
+
 /** x with the same shape and values, its memory in the order of x.permute(...order) (a fresh tensor, not a view). */
 function layOut(x: Tensor, order: number[]): Tensor {
-  const inverse = order.map((_, i) => order.indexOf(i));
-  const out = E.tidy(() => x.permute(...order).contiguous().permute(...inverse).detach());
+  const out = E.tidy(() => x.permute(...order).contiguous().permute(...inversePermutation(order)).detach());
   x.dispose();
   return out;
 }

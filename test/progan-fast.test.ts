@@ -4,15 +4,10 @@ import * as E from '../src/engine/index.js';
 import { tidy } from '../src/engine/index.js';
 import { pixelNorm, lrelu } from '../src/nn/ops.js';
 import { ProGANGenerator, proganConfig } from '../src/nets/index.js';
+import { arr, near, channelsLast } from './helpers/close.js';
 
 const g = new E.Generator(7);
 const rnd = (...s: number[]) => E.randn(s, { generator: g });
-const arr = (t: E.Tensor) => Array.from(t.to('float64').contiguous().toTypedArray() as Float64Array);
-const near = (a: number[], b: number[], tol: number, what: string) => {
-  assert.equal(a.length, b.length, `${what}: length`);
-  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `${what}[${i}]: ${v} vs ${b[i]}`));
-};
-const channelsLast = (x: E.Tensor) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 const layouts = [['NCHW', (t: E.Tensor) => t.contiguous()], ['channels-last', channelsLast]] as const;
 
 for (const [layout, lay] of layouts) {

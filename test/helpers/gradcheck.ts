@@ -23,12 +23,22 @@ export function gradcheck(name: string, f: (...xs: Tensor[]) => Tensor, inputs: 
     }
     const analytic = grad(f(...inputs), inputs, { allowUnused: true }).map((g, i) => (g ?? inputs[i]!.mul(0)).toTypedArray() as Float64Array);
     inputs.forEach((x, k) => {
-      // Perturbs through a detached view (no autograd record); f itself may use autograd (double backward).
-      const flatView = x.detach().view(-1);
+      // Perturbs through a detached view (no autograd record) of element i in logical order, whatever x's memory
+      // layout (weights may be stored permuted); f itself may use autograd (double backward).
+      const detached = x.detach();
+      const shape = x.shape;
+      const element = (i: number): Tensor => {
+        let t = detached;
+        for (let d = shape.length - 1, r = i; d >= 0; d--) {
+          t = t.narrow(d, r % shape[d]!, 1);
+          r = Math.floor(r / shape[d]!);
+        }
+        return t;
+      };
       const numeric = new Float64Array(x.numel);
       {
         for (let i = 0; i < x.numel; i++) {
-          const cell = flatView.narrow(0, i, 1);
+          const cell = element(i);
           const orig = cell.item();
           cell.fill_(orig + eps);
           const plus = tidy(() => f(...inputs).item());

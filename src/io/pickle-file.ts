@@ -10,8 +10,8 @@ import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { Reader } from './pickle-opcodes.js';
 import { PickleError, type FileBytes, type PayloadSource } from './pickle-types.js';
 
-/** Size of the window the opcodes are read through (it grows for a longer single item, e.g. a module's source). */
-const WINDOW_BYTES = 1 << 20;
+/** Default size of the window the opcodes are read through (it grows for a longer single item, e.g. a module's source). */
+export const WINDOW_BYTES = 1 << 20;
 /** Default smallest payload left in the file. */
 export const LAZY_BYTES_MIN = 64 << 10;
 
@@ -70,14 +70,14 @@ export class PickleFileSource implements PayloadSource {
 export class FileReader extends Reader {
   private capacity = new Uint8Array(0);
 
-  constructor(private readonly fd: number, private readonly o: { size: number; source: PayloadSource; lazyBytesMin: number }) {
+  constructor(private readonly fd: number, private readonly o: { size: number; source: PayloadSource; lazyBytesMin: number; windowBytes: number }) {
     super(new Uint8Array(0), 0, o.size);
   }
 
   protected override fill(n: number): void {
     const i = this.pos - this.base;
     if (i >= 0 && i + n <= this.buf.length) return;
-    const length = Math.min(Math.max(n, WINDOW_BYTES), this.size - this.pos);
+    const length = Math.min(Math.max(n, this.o.windowBytes), this.size - this.pos);
     if (this.capacity.length < length) this.capacity = new Uint8Array(length);
     const window = this.capacity.subarray(0, length);
     reading(() => readFully(this.fd, window, this.pos));
@@ -104,7 +104,7 @@ export class FileReader extends Reader {
       const nl = super.findNewline();
       const end = this.base + this.buf.length;
       if (nl >= 0 || end >= this.size) return nl;
-      this.fill(Math.min(this.left, 2 * (end - this.pos) + WINDOW_BYTES));
+      this.fill(Math.min(this.left, 2 * (end - this.pos) + this.o.windowBytes));
     }
   }
 }

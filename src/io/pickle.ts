@@ -10,7 +10,9 @@
  *   None → null;  bool → boolean;  float → number
  *   int → number when it is a safe integer, else bigint (e.g. the 10-byte torch magic number)
  *   str → string;  bytes, bytearray → Uint8Array (bytes are zero-copy views into the input when the
- *     pickle stores them raw, protocol ≥ 3; copies when they come from protocol 2's `_codecs.encode`)
+ *     pickle stores them raw, protocol ≥ 3; copies when they come from protocol 2's `_codecs.encode`);
+ *     `readPickleFile` leaves large raw bytes in the file: FileBytes { kind: 'file-bytes', source, offset,
+ *     length } (read them with `readBytes`)
  *   list → array;  tuple → frozen array (`isTuple`)
  *   dict, collections.OrderedDict, dnnlib.util.EasyDict → Map (insertion order; str and int keys compare
  *     by value, tuple keys by identity)
@@ -25,7 +27,8 @@
  *     state } where `state` is the module `__dict__` Map: `_parameters` / `_buffers` / `_modules` Maps
  *     (keys are state_dict name parts), plain attributes, `_init_args`, `_init_kwargs`
  *   numpy.ndarray and numpy scalars → NdArray { kind: 'ndarray', dtype, shape, data, fortranOrder,
- *     isScalar } (scalars have shape []); numpy.dtype → { kind: 'dtype', dtype, byteOrder }
+ *     isScalar } (scalars have shape []; over FileBytes, `payload` says where the data lies and `data` reads
+ *     it on first use); numpy.dtype → { kind: 'dtype', dtype, byteOrder }
  *   torch.Tensor / nn.Parameter → TorchTensor { kind: 'tensor', dtype, shape, stride, storageOffset,
  *     storage, requiresGrad, isParameter }; torch storages → TorchStorage { kind: 'storage', dtype,
  *     numel, key, location, data }
@@ -47,7 +50,7 @@ import {
 } from './pickle-types.js';
 import { numpyGlobals } from './pickle-numpy.js';
 import { readTorchLegacyWith, readTorchZipWith, torchGlobals } from './pickle-torch.js';
-import { FileReader, LAZY_BYTES_MIN, openPickleFile, readFully } from './pickle-file.js';
+import { FileReader, LAZY_BYTES_MIN, openPickleFile, readFully, WINDOW_BYTES } from './pickle-file.js';
 import {
   latin1Encode, pickleRunner, runPickleReader,
   type GlobalDef, type GlobalEntry, type GlobalObserver, type Resolver, type VmContext,
@@ -70,6 +73,8 @@ export interface PickleOptions {
    * (default 64 KiB). Files holding a `torch.save` archive or stream are read whole.
    */
   lazyBytesMin?: number;
+  /** `readPickleFile` only: how many bytes of opcodes are read at a time (default 1 MiB). */
+  windowBytes?: number;
 }
 
 /** `str.encode(encoding)` for the encodings pickles use. */
@@ -259,7 +264,9 @@ export async function readPickleFile(path: string, opts: PickleOptions = {}): Pr
       readFully(fd, whole, 0);
       return readPickleBytes(whole, opts);
     }
-    const reader = new FileReader(fd, { size: stat.size, source, lazyBytesMin: opts.lazyBytesMin ?? LAZY_BYTES_MIN });
+    const reader = new FileReader(fd, {
+      size: stat.size, source, lazyBytesMin: opts.lazyBytesMin ?? LAZY_BYTES_MIN, windowBytes: opts.windowBytes ?? WINDOW_BYTES,
+    });
     return runPickleReader(resolverFor(opts), reader, opts.onGlobal).value;
   } catch (e) {
     if (e instanceof PickleError) throw new PickleError(e.detail, e.offset, { cause: e, file: path });

@@ -36,7 +36,7 @@ function plain(v: PickleValue | undefined, storages = new Map<TorchStorage, unkn
   if (!isRecord(v)) return v;
   switch (v.kind) {
     case 'file-bytes': return { bytes: base64(readBytes(v)) };
-    case 'ndarray': return { ...v, data: base64(v.data), payload: undefined };
+    case 'ndarray': return { ...v, data: base64(v.data) };
     case 'tensor': return { ...v, storage: plain(v.storage, storages) };
     case 'storage': {
       if (!storages.has(v)) storages.set(v, { ...v, data: base64(v.data) });
@@ -73,6 +73,20 @@ test('payloads are left in the file only from lazyBytesMin bytes on; the default
   const all = await payloads({ lazyBytesMin: 1 });
   assert.ok(all.length > 50);
   assert.deepEqual(await payloads({ lazyBytesMin: 1024 }), all.filter((n) => n >= 1024));
+});
+
+test('a copy of an array record, or one given new data, no longer points into the file', async () => {
+  const path = fixtureFiles().find((f) => f.fixture === 'misc' && f.variant === '4')!.path;
+  const arrays = ((await readPickleFile(path, { lazyBytesMin: 1 })) as Map<PickleValue, PickleValue>).get('arrays') as Map<PickleValue, PickleValue>;
+  const a = arrays.get('f32') as NdArray;
+  const b = arrays.get('i32') as NdArray;
+  assert.deepEqual([a.payload?.length, b.payload?.length], [24, 8]);
+  const copy = { ...a };
+  assert.equal(copy.payload, undefined);
+  assert.deepEqual(copy.data, a.data);
+  b.data = new Uint8Array(8);
+  assert.equal(b.payload, undefined);
+  assert.deepEqual(b.data, new Uint8Array(8));
 });
 
 test('a truncated file fails with the in-memory reader\'s message, naming the file', async () => {

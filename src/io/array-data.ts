@@ -61,7 +61,8 @@ export interface NdArray {
   data: Uint8Array;
   /**
    * Set when the data was left in the file (`readPickleFile`): where it lies. `data` then reads it on first use;
-   * the official importer copies it from the file straight into the network's tensors instead.
+   * the official importer copies it from the file straight into the network's tensors instead. Not enumerable
+   * (a spread copy reads `data` and has no payload); assigning `data` removes it.
    */
   payload?: FileBytes;
   fortranOrder: boolean;

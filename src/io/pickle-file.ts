@@ -25,8 +25,8 @@ export function readFully(fd: number, into: Uint8Array, position: number): void 
   }
 }
 
-/** Runs `f` on `fd`, turning a system error into a PickleError. */
-function reading<T>(f: () => T): T {
+/** Runs `f`, turning a system error (of opening, stat-ing or reading the file) into a PickleError. */
+function asPickleError<T>(f: () => T): T {
   try {
     return f();
   } catch (e) {
@@ -55,7 +55,7 @@ export class PickleFileSource implements PayloadSource {
       if (!sameFile(fstatSync(fd), this.stat)) throw new PickleError('the file changed after it was parsed', undefined, { file: this.path });
       return use((offset, into) => {
         try {
-          reading(() => readFully(fd, into, offset));
+          asPickleError(() => readFully(fd, into, offset));
         } catch (e) {
           throw new PickleError((e as PickleError).detail, undefined, { cause: e, file: this.path });
         }
@@ -80,7 +80,7 @@ export class FileReader extends Reader {
     const length = Math.min(Math.max(n, this.o.windowBytes), this.size - this.pos);
     if (this.capacity.length < length) this.capacity = new Uint8Array(length);
     const window = this.capacity.subarray(0, length);
-    reading(() => readFully(this.fd, window, this.pos));
+    asPickleError(() => readFully(this.fd, window, this.pos));
     this.buf = window;
     this.view = new DataView(window.buffer, window.byteOffset, window.byteLength);
     this.base = this.pos;
@@ -111,9 +111,9 @@ export class FileReader extends Reader {
 
 /** Opens `path` for streaming: its descriptor, its stat and the source its payloads are read from later. */
 export function openPickleFile(path: string): { fd: number; stat: Stats; source: PickleFileSource } {
-  const fd = reading(() => openSync(path, 'r'));
+  const fd = asPickleError(() => openSync(path, 'r'));
   try {
-    const stat = reading(() => fstatSync(fd));
+    const stat = asPickleError(() => fstatSync(fd));
     return { fd, stat, source: new PickleFileSource(path, stat) };
   } catch (e) {
     closeSync(fd);

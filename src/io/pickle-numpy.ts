@@ -59,7 +59,8 @@ function arrayData(raw: Uint8Array | FileBytes, { shape, dtype, ctx, what }: { s
 
 /**
  * Gives `arr` its data: bytes, or bytes left in the file, which become its `payload` and are read (once) when
- * `data` is first asked for.
+ * `data` is first asked for. The payload is not enumerable, so that a copy made by spreading the record (which
+ * reads the data) does not carry it; assigning `data` drops it.
  */
 function setData(arr: NdArray, data: Uint8Array | FileBytes): NdArray {
   if (data instanceof Uint8Array) {
@@ -67,11 +68,14 @@ function setData(arr: NdArray, data: Uint8Array | FileBytes): NdArray {
     return arr;
   }
   let read: Uint8Array | undefined;
-  arr.payload = data;
+  Object.defineProperty(arr, 'payload', { value: data, enumerable: false, configurable: true });
   Object.defineProperty(arr, 'data', {
     enumerable: true, configurable: true,
     get: () => (read ??= readBytes(data)),
-    set: (v: Uint8Array) => { read = v; },
+    set: (v: Uint8Array) => {
+      delete arr.payload;
+      Object.defineProperty(arr, 'data', { value: v, writable: true, enumerable: true, configurable: true });
+    },
   });
   return arr;
 }

@@ -252,7 +252,6 @@ const HEAD_BYTES = LEGACY_TORCH_MAGIC.length;
  * whole. Errors read `<path>: pickle: <problem>`.
  */
 export async function readPickleFile(path: string, opts: PickleOptions = {}): Promise<PickleValue> {
-  await Promise.resolve();
   let file: ReturnType<typeof openPickleFile> | undefined;
   try {
     file = openPickleFile(path);

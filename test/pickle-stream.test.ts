@@ -15,7 +15,7 @@ import {
   type NdArray, type PickleValue, type TorchStorage,
 } from '../src/io/pickle.js';
 import { importOfficial } from '../src/io/import-official.js';
-import type { NetworkRole } from '../src/io/checkpoint.js';
+import { loadCheckpoint, type NetworkRole } from '../src/io/checkpoint.js';
 import { fixtureBytes, fixtureFiles, MANIFEST } from './helpers/pickle-fixtures.js';
 import { PYTHON, ROOT, skipWithoutNumpy } from './helpers/python.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -144,16 +144,30 @@ test('import from the file: every variable bit-exact against the in-memory impor
 /** Margin for what the import allocates besides the weights: JS objects of the parse, allocator slack, one chunk. */
 const MARGIN_BYTES = 16 * 2 ** 20;
 
-test('importing a 54 MB StyleGAN1 pickle grows peak RSS by less than 2 × the file size + 16 MiB', { skip: skipWithoutNumpy() }, () => {
+test('importing a 54 MB StyleGAN1 pickle, and writing it as a checkpoint, grows peak RSS by less than 2 × the file size + 16 MiB', { skip: skipWithoutNumpy() }, async () => {
   const path = join(dir, 'stylegan1-256.pkl');
+  const checkpoint = join(dir, 'stylegan1-256.safetensors');
   execFileSync(PYTHON, [join(ROOT, 'tools', 'make-pickle-fixtures.py'), '--stylegan1', '256', '128', path], { stdio: 'ignore' });
-  const child = spawnSync(process.execPath, [join(ROOT, 'dist', 'test', 'helpers', 'import-rss.js'), path], { encoding: 'utf8' });
+  const child = spawnSync(process.execPath, [join(ROOT, 'dist', 'test', 'helpers', 'import-rss.js'), path, checkpoint], { encoding: 'utf8' });
   assert.equal(child.status, 0, child.stderr);
-  const m = JSON.parse(child.stdout) as { baselineBytes: number; peakBytes: number; parameters: number };
+  const m = JSON.parse(child.stdout) as { baselineBytes: number; peakBytes: number; peakAfterSaveBytes: number; parameters: number };
   const fileBytes = statSync(path).size;
-  const growth = m.peakBytes - m.baselineBytes;
   assert.ok(fileBytes > 50e6 && fileBytes < 60e6, `file of ${fileBytes} bytes`);
   // All the networks' weights are loaded (they are most of the file), and the growth stays under the bound.
   assert.ok(m.parameters * 4 > 0.9 * fileBytes, `${m.parameters} parameters`);
-  assert.ok(growth < 2 * fileBytes + MARGIN_BYTES, `peak RSS grew by ${growth} bytes for a file of ${fileBytes}`);
+  for (const [what, peak] of [['import', m.peakBytes], ['import + checkpoint', m.peakAfterSaveBytes]] as const) {
+    const growth = peak - m.baselineBytes;
+    assert.ok(growth < 2 * fileBytes + MARGIN_BYTES, `${what}: peak RSS grew by ${growth} bytes for a file of ${fileBytes}`);
+  }
+  // The checkpoint holds the same weights.
+  const streamed = await loadCheckpoint(checkpoint);
+  const inMemory = importOfficial(readPickleBytes(fixtureBytes(path)), path);
+  try {
+    for (const role of ['G', 'D', 'Gs'] as NetworkRole[]) {
+      for (const [name, t] of inMemory[role]!.stateDict()) assert.ok(t.equal(streamed[role]!.stateDict().get(name)!), `${role} ${name}`);
+    }
+  } finally {
+    inMemory.dispose();
+    for (const role of ['G', 'D', 'Gs'] as NetworkRole[]) streamed[role]?.dispose();
+  }
 });

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../src/engine/index.js';
@@ -53,6 +53,17 @@ test('every fixture streamed through a 7-byte window with its payloads left in t
     const streamed = await readPickleFile(path, TINY);
     assert.deepEqual(plain(streamed), plain(readPickleBytes(fixtureBytes(path))), path);
   }
+});
+
+test('a pickle coming through a pipe is read whole', async () => {
+  const fixture = fixtureFiles().find((f) => f.fixture === 'stylegan1-32' && f.variant === '4')!.path;
+  const fifo = join(dir, 'pipe.pkl');
+  execFileSync('mkfifo', [fifo]);
+  const writer = spawn('sh', ['-c', 'cat "$0" > "$1"', fixture, fifo], { stdio: 'ignore' });
+  const closed = new Promise((done) => writer.on('close', done));
+  const value = await readPickleFile(fifo, TINY);
+  assert.equal(await closed, 0);
+  assert.deepEqual(plain(value), plain(readPickleBytes(fixtureBytes(fixture))));
 });
 
 test('payloads are left in the file only from lazyBytesMin bytes on; the default keeps small arrays in memory', async () => {

@@ -43,7 +43,7 @@
  * GLOBAL, PERSID, GET and PUT. Refused with a clear error: the other text opcodes (INT, LONG, FLOAT,
  * STRING, UNICODE), INST / OBJ, EXT1/2/4, and protocol 5's out-of-band NEXT_BUFFER / READONLY_BUFFER.
  */
-import { closeSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import {
   describe, isBytes, PickleError,
   type PickleDict, type PickleObject, type PickleValue,
@@ -249,13 +249,15 @@ const HEAD_BYTES = LEGACY_TORCH_MAGIC.length;
  * `readPickleBytes` on a file. A plain pickle is streamed: the opcodes are read through a window, and `bytes`
  * payloads of at least `lazyBytesMin` bytes stay in the file as `FileBytes` records (numpy arrays over them read their
  * data when it is first asked for; the file must not change meanwhile). `torch.save` archives and streams are read
- * whole. Errors read `<path>: pickle: <problem>`.
+ * whole, and so are pipes and devices. Errors read `<path>: pickle: <problem>`.
  */
 export async function readPickleFile(path: string, opts: PickleOptions = {}): Promise<PickleValue> {
   let file: ReturnType<typeof openPickleFile> | undefined;
   try {
     file = openPickleFile(path);
     const { fd, stat, source } = file;
+    // A pipe or device has no size to check lengths against and cannot be read again: read it whole.
+    if (!stat.isFile()) return readPickleBytes(readFileSync(fd), opts);
     const head = new Uint8Array(Math.min(HEAD_BYTES, stat.size));
     readFully(fd, head, 0);
     if (startsWith(head, ZIP_MAGIC) || startsWith(head, LEGACY_TORCH_MAGIC)) {

@@ -18,12 +18,21 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 /**
  * Copies the array's data from the file into `target` when it can be copied as it is: data left in the file, C
- * order, the target's dtype and shape, a contiguous target. Returns false (and touches nothing) otherwise; the
+ * order, the target's dtype and shape (a non-contiguous target goes through a contiguous buffer). Returns false (and touches nothing) otherwise; the
  * caller then converts the array the ordinary way, and the network's checks report any mismatch.
  */
 export function fillFromFile(target: Tensor, a: ArrayRecord): boolean {
   if (a.kind !== 'ndarray' || !a.payload || a.fortranOrder) return false;
-  if (a.dtype !== target.dtype || !sameShape(a.shape, target.shape) || !target.isContiguous()) return false;
+  if (a.dtype !== target.dtype || !sameShape(a.shape, target.shape)) return false;
+  if (!target.isContiguous()) {
+    // A weight stored permuted (src/nn/layers.ts createWeight): through one contiguous buffer of its size.
+    return E.tidy(() => {
+      const buffer = E.empty(target.shape, { dtype: target.dtype, device: target.device });
+      const filled = fillFromFile(buffer, a);
+      if (filled) E.noGrad(() => void target.copy_(buffer));
+      return filled;
+    });
+  }
   const { source, offset } = a.payload;
   const count = elementCount(a.shape);
   const size = ITEM_SIZE[a.dtype];

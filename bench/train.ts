@@ -65,7 +65,7 @@ export function defaultBatch(widths: WidthsName, resolution: number, device: str
  * trainer's step functions. Builds G, Gs, D, both Adams and the reals; `dispose` frees them. With `parallel`, `batch`
  * is the global minibatch and this process steps on its share (bench/distributed.ts).
  */
-export function trainingStepCase(resolution: number, widths: WidthsName, batch: number, ema: boolean, device: string, seed = 0, parallel?: DataParallel): BenchCase & { nets: TrainingNets } {
+export function trainingStepCase(resolution: number, widths: WidthsName, batch: number, ema: boolean, device: string, seed = 0, parallel?: DataParallel): BenchCase & { nets: TrainingNets; ctx: StepContext } {
   const preset = getPreset(PRESET);
   const w = WIDTHS[widths];
   const cfg = styleganConfig({
@@ -104,6 +104,7 @@ export function trainingStepCase(resolution: number, widths: WidthsName, batch: 
     },
     batch,
     nets: ctx.nets,
+    ctx,
     dispose: () => {
       for (const t of [G, Gs, D, ctx.gOpt, ctx.dOpt, reals]) t?.dispose();
     },

@@ -40,6 +40,12 @@ export interface LayerInput {
   compute?: Compute;
 }
 
+/**
+ * Whether passes with autograd on the CPU (training) run the epilogue as one native autograd function (true, the
+ * default: faster in the training benchmark, docs/training.md) or as the separate differentiable ops.
+ */
+export const trainingEpilogue = { fused: true };
+
 export class SynthesisLayer {
   readonly scope: string;
   readonly index: number;
@@ -91,7 +97,10 @@ export class SynthesisLayer {
    */
   epilogue(x: Tensor, { w, noise, inPlace = false }: { w: Tensor; noise: Tensor | null; inPlace?: boolean }): Tensor {
     const cfg = this.cfg;
-    if (!E.isGradEnabled() && x.device === 'cpu' && !cfg.usePixelNorm) return this.fusedEpilogue(inPlace ? x : x.clone(), w, noise);
+    if (x.device === 'cpu' && !cfg.usePixelNorm) {
+      if (!E.isGradEnabled()) return E.tidy(() => E.fusedEpilogue_(inPlace ? x : x.clone(), this.fusedOptions(w, noise)));
+      if (trainingEpilogue.fused) return E.tidy(() => E.fusedEpilogue(x, this.fusedOptions(w, noise)));
+    }
     return E.tidy(() => {
       let y = x;
       if (cfg.useNoise && noise) y = applyNoise(y, noise, this.vars.get(`${this.scope}/Noise/weight`));
@@ -104,15 +113,16 @@ export class SynthesisLayer {
   }
 
   /**
-   * The inference epilogue (no autograd, CPU): one native kernel writing x in place (src/engine fusedEpilogue_, two
-   * passes over x instead of five ops with their temporaries).
+   * The inputs of the fused epilogue on the CPU (src/engine fusedEpilogue_ / fusedEpilogue: two passes over x instead
+   * of five ops with their temporaries): in place without autograd (inference), or a native autograd function
+   * (training, see `trainingEpilogue`).
    */
-  private fusedEpilogue(x: Tensor, w: Tensor, noise: Tensor | null): Tensor {
-    return E.tidy(() => E.fusedEpilogue_(x, {
+  private fusedOptions(w: Tensor, noise: Tensor | null): E.FusedEpilogueOptions {
+    return {
       noise: this.cfg.useNoise && noise ? { map: noise, strength: this.vars.get(`${this.scope}/Noise/weight`) } : null,
       bias: this.vars.runtime(`${this.scope}/bias`), instanceNorm: this.cfg.useInstanceNorm,
       style: this.styleAffine ? this.styleAffine.forward(w) : null,
-    }));
+    };
   }
 
   /**

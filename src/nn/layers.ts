@@ -7,6 +7,7 @@ import type { Tensor } from '../engine/index.js';
 import type { Variables } from './module.js';
 import { fusedKernel, upscale2d, downscale2d } from './ops.js';
 import { phaseKernels, upsampleConvByPhases } from './phase-conv.js';
+import { computeOperand, likeActivation } from './autocast.js';
 
 export interface WeightSpec {
   /** He gain; √2 for layers followed by leaky ReLU, 1 for linear outputs. */
@@ -38,7 +39,7 @@ export function createBias(vars: Variables, name: string, { n, lrmul = 1 }: { n:
 /** Adds the runtime bias `name` to dim 1 of x ([N, C] or [N, C, H, W]). */
 export function applyBias(vars: Variables, name: string, x: Tensor): Tensor {
   return E.tidy(() => {
-    const b = vars.runtime(name);
+    const b = likeActivation(vars.runtime(name), x);
     return x.add(x.ndim === 2 ? b : b.reshape(1, -1, 1, 1));
   });
 }
@@ -77,7 +78,7 @@ export class Dense {
   forward(x: Tensor): Tensor {
     return E.tidy(() => {
       const flat = x.ndim > 2 ? x.reshape(x.shape[0]!, -1) : x;
-      return withBias(this.vars, this.bias, flat.matmul(this.vars.runtime(`${this.scope}/weight`)));
+      return withBias(this.vars, this.bias, computeOperand(flat).matmul(computeOperand(this.vars.runtime(`${this.scope}/weight`))));
     });
   }
 }
@@ -129,7 +130,7 @@ abstract class ConvLayer {
   /** The convolution without bias. */
   protected abstract apply(x: Tensor): Tensor;
   forward(x: Tensor): Tensor {
-    return E.tidy(() => withBias(this.vars, this.bias, this.apply(x)));
+    return E.tidy(() => withBias(this.vars, this.bias, this.apply(computeOperand(x))));
   }
 }
 

@@ -5,15 +5,11 @@ import { tidy } from '../src/engine/index.js';
 import { instanceNorm, styleMod, applyNoise, lrelu } from '../src/nn/ops.js';
 import { trainingEpilogue } from '../src/nets/synthesis-layer.js';
 import { tinyStyleGAN } from './helpers/gen-nets.js';
+import { arr, near } from './helpers/near.js';
 import { gradcheck } from './helpers/gradcheck.js';
 
 const g = new E.Generator(7);
 const rnd = (...s: number[]) => E.randn(s, { generator: g });
-const arr = (t: E.Tensor) => Array.from(t.to('float64').contiguous().toTypedArray() as Float64Array);
-const near = (a: number[], b: number[], tol: number, what: string) => {
-  assert.equal(a.length, b.length, `${what}: length`);
-  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `${what}[${i}]: ${v} vs ${b[i]}`));
-};
 const channelsLast = (x: E.Tensor) => x.contiguous('channels_last');
 
 interface Inputs {

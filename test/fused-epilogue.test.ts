@@ -5,14 +5,10 @@ import { tidy } from '../src/engine/index.js';
 import { instanceNorm, styleMod, applyNoise, lrelu } from '../src/nn/ops.js';
 import { trainingEpilogue } from '../src/nets/synthesis-layer.js';
 import { tinyStyleGAN } from './helpers/gen-nets.js';
+import { arr, near } from './helpers/near.js';
 
 const g = new E.Generator(5);
 const rnd = (...s: number[]) => E.randn(s, { generator: g });
-const arr = (t: E.Tensor) => Array.from(t.to('float64').contiguous().toTypedArray() as Float64Array);
-const near = (a: number[], b: number[], tol: number, what: string) => {
-  assert.equal(a.length, b.length, `${what}: length`);
-  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `${what}[${i}]: ${v} vs ${b[i]}`));
-};
 /** The same values laid out NHWC in memory (channels-last strides). */
 const channelsLast = (x: E.Tensor) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 

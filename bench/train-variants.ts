@@ -86,12 +86,13 @@ export function trainVariantsBench(o: TrainVariantsOptions & { json: boolean }):
   E.setNumThreads(o.threads);
   if (!(o.widths in WIDTHS)) throw new Error(`bench train-variants: unknown widths ${o.widths}; known: ${Object.keys(WIDTHS).join(', ')}`);
   const out: Record<number, VariantTimes> = {};
-  for (const r of o.res) out[r] = timeVariants(r, o);
   const names = o.variants.map((v) => v.name);
   process.stdout.write(`| case | ${names.map((n) => `${n} ms (×)`).join(' | ')} |\n|---|${names.map(() => '---').join('|')}|\n`);
   for (const r of o.res) {
+    // Each row as soon as its resolution is done.
+    const t = out[r] = timeVariants(r, o);
     const batch = o.batch ?? defaultBatch(o.widths, r, 'cpu');
-    const cells = names.map((n) => `${out[r]![n]!.msPerStep.toFixed(0)} (${out[r]![n]!.ratio.toFixed(2)})`);
+    const cells = names.map((n) => `${t[n]!.msPerStep.toFixed(0)} (${t[n]!.ratio.toFixed(2)})`);
     process.stdout.write(`| train_${r}_${o.widths}_b${batch} | ${cells.join(' | ')} |\n`);
   }
   if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'train-variants', threads: o.threads, rounds: o.rounds, steps: o.steps, results: out })}\n`);

@@ -52,9 +52,11 @@ test('autocast bfloat16: convolutions and dense layers compute in bfloat16 (chan
   bf.grads.forEach((g, k) => assert.ok(relDist(g!, fp.grads[k]!) < 5e-2, `gradient ${k}: ${relDist(g!, fp.grads[k]!)}`));
 }));
 
-const cfg = styleganConfig({ resolution: 8, numChannels: 1, fmapBase: 32, fmapMax: 16, latentSize: 8, dlatentSize: 8, mappingLayers: 2, mappingFmaps: 8 });
+const netConfig = (fusedScale: boolean) =>
+  styleganConfig({ resolution: 8, numChannels: 1, fmapBase: 32, fmapMax: 16, latentSize: 8, dlatentSize: 8, mappingLayers: 2, mappingFmaps: 8, fusedScale });
 
-function context(precision: 'fp32' | 'bf16'): StepContext {
+function context(precision: 'fp32' | 'bf16', fusedScale: boolean): StepContext {
+  const cfg = netConfig(fusedScale);
   const G = new StyleGANGenerator(cfg, 1);
   const D = new Discriminator(cfg, 2);
   const adam = { beta1: 0, beta2: 0.99, eps: 1e-8 };
@@ -65,26 +67,28 @@ function context(precision: 'fp32' | 'bf16'): StepContext {
   };
 }
 
-test('a bf16 training step (R1 through bfloat16 convolutions) matches the float32 step from the same state', () => {
-  const s: StepSchedule = { lod: 0, resolution: 8, minibatch: 4, gLrate: 0.001, dLrate: 0.001 };
-  const reals = E.keep(E.tidy(() => rnd(4, 1, 8, 8).tanh()));
-  const [fp, bf] = [context('fp32'), context('bf16')];
-  try {
-    const a = discriminatorStep(fp, reals, { realClasses: null, schedule: s });
-    const b = discriminatorStep(bf, reals, { realClasses: null, schedule: s });
-    assert.ok(Number.isFinite(b.loss) && Number.isFinite(b.penalty));
-    assert.ok(Math.abs(b.loss - a.loss) < 0.02 * Math.abs(a.loss), `D loss ${b.loss} vs ${a.loss}`);
-    assert.ok(Math.abs(b.penalty - a.penalty) < 0.1 * Math.abs(a.penalty) + 1e-6, `R1 penalty ${b.penalty} vs ${a.penalty}`);
-    const [ga, gb] = [generatorStep(fp, s), generatorStep(bf, s)];
-    assert.ok(Math.abs(gb - ga) < 0.02 * Math.abs(ga), `G loss ${gb} vs ${ga}`);
-    for (const ctx of [bf]) for (const p of [...ctx.nets.G.parameters(), ...ctx.nets.D.parameters()]) assert.equal(p.dtype, 'float32');
-    const moved = (x: StepContext) => E.tidy(() => arr(x.nets.D.parameters()[0]!.detach()));
-    assert.ok(relDist(E.tensor(moved(bf)), E.tensor(moved(fp))) < 1e-2, 'D weights after one Adam step agree');
-  } finally {
-    reals.dispose();
-    for (const c of [fp, bf]) for (const t of [c.nets.G, c.nets.D, c.gOpt, c.dOpt]) t.dispose();
-  }
-});
+for (const fusedScale of [false, true]) {
+  test(`a bf16 training step (R1 through bfloat16 convolutions) matches the float32 step from the same state (${fusedScale ? 'fused' : 'separate'} resampling)`, () => {
+    const s: StepSchedule = { lod: 0, resolution: 8, minibatch: 4, gLrate: 0.001, dLrate: 0.001 };
+    const reals = E.keep(E.tidy(() => rnd(4, 1, 8, 8).tanh()));
+    const [fp, bf] = [context('fp32', fusedScale), context('bf16', fusedScale)];
+    try {
+      const a = discriminatorStep(fp, reals, { realClasses: null, schedule: s });
+      const b = discriminatorStep(bf, reals, { realClasses: null, schedule: s });
+      assert.ok(Number.isFinite(b.loss) && Number.isFinite(b.penalty));
+      assert.ok(Math.abs(b.loss - a.loss) < 0.02 * Math.abs(a.loss), `D loss ${b.loss} vs ${a.loss}`);
+      assert.ok(Math.abs(b.penalty - a.penalty) < 0.1 * Math.abs(a.penalty) + 1e-6, `R1 penalty ${b.penalty} vs ${a.penalty}`);
+      const [ga, gb] = [generatorStep(fp, s), generatorStep(bf, s)];
+      assert.ok(Math.abs(gb - ga) < 0.02 * Math.abs(ga), `G loss ${gb} vs ${ga}`);
+      for (const ctx of [bf]) for (const p of [...ctx.nets.G.parameters(), ...ctx.nets.D.parameters()]) assert.equal(p.dtype, 'float32');
+      const moved = (x: StepContext) => E.tidy(() => arr(x.nets.D.parameters()[0]!.detach()));
+      assert.ok(relDist(E.tensor(moved(bf)), E.tensor(moved(fp))) < 1e-2, 'D weights after one Adam step agree');
+    } finally {
+      reals.dispose();
+      for (const c of [fp, bf]) for (const t of [c.nets.G, c.nets.D, c.gOpt, c.dOpt]) t.dispose();
+    }
+  });
+}
 
 test('--precision is a run option: stored in training_options.json and the snapshot, a change on resume is refused', async () => {
   const dir = tempDir('sgts-precision');

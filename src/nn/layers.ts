@@ -180,7 +180,9 @@ export class UpConv2d extends ConvLayer {
       // Inference on the CPU: the same transposed convolution as four phase convolutions (src/nn/phase-conv.ts).
       return upsampleConvByPhases(x, this.prepare('phases', (w) => phaseKernels(this.fusedKernel(w)), x));
     }
-    return E.convTranspose2d(x, this.kernelForConv(x), null, { stride: 2, padding: 1 });
+    // libtorch 1.13 has no bfloat16 transposed convolution on the CPU: under bf16 mixed precision it runs in float32.
+    const xt = x.dtype === 'bfloat16' && x.device === 'cpu' ? x.to('float32') : x;
+    return E.convTranspose2d(xt, this.kernelForConv(xt), null, { stride: 2, padding: 1 });
   }
 }
 

@@ -15,6 +15,7 @@
 import { performance } from 'node:perf_hooks';
 import * as E from '../src/engine/index.js';
 import { trainingEpilogue } from '../src/nets/synthesis-layer.js';
+import { instanceNorm, styleMod, applyNoise, lrelu } from '../src/nn/ops.js';
 import { trainingStepCase, defaultBatch, WIDTHS, type WidthsName } from './train.js';
 
 export interface Variant {
@@ -81,6 +82,35 @@ export function timeVariants(resolution: number, o: TrainVariantsOptions): Varia
   }));
 }
 
+/**
+ * The epilogue alone at the top synthesis layer of `resolution` (its channels under the width preset), forward +
+ * backward w.r.t. x, strength, bias and style: [separate ops ms, fused ms], medians of interleaved calls.
+ */
+export function timeEpilogue(resolution: number, o: TrainVariantsOptions): [number, number] {
+  const batch = o.batch ?? defaultBatch(o.widths, resolution, 'cpu');
+  const w = WIDTHS[o.widths];
+  const c = Math.min(Math.floor(w.fmapBase / 2 ** (Math.log2(resolution) - 1)), w.fmapMax);
+  const g = new E.Generator(0);
+  const [x, noise, strength, bias, style] = E.tidy(() => [[batch, c, resolution, resolution], [batch, 1, resolution, resolution], [c], [c], [batch, 2 * c]]
+    .map((s) => E.keep(E.randn(s, { generator: g }))));
+  const separate = (i: E.Tensor[]) => styleMod(instanceNorm(lrelu(applyNoise(i[0]!, noise!, i[1]!).add(i[2]!.reshape(1, -1, 1, 1)))), i[3]!);
+  const fused = (i: E.Tensor[]) => E.fusedEpilogue(i[0]!, { noise: { map: noise!, strength: i[1]! }, bias: i[2]!, instanceNorm: true, style: i[3]! });
+  const times: [number[], number[]] = [[], []];
+  try {
+    for (let r = 0; r < 2 * o.rounds + 2; r++) {
+      [separate, fused].forEach((f, k) => E.tidy(() => {
+        const inputs = [x!, strength!, bias!, style!].map((t) => t.detach().requiresGrad_(true));
+        const t0 = performance.now();
+        E.grad(f(inputs).sum(), inputs);
+        if (r >= 2) times[k].push(performance.now() - t0);
+      }));
+    }
+  } finally {
+    for (const t of [x, noise, strength, bias, style]) t!.dispose();
+  }
+  return [median(times[0]), median(times[1])];
+}
+
 /** Runs every resolution and prints one table (ms per step, ratio to the first variant). */
 export function trainVariantsBench(o: TrainVariantsOptions & { json: boolean }): Record<number, VariantTimes> {
   E.setNumThreads(o.threads);
@@ -95,6 +125,12 @@ export function trainVariantsBench(o: TrainVariantsOptions & { json: boolean }):
     const cells = names.map((n) => `${t[n]!.msPerStep.toFixed(0)} (${t[n]!.ratio.toFixed(2)})`);
     process.stdout.write(`| train_${r}_${o.widths}_b${batch} | ${cells.join(' | ')} |\n`);
   }
-  if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'train-variants', threads: o.threads, rounds: o.rounds, steps: o.steps, results: out })}\n`);
+  process.stdout.write('\n| epilogue alone (top layer), forward + backward | separate ops ms | fused ms (×) |\n|---|---|---|\n');
+  const epilogue: Record<number, [number, number]> = {};
+  for (const r of o.res) {
+    const [a, b] = epilogue[r] = timeEpilogue(r, o);
+    process.stdout.write(`| ${r}² | ${a.toFixed(1)} | ${b.toFixed(1)} (${(b / a).toFixed(2)}) |\n`);
+  }
+  if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'train-variants', threads: o.threads, rounds: o.rounds, steps: o.steps, results: out, epilogue })}\n`);
   return out;
 }

@@ -129,3 +129,12 @@ test('StyleGAN synthesis with autograd: the fused training epilogue gives the un
   });
   G.dispose();
 }));
+
+test('StyleGAN synthesis with noise maps that want gradients (projection) falls back to the ops and gives them one', () => tidy(() => {
+  const G = tinyStyleGAN();
+  const dl = E.tidy(() => G.mapping.forward(rnd(1, G.cfg.latentSize), null).unsqueeze(1).expand(-1, G.synthesis.numLayers, -1).contiguous());
+  const noise = G.synthesis.layers.map((_, i) => G.synthesis.vars.get(`noise${i}`).detach().clone().requiresGrad_(true));
+  const grads = E.grad(G.synthesis.forward(dl, { noise }).square().sum(), noise);
+  grads.forEach((g, i) => assert.ok(g!.abs().sum().item() > 0, `noise ${i} has a gradient`));
+  G.dispose();
+}));

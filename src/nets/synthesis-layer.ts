@@ -99,7 +99,8 @@ export class SynthesisLayer {
     const cfg = this.cfg;
     if (x.device === 'cpu' && !cfg.usePixelNorm) {
       if (!E.isGradEnabled()) return E.tidy(() => E.fusedEpilogue_(inPlace ? x : x.clone(), this.fusedOptions(w, noise)));
-      if (trainingEpilogue.fused) return E.tidy(() => E.fusedEpilogue(x, this.fusedOptions(w, noise)));
+      // The fused function gives the noise map no gradient: projection, which optimizes the noise, uses the ops.
+      if (trainingEpilogue.fused && !noise?.requiresGrad) return E.tidy(() => E.fusedEpilogue(x, this.fusedOptions(w, noise)));
     }
     return E.tidy(() => {
       let y = x;

@@ -64,12 +64,18 @@ export function defaultTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
 
 /** One collective in flight. */
 export class Work<T = void> {
+  private readonly what: string;
+  private readonly timeoutMs: number;
+  private readonly finish: () => T;
+
   constructor(
     private readonly handle: WorkHandle,
-    private readonly what: string,
-    private readonly timeoutMs: number,
-    private readonly finish: () => T,
-  ) {}
+    o: { what: string; timeoutMs: number; finish: () => T },
+  ) {
+    this.what = o.what;
+    this.timeoutMs = o.timeoutMs;
+    this.finish = o.finish;
+  }
 
   private fail(e: unknown): never {
     const msg = e instanceof Error ? e.message : String(e);
@@ -147,7 +153,7 @@ export class ProcessGroup {
   }
 
   private work<T>(handle: WorkHandle, op: string, finish: () => T): Work<T> {
-    return new Work(handle, `rank ${this.rank} of ${this.size} (${this.backend}): ${op}`, this.timeoutMs, finish);
+    return new Work(handle, { what: `rank ${this.rank} of ${this.size} (${this.backend}): ${op}`, timeoutMs: this.timeoutMs, finish });
   }
 
   /** Reduces `tensors` over all ranks, in place. */

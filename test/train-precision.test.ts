@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as E from '../src/engine/index.js';
 import { autocast, Conv2d, Dense, Variables, instanceNorm, minibatchStddev } from '../src/nn/index.js';
-import { StyleGANGenerator, Discriminator, styleganConfig } from '../src/nets/index.js';
+import { StyleGANGenerator, Discriminator, styleganConfig, proganConfig, buildGenerator, buildDiscriminator } from '../src/nets/index.js';
 import { discriminatorStep, generatorStep, type StepContext, type StepSchedule } from '../src/train/step.js';
 import { train } from '../src/train/trainer.js';
 import { latestSnapshot } from '../src/train/run-dir.js';
@@ -89,6 +89,29 @@ for (const fusedScale of [false, true]) {
     }
   });
 }
+
+test('a bf16 ProGAN step (pixel norm in float32, transposed convolution in float32) matches the float32 step', () => {
+  const cfg = proganConfig({ resolution: 16, numChannels: 1, fmapBase: 32, fmapMax: 16, latentSize: 16 });
+  const s: StepSchedule = { lod: 0, resolution: 16, minibatch: 4, gLrate: 0.001, dLrate: 0.001 };
+  const reals = E.keep(E.tidy(() => rnd(4, 1, 16, 16).tanh()));
+  const ctxs = (['fp32', 'bf16'] as const).map((precision): StepContext => {
+    const [G, D] = [buildGenerator(cfg, 1), buildDiscriminator(cfg, 2)];
+    const adam = { lr: 0.001, beta1: 0, beta2: 0.99, eps: 1e-8 };
+    return {
+      nets: { G, D, Gs: null, config: cfg }, gOpt: new E.Adam(G.parameters(), adam), dOpt: new E.Adam(D.parameters(), adam), gen: new E.Generator(3),
+      device: 'cpu', loss: { r1Gamma: 0, wganLambda: 10, wganTarget: 1, epsDrift: 0.001, condWeight: 1 }, emaBeta: () => 0.99, numClasses: 0, classCdf: [], precision,
+    };
+  });
+  try {
+    const [a, b] = ctxs.map((c) => discriminatorStep(c, reals, { realClasses: null, schedule: s }));
+    assert.ok(Math.abs(b!.loss - a!.loss) < 0.05 * Math.abs(a!.loss) + 0.01, `D loss ${b!.loss} vs ${a!.loss}`);
+    const [ga, gb] = ctxs.map((c) => generatorStep(c, s));
+    assert.ok(Math.abs(gb! - ga!) < 0.05 * Math.abs(ga!) + 0.01, `G loss ${gb} vs ${ga}`);
+  } finally {
+    reals.dispose();
+    for (const c of ctxs) for (const t of [c.nets.G, c.nets.D, c.gOpt, c.dOpt]) t.dispose();
+  }
+});
 
 test('--precision is a run option: stored in training_options.json and the snapshot, a change on resume is refused', async () => {
   const dir = tempDir('sgts-precision');

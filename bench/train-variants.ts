@@ -55,6 +55,7 @@ export function timeVariants(resolution: number, o: TrainVariantsOptions): Varia
   const batch = o.batch ?? defaultBatch(o.widths, resolution, 'cpu');
   const c = E.tidy(() => trainingStepCase(resolution, o.widths, batch, true, 'cpu'));
   const times = new Map<string, number[]>(o.variants.map((v) => [v.name, []]));
+  const setting = trainingEpilogue.fused;
   try {
     const run = (v: Variant, timed: boolean) => {
       c.ctx.precision = v.precision;
@@ -72,7 +73,7 @@ export function timeVariants(resolution: number, o: TrainVariantsOptions): Varia
       }
     }
   } finally {
-    trainingEpilogue.fused = true;
+    trainingEpilogue.fused = setting;
     c.dispose?.();
   }
   const base = median(times.get(o.variants[0]!.name)!);

@@ -112,13 +112,14 @@ test('StyleGAN synthesis with autograd: the fused training epilogue gives the un
   const G = tinyStyleGAN();
   const dl = E.tidy(() => G.mapping.forward(rnd(2, G.cfg.latentSize), G.cfg.labelSize ? E.zeros([2, G.cfg.labelSize]) : null).unsqueeze(1).expand(-1, G.synthesis.numLayers, -1).contiguous());
   const params = G.synthesis.parameters();
+  const setting = trainingEpilogue.fused;
   const pass = (on: boolean) => {
     trainingEpilogue.fused = on;
     try {
       const img = G.synthesis.forward(dl, { noise: 'const' });
       return { img, grads: E.grad(img.square().sum(), params, { allowUnused: true }) };
     } finally {
-      trainingEpilogue.fused = true;
+      trainingEpilogue.fused = setting;
     }
   };
   const [a, b] = [pass(true), pass(false)];
@@ -134,7 +135,14 @@ test('StyleGAN synthesis with noise maps that want gradients (projection) falls 
   const G = tinyStyleGAN();
   const dl = E.tidy(() => G.mapping.forward(rnd(1, G.cfg.latentSize), null).unsqueeze(1).expand(-1, G.synthesis.numLayers, -1).contiguous());
   const noise = G.synthesis.layers.map((_, i) => G.synthesis.vars.get(`noise${i}`).detach().clone().requiresGrad_(true));
-  const grads = E.grad(G.synthesis.forward(dl, { noise }).square().sum(), noise);
+  const setting = trainingEpilogue.fused;
+  trainingEpilogue.fused = true;
+  let grads: (E.Tensor | null)[];
+  try {
+    grads = E.grad(G.synthesis.forward(dl, { noise }).square().sum(), noise);
+  } finally {
+    trainingEpilogue.fused = setting;
+  }
   grads.forEach((g, i) => assert.ok(g!.abs().sum().item() > 0, `noise ${i} has a gradient`));
   G.dispose();
 }));

@@ -70,12 +70,13 @@ test('StyleGAN synthesis without gradients (fused epilogue) equals the unfused a
   const G = tinyStyleGAN();
   const dl = E.tidy(() => G.mapping.forward(rnd(2, G.cfg.latentSize), G.cfg.labelSize ? E.zeros([2, G.cfg.labelSize]) : null).unsqueeze(1).expand(-1, G.synthesis.numLayers, -1).contiguous());
   const fused = E.noGrad(() => G.synthesis.forward(dl, { noise: 'const' }));
+  const setting = trainingEpilogue.fused;
   trainingEpilogue.fused = false;
   const unfused = (() => {
     try {
       return G.synthesis.forward(dl, { noise: 'const' });
     } finally {
-      trainingEpilogue.fused = true;
+      trainingEpilogue.fused = setting;
     }
   })();
   assert.ok(unfused.requiresGrad, 'the reference ran with autograd');

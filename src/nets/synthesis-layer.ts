@@ -9,6 +9,7 @@ import type { Tensor } from '../engine/index.js';
 import type { Variables } from '../nn/module.js';
 import { Dense, Conv2d, UpConv2d, createBias, applyBias } from '../nn/layers.js';
 import { pixelNorm, instanceNorm, applyNoise, styleMod, blur2d, lrelu } from '../nn/ops.js';
+import { autocastDtype } from '../nn/autocast.js';
 import type { StyleGANConfig } from './config.js';
 
 /** The dtype and memory layout an inference pass computes in (float32 / bfloat16, NCHW / channels-last). */
@@ -41,11 +42,12 @@ export interface LayerInput {
 }
 
 /**
- * Whether passes with autograd on the CPU (training) run the epilogue as one native autograd function (true, the
- * default: 3–9× faster than the separate differentiable ops on its own, faster in bf16 training steps and within
- * noise in float32 ones; `bench train-variants`, docs/training.md) or as those ops.
+ * Whether passes with autograd on the CPU (training) run the epilogue as one native autograd function or as the
+ * separate differentiable ops: always (true), never (false), or under bf16 mixed precision only ('bf16', the default).
+ * On its own the function is 3–9× faster than the ops; a whole training step gains under bf16 and nothing measurable
+ * in float32 (`bench train-variants`, docs/training.md), where the ops stay the default.
  */
-export const trainingEpilogue = { fused: true };
+export const trainingEpilogue: { fused: boolean | 'bf16' } = { fused: 'bf16' };
 
 export class SynthesisLayer {
   readonly scope: string;
@@ -101,7 +103,8 @@ export class SynthesisLayer {
     if (x.device === 'cpu' && !cfg.usePixelNorm) {
       if (!E.isGradEnabled()) return E.tidy(() => E.fusedEpilogue_(inPlace ? x : x.clone(), this.fusedOptions(w, noise)));
       // The fused function gives the noise map no gradient: projection, which optimizes the noise, uses the ops.
-      if (trainingEpilogue.fused && !noise?.requiresGrad) return E.tidy(() => E.fusedEpilogue(x, this.fusedOptions(w, noise)));
+      const fused = trainingEpilogue.fused === 'bf16' ? autocastDtype() !== null : trainingEpilogue.fused;
+      if (fused && !noise?.requiresGrad) return E.tidy(() => E.fusedEpilogue(x, this.fusedOptions(w, noise)));
     }
     return E.tidy(() => {
       let y = x;

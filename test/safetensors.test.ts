@@ -133,6 +133,29 @@ test('the writer rejects inconsistent records before touching the file', async (
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('reject')), []);
 });
 
+test('deferred records are produced one at a time, in data order, through a reused buffer, and checked', async () => {
+  const path = join(dir, 'deferred.safetensors');
+  const records = { a: patterned('float32', [4, 4], 1), b: patterned('float16', [3], 2), c: patterned('int64', [2], 3) };
+  const shared = new Uint8Array(64);
+  const asked: string[] = [];
+  const deferred = Object.fromEntries(Object.entries(records).map(([name, r]) => [name, {
+    dtype: r.dtype, shape: r.shape,
+    bytes: () => {
+      asked.push(name);
+      shared.set(r.data);
+      return shared.subarray(0, r.data.length);
+    },
+  }]));
+  await writeSafetensorsFile(path, deferred, { step: '3' });
+  assert.deepEqual(asked, ['c', 'a', 'b']);
+  assert.deepEqual(new Uint8Array(readFileSync(path)), encodeSafetensors(records, { step: '3' }));
+  const short = { w: { dtype: 'float32' as DType, shape: [3], bytes: () => new Uint8Array(8) } };
+  await assert.rejects(writeSafetensorsFile(join(dir, 'short.safetensors'), short), {
+    message: `${join(dir, 'short.safetensors')}: cannot write: safetensors ${join(dir, 'short.safetensors')}: tensor 'w': data has 8 bytes but shape [3] of float32 needs 12`,
+  });
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('short')), []);
+});
+
 test('files round-trip through disk and are replaced atomically, keeping the mode', async () => {
   const path = join(dir, 'model.safetensors');
   const first = { a: patterned('float32', [4, 4], 1) };

@@ -3,6 +3,8 @@
 
     /usr/bin/python3 tools/make-pickle-fixtures.py [output-dir]
     /usr/bin/python3 tools/make-pickle-fixtures.py --ffhq1024 OUT.pkl   # full-size benchmark input (~325 MB)
+    /usr/bin/python3 tools/make-pickle-fixtures.py --progan1024 OUT.pkl  # full-size ProGAN CelebA-HQ input (~280 MB)
+    /usr/bin/python3 tools/make-pickle-fixtures.py --stylegan1 RESOLUTION FMAP_MAX OUT.pkl  # smaller StyleGAN1
     /usr/bin/python3 tools/make-pickle-fixtures.py --stylegan1-128 test/fixtures/stylegan1-128.p4.pkl
 
 NVIDIA's real networks are far too big for the repository (and cannot be downloaded here), so this script
@@ -411,19 +413,28 @@ def stylegan1_128_pickle(path):
 def ffhq1024_pickle(path):
     """tuple(G, D, Gs) with every variable name and shape of karras2019stylegan-ffhq-1024x1024.pkl (protocol 4,
     as the official file), filled with seeded float32 noise; about 325 MB."""
-    res_log2, latent = 10, 512
-    nf = nf_func(8192, 512)
-    rng = np.random.default_rng(1024)
+    stylegan1_sized_pickle(path, 1024, 512)
 
-    def fast_fill(layout):
-        return [(n, np.float32(0) if s is None else rng.standard_normal(s, dtype=np.float32)) for n, s in layout]
 
-    common = dict(num_channels=3, resolution=1024, label_size=0)
+def seeded_noise(seed):
+    """Fills a layout fast with float32 noise (`lod` a float32 scalar 0)."""
+    rng = np.random.default_rng(seed)
+    return lambda layout: [(n, np.float32(0) if s is None else rng.standard_normal(s, dtype=np.float32))
+                           for n, s in layout]
+
+
+def stylegan1_sized_pickle(path, resolution, fmap_max):
+    """tuple(G, D, Gs) of a StyleGAN1 at `resolution` with the official FFHQ config (fmap_base 8192, latent 512)
+    except for `fmap_max` (512 officially), which sets the size: 1024/512 gives the official file's variables."""
+    res_log2, latent = int(np.log2(resolution)), 512
+    nf = nf_func(8192, fmap_max)
+    fast_fill = seeded_noise(resolution)
+    common = dict(num_channels=3, resolution=resolution, label_size=0, **({} if fmap_max == 512 else {'fmap_max': fmap_max}))
 
     def generator(name):
         synthesis = StyleGANNetwork('G_synthesis', 'G_synthesis', common,
                                     fast_fill(stylegan_synthesis_layout(res_log2, nf, latent)))
-        mapping = StyleGANNetwork('G_mapping', 'G_mapping', dict(common, dlatent_broadcast=18),
+        mapping = StyleGANNetwork('G_mapping', 'G_mapping', dict(common, dlatent_broadcast=2 * res_log2 - 2),
                                   fast_fill(stylegan_mapping_layout(latent, latent, latent, 8)))
         own = fast_fill([('lod', None), ('dlatent_avg', [latent])])
         return StyleGANNetwork(name, 'G_style', common, own, {'synthesis': synthesis, 'mapping': mapping})
@@ -432,6 +443,28 @@ def ffhq1024_pickle(path):
             generator('Gs'))
     with open(path, 'wb') as f:
         pickle.dump(nets, f, protocol=4)
+    print(f'wrote {os.path.getsize(path)} bytes to {path}')
+
+
+def progan1024_pickle(path):
+    """tuple(G, D, Gs) with the variable names and shapes of the official CelebA-HQ 1024 ProGAN
+    (karras2018iclr-celebahq-1024x1024.pkl: trained with Theano and converted, as progan_theano_fixture), filled
+    with seeded float32 noise, protocol 4; about 280 MB."""
+    res_log2, latent = 10, 512
+    nf = nf_func(8192, 512)
+    fast_fill = seeded_noise(1)
+    kwargs = dict(num_channels=3, resolution=1024, fmap_base=8192, fmap_decay=1.0, fmap_max=512,
+                  use_wscale=True, fused_scale=False, mbstd_group_size=16)
+    g_kwargs = dict(kwargs, latent_size=latent, normalize_latents=True, use_pixelnorm=True, use_leakyrelu=True)
+
+    def generator():
+        return ProGANNetwork('G_paper', 'G_paper', g_kwargs,
+                             fast_fill(theano_order(progan_generator_layout(res_log2, nf, latent, fused=False))))
+
+    d = ProGANNetwork('D_paper', 'D_paper', kwargs,
+                      fast_fill(theano_order(discriminator_layout(res_log2, nf, False, down='Conv1'))))
+    with open(path, 'wb') as f:
+        pickle.dump((generator(), d, generator()), f, protocol=4)
     print(f'wrote {os.path.getsize(path)} bytes to {path}')
 
 
@@ -833,6 +866,10 @@ def main():
 if __name__ == '__main__':
     if len(sys.argv) == 3 and sys.argv[1] == '--ffhq1024':
         ffhq1024_pickle(sys.argv[2])
+    elif len(sys.argv) == 5 and sys.argv[1] == '--stylegan1':
+        stylegan1_sized_pickle(sys.argv[4], int(sys.argv[2]), int(sys.argv[3]))
+    elif len(sys.argv) == 3 and sys.argv[1] == '--progan1024':
+        progan1024_pickle(sys.argv[2])
     elif len(sys.argv) == 3 and sys.argv[1] == '--stylegan1-128':
         stylegan1_128_pickle(sys.argv[2])
     else:

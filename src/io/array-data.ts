@@ -7,6 +7,8 @@
  * directly when the offset is a multiple of the element size; otherwise the helpers copy.
  */
 
+import type { FileBytes } from './pickle-types.js';
+
 /** Element types found in numpy / torch pickles. */
 export type DType =
   | 'float16' | 'bfloat16' | 'float32' | 'float64'
@@ -57,6 +59,12 @@ export interface NdArray {
    * and protocol-2 `_codecs.encode` bytes are copies). Not necessarily aligned.
    */
   data: Uint8Array;
+  /**
+   * Set when the data was left in the file (`readPickleFile`): where it lies. `data` then reads it on first use;
+   * the official importer copies it from the file straight into the network's tensors instead. Not enumerable
+   * (a spread copy reads `data` and has no payload); assigning `data` removes it.
+   */
+  payload?: FileBytes;
   fortranOrder: boolean;
   /** True for numpy scalars such as `np.float32(0)`; false for ndarrays, including 0-d ones. */
   isScalar: boolean;

@@ -8,7 +8,7 @@ import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { loadNetwork, validate, NETWORK_ROLES as ROLES, type NetworkConfig, type Discriminator, type Generator, type NetworkRole, type Networks } from '../nets/index.js';
 import { readSafetensorsFile, writeSafetensorsFile } from './safetensors.js';
-import type { TensorRecord } from './tensor-record.js';
+import type { DeferredRecord, TensorRecord } from './tensor-record.js';
 import { warnNonFiniteWeights } from './finite.js';
 
 export const CHECKPOINT_FORMAT = 'stylegan-ts/1';
@@ -39,23 +39,38 @@ export interface SaveOptions {
   dtype?: 'float32' | 'float16';
 }
 
-/** Writes a checkpoint atomically. */
+/**
+ * Writes a checkpoint atomically. Each tensor is copied out of the engine when the writer reaches it, through one
+ * reused buffer, so the write holds no second copy of the weights: the networks and `extra` tensors must not change
+ * (nor be disposed) until the returned promise settles.
+ */
 export async function saveCheckpoint(path: string, o: SaveOptions): Promise<void> {
-  const records = new Map<string, TensorRecord>();
-  E.tidy(() => {
-    for (const role of ROLES) {
-      const net = o.nets[role];
-      if (!net) continue;
-      for (const [name, t] of net.stateDict()) {
-        const stored = o.dtype === 'float16' && t.dtype === 'float32' ? t.detach().to('float16') : t.detach();
-        records.set(`${role}/${name}`, tensorToRecord(stored));
-      }
-    }
-    for (const [name, t] of o.extra ?? []) {
-      if (/^(G|D|Gs)\//.test(name)) throw new Error(`checkpoint ${path}: extra tensor '${name}' collides with a network prefix`);
-      records.set(name, tensorToRecord(t.detach()));
-    }
+  const records = new Map<string, DeferredRecord>();
+  let buffer = new Uint8Array(0);
+  const deferred = (t: Tensor, dtype: E.DType): DeferredRecord => ({
+    dtype, shape: t.shape,
+    bytes: () => {
+      const n = t.numel * E.itemSize[dtype];
+      if (buffer.length < n) buffer = new Uint8Array(n);
+      const view = buffer.subarray(0, n);
+      E.tidy(() => {
+        const stored = dtype === t.dtype ? t.detach() : t.detach().to(dtype);
+        stored.copyInto(view);
+      });
+      return view;
+    },
   });
+  for (const role of ROLES) {
+    const net = o.nets[role];
+    if (!net) continue;
+    for (const [name, t] of net.stateDict()) {
+      records.set(`${role}/${name}`, deferred(t, o.dtype === 'float16' && t.dtype === 'float32' ? 'float16' : t.dtype));
+    }
+  }
+  for (const [name, t] of o.extra ?? []) {
+    if (/^(G|D|Gs)\//.test(name)) throw new Error(`checkpoint ${path}: extra tensor '${name}' collides with a network prefix`);
+    records.set(name, deferred(t, t.dtype));
+  }
   const metadata: Record<string, string> = {
     ...(o.metadata ?? {}),
     format: CHECKPOINT_FORMAT,

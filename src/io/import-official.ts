@@ -25,6 +25,7 @@ import type { JsonValue } from './import/pickle-json.js';
 import { describe, isTuple, printable, readPickleFile, type PickleValue } from './pickle.js';
 import { fileFormatOf, FORMAT_NAMES } from './sniff.js';
 import { warnNonFiniteWeights } from './finite.js';
+import { fillFromFile } from './import/file-fill.js';
 
 export type OfficialFormat = 'stylegan1' | 'progan' | 'stylegan2-ada' | 'stylegan2-tf';
 
@@ -80,15 +81,23 @@ export function inferOfficialConfig(p: OfficialPickle, where: string): NetworkCo
   }
 }
 
-/** Builds our network for `role` and fills it with the TF variables (one copy each, straight from the file bytes). */
+/**
+ * Builds our network for `role` and fills it with the TF variables: straight from the file for arrays whose data
+ * `readPickleFile` left there, else one copy each from the parsed bytes.
+ */
 function importNetwork(role: NetworkRole, o: { config: NetworkConfig; tf: TfNetwork; device: string; where: string }): Generator | Discriminator {
   const { tf, where } = o;
   const net = loadNetwork({
     role, config: o.config, device: o.device, source: `${where}: ${role} (${tf.buildFuncName})`,
     values: (net) => {
+      // Data left in the file goes straight into the network's own tensors (loading a tensor onto itself is a no-op).
+      const own = net.stateDict();
       const values = new Map<string, Tensor>();
       for (const [name, a] of allVariables(tf)) {
-        values.set(name, recordToTensor({ dtype: a.dtype, shape: a.shape, data: contiguousBytes(a) }, `${where}: ${role} variable '${printable(name)}'`));
+        const target = own.get(name);
+        values.set(name, target && fillFromFile(target, a)
+          ? target
+          : recordToTensor({ dtype: a.dtype, shape: a.shape, data: contiguousBytes(a) }, `${where}: ${role} variable '${printable(name)}'`));
       }
       // Theano-converted ProGAN states have no level of detail; TensorFlow starts it at 0.
       for (const name of net.stateDict().keys()) if (/(^|\/)lod$/.test(name) && !values.has(name)) values.set(name, E.zeros([]));

@@ -4,10 +4,14 @@
  * (`numpy._core`) module names are accepted.
  */
 import { byteSwapped, dtypeOfNumpyCode, elementCount, ITEM_SIZE, type NdArray } from './array-data.js';
-import { describe, isRecord, isTuple, PickleError, type NumpyDtype, type PickleValue } from './pickle-types.js';
+import {
+  describe, isBytes, isRecord, isTuple, PickleError, readBytes,
+  type FileBytes, type NumpyDtype, type PickleValue,
+} from './pickle-types.js';
 import { latin1Encode, type GlobalDef, type GlobalEntry, type VmContext } from './pickle-vm.js';
 
 const BYTE_ORDERS = new Set(['<', '>', '|', '=']);
+const EMPTY = new Uint8Array(0);
 
 /** A shape tuple: non-negative safe integers. */
 export function shapeOf(v: PickleValue, what: string): number[] {
@@ -20,9 +24,9 @@ export function shapeOf(v: PickleValue, what: string): number[] {
   });
 }
 
-/** Raw data given as bytes, or as a latin-1 str (Python 2 pickles). */
-function rawBytes(v: PickleValue, what: string, ctx: VmContext): Uint8Array {
-  if (v instanceof Uint8Array) return v;
+/** Raw data given as bytes (maybe left in the file), or as a latin-1 str (Python 2 pickles). */
+function rawBytes(v: PickleValue, what: string, ctx: VmContext): Uint8Array | FileBytes {
+  if (isBytes(v)) return v;
   if (typeof v === 'string') {
     ctx.charge(v.length);
     return latin1Encode(v);
@@ -38,8 +42,11 @@ function dtypeOf(v: PickleValue, what: string): NumpyDtype {
   return v;
 }
 
-/** Checks the byte count against shape and dtype and brings the data to little-endian. */
-function arrayData(raw: Uint8Array, { shape, dtype, ctx, what }: { shape: number[]; dtype: NumpyDtype; ctx: VmContext; what: string }): Uint8Array {
+/**
+ * Checks the byte count against shape and dtype and brings the data to little-endian (big-endian data left in the
+ * file is read, to be swapped).
+ */
+function arrayData(raw: Uint8Array | FileBytes, { shape, dtype, ctx, what }: { shape: number[]; dtype: NumpyDtype; ctx: VmContext; what: string }): Uint8Array | FileBytes {
   const size = ITEM_SIZE[dtype.dtype];
   const expected = elementCount(shape) * size;
   if (raw.length !== expected) {
@@ -47,7 +54,30 @@ function arrayData(raw: Uint8Array, { shape, dtype, ctx, what }: { shape: number
   }
   if (dtype.byteOrder !== '>' || size === 1) return raw;
   ctx.charge(raw.length);
-  return byteSwapped(raw, size);
+  return byteSwapped(ctx.bytes(raw), size);
+}
+
+/**
+ * Gives `arr` its data: bytes, or bytes left in the file, which become its `payload` and are read (once) when
+ * `data` is first asked for. The payload is not enumerable, so that a copy made by spreading the record (which
+ * reads the data) does not carry it; assigning `data` drops it.
+ */
+function setData(arr: NdArray, data: Uint8Array | FileBytes): NdArray {
+  if (data instanceof Uint8Array) {
+    arr.data = data;
+    return arr;
+  }
+  let read: Uint8Array | undefined;
+  Object.defineProperty(arr, 'payload', { value: data, enumerable: false, configurable: true });
+  Object.defineProperty(arr, 'data', {
+    enumerable: true, configurable: true,
+    get: () => (read ??= readBytes(data)),
+    set: (v: Uint8Array) => {
+      delete arr.payload;
+      Object.defineProperty(arr, 'data', { value: v, writable: true, enumerable: true, configurable: true });
+    },
+  });
+  return arr;
 }
 
 /** `numpy.dtype(descr, align, copy)`, completed by BUILD `(version, byteorder, subarray, names, fields, …)`. */
@@ -78,7 +108,7 @@ const reconstructDef: GlobalDef = {
     if (!isRecord(cls) || cls.kind !== 'global' || cls.module !== 'numpy' || cls.name !== 'ndarray') {
       throw new PickleError(`numpy _reconstruct can only rebuild numpy.ndarray, found ${describe(cls)}`);
     }
-    const arr: NdArray = { kind: 'ndarray', dtype: 'int8', shape: [0], data: new Uint8Array(0), fortranOrder: false, isScalar: false };
+    const arr: NdArray = { kind: 'ndarray', dtype: 'int8', shape: [0], data: EMPTY, fortranOrder: false, isScalar: false };
     ctx.onBuild(arr, (state) => {
       if (!Array.isArray(state) || (state.length !== 5 && state.length !== 4)) {
         throw new PickleError(`numpy array state must be a tuple of 4 or 5 items, found ${describe(state)}`);
@@ -89,7 +119,7 @@ const reconstructDef: GlobalDef = {
       if (typeof fortranV !== 'boolean' && fortranV !== 0 && fortranV !== 1) {
         throw new PickleError(`numpy array order flag must be a bool, found ${describe(fortranV)}`);
       }
-      arr.data = arrayData(rawBytes(rawV, 'numpy array data', ctx), { shape, dtype, ctx, what: 'numpy array' });
+      setData(arr, arrayData(rawBytes(rawV, 'numpy array data', ctx), { shape, dtype, ctx, what: 'numpy array' }));
       arr.dtype = dtype.dtype;
       arr.shape = shape;
       arr.fortranOrder = Boolean(fortranV) && shape.length > 1;
@@ -103,7 +133,7 @@ const scalarDef: GlobalDef = {
   call(args, ctx) {
     const dtype = dtypeOf(args[0], 'numpy scalar dtype');
     const data = arrayData(rawBytes(args[1], 'numpy scalar data', ctx), { shape: [], dtype, ctx, what: 'numpy scalar' });
-    return { kind: 'ndarray', dtype: dtype.dtype, shape: [], data, fortranOrder: false, isScalar: true } satisfies NdArray;
+    return setData({ kind: 'ndarray', dtype: dtype.dtype, shape: [], data: EMPTY, fortranOrder: false, isScalar: true }, data);
   },
 };
 
@@ -111,12 +141,12 @@ const scalarDef: GlobalDef = {
 const frombufferDef: GlobalDef = {
   call(args, ctx) {
     const [bufV, dtypeV, shapeV, orderV] = args;
-    if (!(bufV instanceof Uint8Array)) throw new PickleError(`numpy _frombuffer needs bytes, found ${describe(bufV)}`);
+    if (!isBytes(bufV)) throw new PickleError(`numpy _frombuffer needs bytes, found ${describe(bufV)}`);
     const dtype = dtypeOf(dtypeV, 'numpy array dtype');
     const shape = shapeOf(shapeV, 'numpy array shape');
     if (orderV !== 'C' && orderV !== 'F') throw new PickleError('numpy _frombuffer order must be C or F');
     const data = arrayData(bufV, { shape, dtype, ctx, what: 'numpy array' });
-    return { kind: 'ndarray', dtype: dtype.dtype, shape, data, fortranOrder: orderV === 'F' && shape.length > 1, isScalar: false } satisfies NdArray;
+    return setData({ kind: 'ndarray', dtype: dtype.dtype, shape, data: EMPTY, fortranOrder: orderV === 'F' && shape.length > 1, isScalar: false }, data);
   },
 };
 

@@ -2,7 +2,7 @@
  * The pickle opcodes and their arguments: the opcode table (protocols 0–5, binary forms), the bounded byte reader
  * that decodes arguments, the limits, and `pickleOps` (a disassembler). The machine that runs them is pickle-vm.ts.
  */
-import { PickleError } from './pickle-types.js';
+import { PickleError, type FileBytes } from './pickle-types.js';
 
 /** Deepest MARK nesting accepted (CPython's own pickler stops near 1000 levels). */
 export const MAX_MARK_DEPTH = 10_000;
@@ -145,46 +145,92 @@ export function decodeLong(b: Uint8Array): number | bigint {
   return pythonInt(v);
 }
 
-export type ArgValue = null | number | bigint | string | Uint8Array | readonly [string, string];
+export type ArgValue = null | number | bigint | string | Uint8Array | FileBytes | readonly [string, string];
 
-/** Sequential reader over the input with checked lengths. */
+/**
+ * Sequential reader over an input of `size` bytes with checked lengths. `pos` is the position in the input; the
+ * bytes at hand are `buf`, which starts at input position `base`. This reader holds the whole input in memory (`buf`
+ * is the input, `base` 0); `FileReader` (pickle-file.ts) holds a window of a file and leaves large payloads in it.
+ */
 export class Reader {
-  readonly view: DataView;
+  protected buf: Uint8Array;
+  protected view: DataView;
+  protected base = 0;
   pos: number;
+  readonly size: number;
 
-  constructor(readonly buf: Uint8Array, start: number) {
+  constructor(buf: Uint8Array, start: number, size = buf.length) {
+    this.buf = buf;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = start;
+    this.size = size;
   }
 
   get left(): number {
-    return this.buf.length - this.pos;
+    return this.size - this.pos;
+  }
+
+  /** Throws the truncation error when fewer than `n` bytes are left. */
+  check(n: number | bigint, what: string): void {
+    if (n > this.left) throw new PickleError(`truncated input: ${what} needs ${n} bytes, ${this.left} left`);
+  }
+
+  /** Makes the `n` bytes at `pos` available in `buf` (n ≤ left); all of them are at hand in memory. */
+  protected fill(n: number): void {
+    void n;
   }
 
   need(n: number, what: string): void {
-    if (n > this.left) throw new PickleError(`truncated input: ${what} needs ${n} bytes, ${this.left} left`);
+    this.check(n, what);
+    this.fill(n);
+  }
+
+  /** `n` bytes of `buf` from index `i`: a view into the input (the file reader copies them out of its window). */
+  protected take(i: number, n: number): Uint8Array {
+    return this.buf.subarray(i, i + n);
   }
 
   bytes(n: number, what: string): Uint8Array {
     this.need(n, what);
-    const out = this.buf.subarray(this.pos, this.pos + n);
+    const out = this.take(this.pos - this.base, n);
     this.pos += n;
     return out;
   }
 
+  /** A bytes payload; the file reader leaves large ones in the file. */
+  payload(n: number, what: string): Uint8Array | FileBytes {
+    return this.bytes(n, what);
+  }
+
+  /** Reads a fixed-size field of `n` bytes at `pos` with `get` (given the view and the index into it). */
+  private fixed<T>(n: number, what: string, get: (view: DataView, i: number) => T): T {
+    this.need(n, what);
+    const i = this.pos - this.base;
+    this.pos += n;
+    return get(this.view, i);
+  }
+
+  u8(what: string): number {
+    return this.fixed(1, what, (v, i) => v.getUint8(i));
+  }
+
   /** A length stored as an unsigned 64-bit field; must not exceed the remaining input. */
   length8(what: string): number {
-    this.need(8, what);
-    const n = this.view.getBigUint64(this.pos, true);
-    this.pos += 8;
-    if (n > BigInt(this.left)) throw new PickleError(`truncated input: ${what} needs ${n} bytes, ${this.left} left`);
+    const n = this.fixed(8, what, (v, i) => v.getBigUint64(i, true));
+    this.check(n, what);
     return Number(n);
   }
 
+  /** Input position of the next newline at or after `pos`, or -1. */
+  protected findNewline(): number {
+    const nl = this.buf.indexOf(0x0a, this.pos - this.base);
+    return nl < 0 ? -1 : nl + this.base;
+  }
+
   line(what: string): string {
-    const nl = this.buf.indexOf(0x0a, this.pos);
+    const nl = this.findNewline();
     if (nl < 0) throw new PickleError(`truncated input: ${what} has no end of line`);
-    const text = this.text(this.buf.subarray(this.pos, nl), what);
+    const text = this.text(this.buf.subarray(this.pos - this.base, nl - this.base), what);
     this.pos = nl + 1;
     return text;
   }
@@ -198,34 +244,32 @@ export class Reader {
     }
   }
 
+  /** A 4-byte signed length (BINSTRING, LONG4); negative ones are refused. */
+  private length4(what: string): number {
+    const n = this.fixed(4, what, (v, i) => v.getInt32(i, true));
+    if (n < 0) throw new PickleError(`${what} has a negative length`);
+    return n;
+  }
+
   arg(kind: ArgKind, what: string): ArgValue {
-    const v = this.view;
     switch (kind) {
       case 'none': return null;
-      case 'u1': this.need(1, what); return v.getUint8(this.pos++);
-      case 'u2': this.need(2, what); this.pos += 2; return v.getUint16(this.pos - 2, true);
-      case 'i4': this.need(4, what); this.pos += 4; return v.getInt32(this.pos - 4, true);
-      case 'u4': this.need(4, what); this.pos += 4; return v.getUint32(this.pos - 4, true);
+      case 'u1': return this.u8(what);
+      case 'u2': return this.fixed(2, what, (v, i) => v.getUint16(i, true));
+      case 'i4': return this.fixed(4, what, (v, i) => v.getInt32(i, true));
+      case 'u4': return this.fixed(4, what, (v, i) => v.getUint32(i, true));
       case 'u8': return this.length8(what);
-      case 'f8': this.need(8, what); this.pos += 8; return v.getFloat64(this.pos - 8, false);
-      case 'long1': return decodeLong(this.bytes(this.arg('u1', what) as number, what));
-      case 'long4': {
-        const n = this.arg('i4', what) as number;
-        if (n < 0) throw new PickleError(`${what} has a negative length`);
-        return decodeLong(this.bytes(n, what));
-      }
-      case 'utf8_1': return this.text(this.bytes(this.arg('u1', what) as number, what), what);
+      case 'f8': return this.fixed(8, what, (v, i) => v.getFloat64(i, false));
+      case 'long1': return decodeLong(this.bytes(this.u8(what), what));
+      case 'long4': return decodeLong(this.bytes(this.length4(what), what));
+      case 'utf8_1': return this.text(this.bytes(this.u8(what), what), what);
       case 'utf8_4': return this.text(this.bytes(this.arg('u4', what) as number, what), what);
       case 'utf8_8': return this.text(this.bytes(this.length8(what), what), what);
-      case 'latin1_1': return latin1Decode(this.bytes(this.arg('u1', what) as number, what));
-      case 'latin1_4': {
-        const n = this.arg('i4', what) as number;
-        if (n < 0) throw new PickleError(`${what} has a negative length`);
-        return latin1Decode(this.bytes(n, what));
-      }
-      case 'bytes1': return this.bytes(this.arg('u1', what) as number, what);
-      case 'bytes4': return this.bytes(this.arg('u4', what) as number, what);
-      case 'bytes8': return this.bytes(this.length8(what), what);
+      case 'latin1_1': return latin1Decode(this.bytes(this.u8(what), what));
+      case 'latin1_4': return latin1Decode(this.bytes(this.length4(what), what));
+      case 'bytes1': return this.payload(this.u8(what), what);
+      case 'bytes4': return this.payload(this.arg('u4', what) as number, what);
+      case 'bytes8': return this.payload(this.length8(what), what);
       case 'line': return this.line(what);
       case 'line2': return [this.line(what), this.line(what)] as const;
     }
@@ -251,8 +295,7 @@ export function pickleOps(buf: Uint8Array, start = 0): PickleOp[] {
   for (;;) {
     const offset = r.pos;
     try {
-      r.need(1, 'next opcode');
-      const code = r.buf[r.pos++];
+      const code = r.u8('next opcode');
       const spec = specOf(code);
       r.arg(spec.arg, spec.name);
       ops.push({ offset, end: r.pos, code, name: spec.name });

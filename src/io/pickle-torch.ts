@@ -7,7 +7,7 @@
 import { elementCount, ITEM_SIZE, type DType, type TorchStorage, type TorchTensor } from './array-data.js';
 import { shapeOf } from './pickle-numpy.js';
 import {
-  describe, isRecord, isTuple, PickleError,
+  describe, isBytes, isRecord, isTuple, PickleError,
   type PersistentObject, type PickleValue,
 } from './pickle-types.js';
 import type { GlobalDef, GlobalEntry, StreamRunner, VmContext } from './pickle-vm.js';
@@ -185,10 +185,10 @@ export function readTorchZipWith(buf: Uint8Array, run: StreamRunner): PickleValu
 const loadFromBytesDef: GlobalDef = {
   call(args, ctx: VmContext) {
     const blob = args[0];
-    if (!(blob instanceof Uint8Array)) throw new PickleError(`torch _load_from_bytes needs bytes, found ${describe(blob)}`);
+    if (!isBytes(blob)) throw new PickleError(`torch _load_from_bytes needs bytes, found ${describe(blob)}`);
     ctx.charge(blob.length);
     try {
-      return readTorchLegacyWith(blob, ctx.run);
+      return readTorchLegacyWith(ctx.bytes(blob), ctx.run);
     } catch (e) {
       if (!(e instanceof PickleError)) throw e;
       const where = e.offset === undefined ? '' : ` (at its byte ${e.offset})`;

@@ -48,10 +48,51 @@ export interface NumpyDtype {
   byteOrder: string;
 }
 
+/**
+ * Reads byte ranges of the file a pickle was streamed from (`readPickleFile`): the file is opened again for each
+ * use and must not have changed since it was parsed.
+ */
+export interface PayloadSource {
+  /** The file, for error messages. */
+  readonly path: string;
+  /**
+   * Calls `use` with `readAt`, which fills `into` with the file's bytes from `offset` on; the file stays open
+   * until `use` returns. Fails with a `PickleError` naming the file when it cannot be read or has changed.
+   */
+  reading<T>(use: (readAt: (offset: number, into: Uint8Array) => void) => T): T;
+}
+
+/**
+ * A bytes object left in the file: `readPickleFile` keeps large `bytes` payloads (numpy array data above all) where
+ * they are and records where they lie; `readBytes` reads one.
+ */
+export interface FileBytes {
+  readonly kind: 'file-bytes';
+  readonly source: PayloadSource;
+  /** Offset of the first byte in the file. */
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** The bytes of a `FileBytes` (read from its file now), or `bytes` itself. */
+export function readBytes(bytes: Uint8Array | FileBytes): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  return bytes.source.reading((readAt) => {
+    const out = new Uint8Array(bytes.length);
+    readAt(bytes.offset, out);
+    return out;
+  });
+}
+
+/** A bytes value: read (Uint8Array) or left in the file (FileBytes). */
+export function isBytes(v: PickleValue | undefined): v is Uint8Array | FileBytes {
+  return v instanceof Uint8Array || (isRecord(v) && v.kind === 'file-bytes');
+}
+
 /** Everything `readPickle` can return. Tuples are frozen arrays (see `isTuple`); lists are plain arrays. */
 export type PickleValue =
   | null | boolean | number | bigint | string
-  | Uint8Array
+  | Uint8Array | FileBytes
   | PickleValue[]
   | readonly PickleValue[]
   | PickleDict
@@ -65,7 +106,7 @@ export function isTuple(v: PickleValue | undefined): v is readonly PickleValue[]
 }
 
 /** The tagged records among pickle values. */
-export type PickleRecord = PickleGlobal | PickleObject | PersistentObject | NumpyDtype | NdArray | TorchTensor | TorchStorage;
+export type PickleRecord = FileBytes | PickleGlobal | PickleObject | PersistentObject | NumpyDtype | NdArray | TorchTensor | TorchStorage;
 
 /** A record with a `kind` tag (as opposed to a primitive, bytes, list, tuple, dict or set). */
 export function isRecord(v: PickleValue | undefined): v is PickleRecord {
@@ -77,6 +118,7 @@ export function isRecord(v: PickleValue | undefined): v is PickleRecord {
 export function describe(v: PickleValue | undefined): string {
   if (isRecord(v)) {
     switch (v.kind) {
+      case 'file-bytes': return 'bytes';
       case 'global': return `global '${printable(`${v.module}.${v.name}`)}'`;
       case 'object': return `${printable(`${v.module}.${v.name}`)} object`;
       case 'persistent': return `persistent ${printable(v.className)} object`;

@@ -8,8 +8,8 @@
  * strings to bytes) to a budget proportional to the input size, so no input makes the machine run long.
  */
 import {
-  describe, isRecord, isTuple, PickleError, printable,
-  type PickleDict, type PickleGlobal, type PickleValue,
+  describe, isRecord, isTuple, PickleError, printable, readBytes,
+  type FileBytes, type PickleDict, type PickleGlobal, type PickleValue,
 } from './pickle-types.js';
 import {
   MAX_MARK_DEPTH, MAX_STREAM_DEPTH, MAX_PROTOCOL, Reader, specOf, located,
@@ -50,6 +50,8 @@ export interface VmContext {
   charge(bytes: number): void;
   /** Runs another pickle stream found inside this one, sharing the budget, one level deeper. */
   run: StreamRunner;
+  /** The bytes of a bytes value, read from the file when they were left there (charged to the budget). */
+  bytes(v: Uint8Array | FileBytes): Uint8Array;
 }
 
 export interface PickleRun {
@@ -68,23 +70,29 @@ class Session {
     this.budget = 4 * inputSize + (1 << 20);
   }
 
+  charge(bytes: number): void {
+    this.budget -= bytes;
+    if (this.budget < 0) throw new PickleError('work budget exceeded (the input repeats expensive operations)');
+  }
+
   context(depth: number): VmContext {
     return {
       depth,
       onBuild: (obj, apply) => { this.builders.set(obj, apply); },
-      charge: (bytes) => {
-        this.budget -= bytes;
-        if (this.budget < 0) throw new PickleError('work budget exceeded (the input repeats expensive operations)');
-      },
+      charge: (bytes) => this.charge(bytes),
       run: (buf, start, options) => {
         if (depth + 1 > MAX_STREAM_DEPTH) throw new PickleError('embedded pickle streams are nested too deeply');
-        return this.execute(buf, start, { ...options, depth: depth + 1 });
+        return this.execute(new Reader(buf, start), { ...options, depth: depth + 1 });
+      },
+      bytes: (v) => {
+        if (v instanceof Uint8Array) return v;
+        this.charge(v.length);
+        return readBytes(v);
       },
     };
   }
 
-  execute(buf: Uint8Array, start: number, { depth, ...options }: VmOptions & { depth: number }): PickleRun {
-    const r = new Reader(buf, start);
+  execute(r: Reader, { depth, ...options }: VmOptions & { depth: number }): PickleRun {
     const ctx = this.context(depth);
     const memo = new Map<number, PickleValue>();
     const marks: PickleValue[][] = [];
@@ -157,7 +165,7 @@ class Session {
       const offset = r.pos;
       try {
         if (r.left === 0) throw new PickleError('truncated input: STOP is missing');
-        const code = buf[r.pos++];
+        const code = r.u8('opcode');
         const spec = specOf(code);
         const arg = r.arg(spec.arg, spec.name);
         switch (spec.name) {
@@ -196,10 +204,10 @@ class Session {
             break;
           case 'BINSTRING': case 'SHORT_BINSTRING': case 'BINUNICODE': case 'SHORT_BINUNICODE': case 'BINUNICODE8':
           case 'BINBYTES': case 'SHORT_BINBYTES': case 'BINBYTES8':
-            stack.push(arg as string | Uint8Array);
+            stack.push(arg as string | Uint8Array | FileBytes);
             break;
           case 'BYTEARRAY8':
-            stack.push((arg as Uint8Array).slice());
+            stack.push(arg instanceof Uint8Array ? arg.slice() : ctx.bytes(arg as FileBytes));
             break;
           case 'EMPTY_TUPLE': stack.push(Object.freeze([])); break;
           case 'TUPLE1': stack.push(Object.freeze([pop()])); break;
@@ -299,7 +307,12 @@ export type StreamRunner = (buf: Uint8Array, start: number, options: VmOptions) 
  */
 export function pickleRunner(resolver: Resolver, inputSize: number, onGlobal?: GlobalObserver): StreamRunner {
   const session = new Session(resolver, inputSize, onGlobal);
-  return (buf, start, options) => session.execute(buf, start, { ...options, depth: 0 });
+  return (buf, start, options) => session.execute(new Reader(buf, start), { ...options, depth: 0 });
+}
+
+/** Runs the one pickle stream `reader` is positioned on (a file streamed through a window: see pickle-file.ts). */
+export function runPickleReader(resolver: Resolver, reader: Reader, onGlobal?: GlobalObserver): PickleRun {
+  return new Session(resolver, reader.size, onGlobal).execute(reader, { depth: 0 });
 }
 
 export { latin1Decode, latin1Encode, pythonInt, type PickleOp, pickleOps } from './pickle-opcodes.js';

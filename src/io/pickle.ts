@@ -10,7 +10,9 @@
  *   None → null;  bool → boolean;  float → number
  *   int → number when it is a safe integer, else bigint (e.g. the 10-byte torch magic number)
  *   str → string;  bytes, bytearray → Uint8Array (bytes are zero-copy views into the input when the
- *     pickle stores them raw, protocol ≥ 3; copies when they come from protocol 2's `_codecs.encode`)
+ *     pickle stores them raw, protocol ≥ 3; copies when they come from protocol 2's `_codecs.encode`);
+ *     `readPickleFile` leaves large raw bytes in the file: FileBytes { kind: 'file-bytes', source, offset,
+ *     length } (read them with `readBytes`)
  *   list → array;  tuple → frozen array (`isTuple`)
  *   dict, collections.OrderedDict, dnnlib.util.EasyDict → Map (insertion order; str and int keys compare
  *     by value, tuple keys by identity)
@@ -25,7 +27,8 @@
  *     state } where `state` is the module `__dict__` Map: `_parameters` / `_buffers` / `_modules` Maps
  *     (keys are state_dict name parts), plain attributes, `_init_args`, `_init_kwargs`
  *   numpy.ndarray and numpy scalars → NdArray { kind: 'ndarray', dtype, shape, data, fortranOrder,
- *     isScalar } (scalars have shape []); numpy.dtype → { kind: 'dtype', dtype, byteOrder }
+ *     isScalar } (scalars have shape []; over FileBytes, `payload` says where the data lies and `data` reads
+ *     it on first use); numpy.dtype → { kind: 'dtype', dtype, byteOrder }
  *   torch.Tensor / nn.Parameter → TorchTensor { kind: 'tensor', dtype, shape, stride, storageOffset,
  *     storage, requiresGrad, isParameter }; torch storages → TorchStorage { kind: 'storage', dtype,
  *     numel, key, location, data }
@@ -40,15 +43,16 @@
  * GLOBAL, PERSID, GET and PUT. Refused with a clear error: the other text opcodes (INT, LONG, FLOAT,
  * STRING, UNICODE), INST / OBJ, EXT1/2/4, and protocol 5's out-of-band NEXT_BUFFER / READONLY_BUFFER.
  */
-import { readFile } from 'node:fs/promises';
+import { closeSync, readFileSync } from 'node:fs';
 import {
-  describe, PickleError,
+  describe, isBytes, PickleError,
   type PickleDict, type PickleObject, type PickleValue,
 } from './pickle-types.js';
 import { numpyGlobals } from './pickle-numpy.js';
 import { readTorchLegacyWith, readTorchZipWith, torchGlobals } from './pickle-torch.js';
+import { FileReader, LAZY_BYTES_MIN, openPickleFile, readFully, WINDOW_BYTES } from './pickle-file.js';
 import {
-  latin1Encode, pickleRunner,
+  latin1Encode, pickleRunner, runPickleReader,
   type GlobalDef, type GlobalEntry, type GlobalObserver, type Resolver, type VmContext,
 } from './pickle-vm.js';
 
@@ -64,6 +68,13 @@ export interface PickleOptions {
   extraClasses?: Iterable<string>;
   /** Called with each global the input resolved (all of them are on the allow-list). */
   onGlobal?: GlobalObserver;
+  /**
+   * `readPickleFile` only: the smallest `bytes` payload left in the file as a `FileBytes` record rather than read
+   * (default 64 KiB). Files holding a `torch.save` archive or stream are read whole.
+   */
+  lazyBytesMin?: number;
+  /** `readPickleFile` only: how many bytes of opcodes are read at a time (default 1 MiB). */
+  windowBytes?: number;
 }
 
 /** `str.encode(encoding)` for the encodings pickles use. */
@@ -114,6 +125,7 @@ const bytearrayClass: GlobalDef = {
   call(args, ctx) {
     if (args.length === 0) return new Uint8Array(0);
     if (args[0] instanceof Uint8Array) return args[0].slice();
+    if (isBytes(args[0])) return ctx.bytes(args[0]);
     return encodeText(args[0], { encoding: args[1] ?? null, ctx, what: 'bytearray' });
   },
 };
@@ -121,7 +133,7 @@ const bytearrayClass: GlobalDef = {
 const bytesClass: GlobalDef = {
   call(args) {
     if (args.length === 0) return new Uint8Array(0);
-    if (args[0] instanceof Uint8Array) return args[0];
+    if (isBytes(args[0])) return args[0];
     throw new PickleError(`bytes() needs no argument or bytes, found ${describe(args[0])}`);
   },
 };
@@ -230,18 +242,37 @@ export function readPickleBytes(buf: Uint8Array, opts: PickleOptions = {}): Pick
   return readPickle(buf, opts);
 }
 
-/** `readPickleBytes` on a file. Errors read `<path>: pickle: <problem>`. */
+/** The first bytes of a file: enough to tell a `torch.save` archive or stream from a plain pickle. */
+const HEAD_BYTES = LEGACY_TORCH_MAGIC.length;
+
+/**
+ * `readPickleBytes` on a file. A plain pickle is streamed: the opcodes are read through a window, and `bytes`
+ * payloads of at least `lazyBytesMin` bytes stay in the file as `FileBytes` records (numpy arrays over them read their
+ * data when it is first asked for; the file must not change meanwhile). `torch.save` archives and streams are read
+ * whole, and so are pipes and devices. Errors read `<path>: pickle: <problem>`.
+ */
 export async function readPickleFile(path: string, opts: PickleOptions = {}): Promise<PickleValue> {
-  let buf: Uint8Array;
+  let file: ReturnType<typeof openPickleFile> | undefined;
   try {
-    buf = await readFile(path);
-  } catch (e) {
-    throw new PickleError(`cannot read the file (${(e as Error).message})`, undefined, { cause: e, file: path });
-  }
-  try {
-    return readPickleBytes(buf, opts);
+    file = openPickleFile(path);
+    const { fd, stat, source } = file;
+    // A pipe or device has no size to check lengths against and cannot be read again: read it whole.
+    if (!stat.isFile()) return readPickleBytes(readFileSync(fd), opts);
+    const head = new Uint8Array(Math.min(HEAD_BYTES, stat.size));
+    readFully(fd, head, 0);
+    if (startsWith(head, ZIP_MAGIC) || startsWith(head, LEGACY_TORCH_MAGIC)) {
+      const whole = new Uint8Array(stat.size);
+      readFully(fd, whole, 0);
+      return readPickleBytes(whole, opts);
+    }
+    const reader = new FileReader(fd, {
+      size: stat.size, source, lazyBytesMin: opts.lazyBytesMin ?? LAZY_BYTES_MIN, windowBytes: opts.windowBytes ?? WINDOW_BYTES,
+    });
+    return runPickleReader(resolverFor(opts), reader, opts.onGlobal).value;
   } catch (e) {
     if (e instanceof PickleError) throw new PickleError(e.detail, e.offset, { cause: e, file: path });
     throw e;
+  } finally {
+    if (file) closeSync(file.fd);
   }
 }

@@ -13,7 +13,9 @@ import { concatArrays } from './concat.js';
 import { errorPrefix, readFileBytes } from './file-bytes.js';
 import { MAX_NESTING, nestsDeeperThan } from './limits.js';
 import { ITEM_SIZE, elementCount, type DType } from './array-data.js';
-import { assertValidRecord, shapeProblem, type TensorRecord } from './tensor-record.js';
+import {
+  assertDataLength, assertValidLayout, assertValidRecord, shapeProblem, type DeferredRecord, type TensorRecord,
+} from './tensor-record.js';
 
 /** safetensors dtype codes ↔ our dtype names. */
 const FILE_DTYPE: Record<DType, string> = {
@@ -38,6 +40,8 @@ const METADATA_KEY = '__metadata__';
 const MAX_HEADER_BYTES = 100_000_000;
 
 export type TensorMap = Map<string, TensorRecord> | Record<string, TensorRecord>;
+/** What `writeSafetensorsFile` writes: records, or deferred records whose bytes are produced as they are written. */
+export type WritableTensorMap = Map<string, TensorRecord | DeferredRecord> | Record<string, TensorRecord | DeferredRecord>;
 
 export interface SafetensorsContents {
   /** The tensors in header order; their `data` are views into the decoded buffer. */
@@ -46,12 +50,19 @@ export interface SafetensorsContents {
   metadata: Record<string, string>;
 }
 
-function entriesOf(tensors: TensorMap): [string, TensorRecord][] {
+function entriesOf(tensors: WritableTensorMap): [string, TensorRecord | DeferredRecord][] {
   return tensors instanceof Map ? [...tensors] : Object.entries(tensors);
 }
 
-/** The file as chunks: header (length + padded JSON), then each tensor's bytes in data order. */
-function safetensorsChunks(tensors: TensorMap, metadata: Record<string, string> | undefined, where: string): Uint8Array[] {
+function isDeferred(r: TensorRecord | DeferredRecord): r is DeferredRecord {
+  return typeof (r as Partial<DeferredRecord>).bytes === 'function';
+}
+
+/**
+ * The file as chunks: header (length + padded JSON), then each tensor's bytes in data order. Everything is checked
+ * before the first chunk is made; a deferred record's bytes are produced when its chunk is taken.
+ */
+function safetensorsChunks(tensors: WritableTensorMap, metadata: Record<string, string> | undefined, where: string): Iterable<Uint8Array> {
   const entries = entriesOf(tensors);
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
@@ -62,17 +73,24 @@ function safetensorsChunks(tensors: TensorMap, metadata: Record<string, string> 
     }
     header[METADATA_KEY] = metadata;
   }
+  const lengths = new Map<string, number>();
   for (const [name, record] of entries) {
     if (name === METADATA_KEY || name === '') throw new Error(`safetensors ${where}: invalid tensor name '${name}'`);
-    assertValidRecord(record, `safetensors ${where}: tensor '${name}'`);
+    const what = `safetensors ${where}: tensor '${name}'`;
+    if (isDeferred(record)) {
+      lengths.set(name, assertValidLayout(record, what));
+    } else {
+      assertValidRecord(record, what);
+      lengths.set(name, record.data.byteLength);
+    }
   }
   // Stable sort by decreasing element size: each tensor's offset is then a multiple of its element size.
   const dataOrder = [...entries].sort(([, a], [, b]) => ITEM_SIZE[b.dtype] - ITEM_SIZE[a.dtype]);
   const offsets = new Map<string, [number, number]>();
   let offset = 0;
-  for (const [name, record] of dataOrder) {
-    offsets.set(name, [offset, offset + record.data.byteLength]);
-    offset += record.data.byteLength;
+  for (const [name] of dataOrder) {
+    offsets.set(name, [offset, offset + lengths.get(name)!]);
+    offset += lengths.get(name)!;
   }
   for (const [name, record] of entries) {
     header[name] = { dtype: FILE_DTYPE[record.dtype], shape: record.shape, data_offsets: offsets.get(name) };
@@ -82,18 +100,32 @@ function safetensorsChunks(tensors: TensorMap, metadata: Record<string, string> 
   const head = Buffer.alloc(8 + paddedLength, 0x20);
   head.writeBigUInt64LE(BigInt(paddedLength), 0);
   json.copy(head, 8);
-  return [head, ...dataOrder.map(([, record]) => record.data)];
+  return (function* chunks() {
+    yield head;
+    for (const [name, record] of dataOrder) {
+      if (!isDeferred(record)) {
+        yield record.data;
+        continue;
+      }
+      const data = record.bytes();
+      assertDataLength(record, data, { expected: lengths.get(name)!, where: `safetensors ${where}: tensor '${name}'` });
+      yield data;
+    }
+  })();
 }
 
 /** Encodes tensors (and optional string metadata) as a safetensors file in memory. */
 export function encodeSafetensors(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array {
-  return concatArrays(safetensorsChunks(tensors, metadata, '(in-memory buffer)'));
+  return concatArrays([...safetensorsChunks(tensors, metadata, '(in-memory buffer)')]);
 }
 
-/** Writes a safetensors file atomically (a crash leaves the previous file intact). */
+/**
+ * Writes a safetensors file atomically (a crash leaves the previous file intact). Deferred records are asked for
+ * their bytes one at a time, as the writer reaches them.
+ */
 export async function writeSafetensorsFile(
   path: string,
-  tensors: TensorMap,
+  tensors: WritableTensorMap,
   metadata?: Record<string, string>,
 ): Promise<void> {
   await writeFileAtomic(path, safetensorsChunks(tensors, metadata, path));

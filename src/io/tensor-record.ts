@@ -26,17 +26,38 @@ export function shapeProblem(shape: unknown): string | undefined {
   return undefined;
 }
 
-/** Checks a record before it is written; `where` names the file and tensor in the error. */
-export function assertValidRecord(record: TensorRecord, where: string): void {
+/**
+ * A tensor to write whose bytes are produced only when the writer reaches it, so that a file of many tensors is never
+ * held whole in memory. `bytes()` returns `elementCount(shape) × ITEM_SIZE[dtype]` bytes, which may be overwritten
+ * by the next `bytes()` call of any record of the same write.
+ */
+export interface DeferredRecord {
+  dtype: DType;
+  shape: number[];
+  bytes(): Uint8Array;
+}
+
+/** Checks the dtype and shape of a record before it is written; returns its byte length. */
+export function assertValidLayout(record: { dtype: DType; shape: number[] }, where: string): number {
   if (!isDType(record.dtype)) throw new Error(`${where}: unknown dtype '${String(record.dtype)}'`);
   const problem = shapeProblem(record.shape);
   if (problem) throw new Error(`${where}: ${problem}`);
-  if (!(record.data instanceof Uint8Array)) throw new Error(`${where}: data must be a Uint8Array`);
-  const expected = elementCount(record.shape) * ITEM_SIZE[record.dtype];
-  if (record.data.byteLength !== expected) {
+  return elementCount(record.shape) * ITEM_SIZE[record.dtype];
+}
+
+/** Checks that `data` has the byte length `expected` of a record of this dtype and shape. */
+export function assertDataLength(record: { dtype: DType; shape: number[] }, data: Uint8Array, { expected, where }: { expected: number; where: string }): void {
+  if (data.byteLength !== expected) {
     const needs = `shape [${record.shape.join(', ')}] of ${record.dtype} needs ${expected}`;
-    throw new Error(`${where}: data has ${record.data.byteLength} bytes but ${needs}`);
+    throw new Error(`${where}: data has ${data.byteLength} bytes but ${needs}`);
   }
+}
+
+/** Checks a record before it is written; `where` names the file and tensor in the error. */
+export function assertValidRecord(record: TensorRecord, where: string): void {
+  const expected = assertValidLayout(record, where);
+  if (!(record.data instanceof Uint8Array)) throw new Error(`${where}: data must be a Uint8Array`);
+  assertDataLength(record, record.data, { expected, where });
 }
 
 /**

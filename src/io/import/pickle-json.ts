@@ -1,6 +1,6 @@
 /** Pickle values as JSON, for reports and checkpoint metadata (static kwargs, module attributes). */
 import { elementCount, scalarValue, type ArrayRecord } from '../array-data.js';
-import { describe, isRecord, type PickleValue } from '../pickle-types.js';
+import { describe, isBytes, isRecord, type PickleValue } from '../pickle-types.js';
 import { ExpansionBudget } from '../limits.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -35,6 +35,6 @@ function toJson(v: PickleValue | undefined, budget: ExpansionBudget, depth: numb
   }
   if (isRecord(v) && v.kind === 'ndarray' && v.isScalar) return toJson(scalarValue(v) as number | bigint | boolean, budget, depth + 1);
   if (isRecord(v) && (v.kind === 'ndarray' || v.kind === 'tensor')) return `<${arraySummary(v)}>`;
-  if (v instanceof Uint8Array) return `<${v.length} bytes>`;
+  if (isBytes(v)) return `<${v.length} bytes>`;
   return `<${describe(v)}>`;
 }

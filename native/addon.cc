@@ -345,6 +345,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerLayout(env, exports);
   sgt::registerDistributed(env, exports);
   sgt::registerJit(env, exports);
+  sgt::registerReducer(env, exports);
   return exports;
 }
 

@@ -67,6 +67,7 @@ void registerFused(Napi::Env env, Exports exports);
 void registerLayout(Napi::Env env, Exports exports);
 void registerDistributed(Napi::Env env, Exports exports);
 void registerJit(Napi::Env env, Exports exports);
+void registerReducer(Napi::Env env, Exports exports);
 
 }  // namespace sgt
 

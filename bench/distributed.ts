@@ -6,9 +6,9 @@
  *   step        one StyleGAN training step (bench/train.ts's case: D step + Gs update + G step) at the global
  *               minibatch B in 1 process, then in 2 processes × B/2 (gradients all-reduced in 25 MiB buckets,
  *               w-average averaged) twice: with each bucket reduced while backward runs (c10d's Reducer, the
- *               default) and with all buckets reduced after backward; reported: median step times, the all-reduce
- *               time of the non-overlapped step, overlapped / non-overlapped, scaling efficiency (t1 / tW) / W for
- *               the same global minibatch.
+ *               default) and with all buckets reduced after backward, the two timed in turn in the same 2 processes;
+ *               reported: median step times, the all-reduce time of the non-overlapped step, overlapped /
+ *               non-overlapped, scaling efficiency (t1 / tW) / W for the same global minibatch.
  * Then a projection: T(W) = compute(B/W) + allreduce(gradient bytes, W), from the measured per-image compute and the
  * measured all-reduce cost (README "Several GPUs, several machines" carries the 8-GPU and 2×8-GPU version).
  *
@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Command } from 'commander';
 import * as E from '../src/engine/index.js';
-import { timeCase, type Timing } from '../src/cli/timing.js';
+import { median, timeCase, type Timing } from '../src/cli/timing.js';
 import { freePort } from '../src/cli/launch.js';
 import { DataParallelGroup } from '../src/train/distributed.js';
 import { trainingStepCase, WIDTHS, type WidthsName } from './train.js';
@@ -70,21 +70,39 @@ function allReduceWorker(f: Flags): Record<string, unknown> {
   return { results };
 }
 
-/** A rank of the training-step case (WORLD_SIZE 1: no process group at all). */
+/**
+ * A rank of the training-step case (WORLD_SIZE 1: no process group at all). `--overlap both`: two copies of the
+ * case, buckets reduced during backward and after it, timed in turn step by step so that the machine's load falls
+ * on both alike.
+ */
 function stepWorker(f: Flags): Record<string, unknown> {
   const device = rankDevice(f);
   const group = Number(process.env.WORLD_SIZE) > 1 ? E.ProcessGroup.fromEnv(device) : null;
-  const parallel = group ? new DataParallelGroup(group, device, { overlap: f.overlap === 'on' }) : undefined;
-  const c = trainingStepCase(f.res, f.widths as WidthsName, f.batch, true, device, 0, parallel);
-  const timing = timeCase(() => c.step(), { device, warmup: f.warmup, iters: f.iters });
+  const modes = group && f.overlap === 'both' ? [true, false] : [f.overlap !== 'off'];
+  const runs = modes.map((overlap) => {
+    const parallel = group ? new DataParallelGroup(group, device, { overlap }) : undefined;
+    return { parallel, c: trainingStepCase(f.res, f.widths as WidthsName, f.batch, true, device, 0, parallel) };
+  });
+  const samples = runs.map(() => [] as number[]);
+  for (let i = 0; i < f.iters; i++) {
+    runs.forEach((r, k) => samples[k]!.push(timeCase(() => r.c.step(), { device, warmup: i === 0 ? f.warmup : 0, iters: 1 }).ms_per_iter));
+  }
+  const c = runs[0]!.c;
   const gradBytes = 4 * (c.nets.G.parameters().concat(c.nets.D.parameters())).reduce((a, p) => a + p.numel, 0);
-  c.dispose?.();
-  parallel?.dispose();
+  const result = runs.map((r, k) => ({
+    timing: { ms_per_iter: median(samples[k]!), iters: f.iters, warmup: f.warmup, samples_ms: samples[k]! },
+    reduceMsPerStep: r.parallel ? r.parallel.reduceMs / (f.warmup + f.iters) : 0,
+  }));
+  for (const r of runs) {
+    r.c.dispose?.();
+    r.parallel?.dispose();
+  }
   group?.destroy();
-  return { timing, reduceMsPerStep: parallel ? parallel.reduceMs / (f.warmup + f.iters) : 0, gradBytes, config: c.config };
+  return { ...result[0], after: result[1], gradBytes, config: c.config };
 }
 
-interface StepResult { timing: Timing; reduceMsPerStep: number; gradBytes: number }
+interface StepTiming { timing: Pick<Timing, 'ms_per_iter' | 'samples_ms'>; reduceMsPerStep: number }
+interface StepResult extends StepTiming { gradBytes: number; after?: StepTiming }
 
 async function main(f: Flags): Promise<void> {
   if (f.worker) {
@@ -98,8 +116,8 @@ async function main(f: Flags): Promise<void> {
     : null;
   const stepArgs = ['--worker', 'step', '--res', String(f.res), '--widths', f.widths, '--batch', String(f.batch), ...common(f)];
   const one = await ranks(1, process.execPath, () => [self, ...stepArgs], f.threads) as unknown as StepResult;
-  const two = await ranks(2, process.execPath, () => [self, ...stepArgs, '--overlap', 'on'], f.threads) as unknown as StepResult;
-  const twoAfter = await ranks(2, process.execPath, () => [self, ...stepArgs, '--overlap', 'off'], f.threads) as unknown as StepResult;
+  const two = await ranks(2, process.execPath, () => [self, ...stepArgs, '--overlap', 'both'], f.threads) as unknown as StepResult;
+  const twoAfter = two.after!;
 
   const bw = (bytes: number, ms: number) => bytes / (ms / 1e3) / 1e9;
   const allreduce = f.sizes.map((size) => {
@@ -157,7 +175,7 @@ const program = new Command('bench-distributed')
   .option('--no-peer', 'time stylegan-ts only')
   .option('--json', 'one JSON line', false)
   .option('--worker <case>', '(internal) run one rank of a case')
-  .option('--overlap <on|off>', '(internal) step case: reduce gradient buckets during backward', 'on');
+  .option('--overlap <on|off|both>', '(internal) step case: reduce gradient buckets during backward, after it, or both in turn', 'on');
 
 if (process.argv[1] && path.resolve(process.argv[1]) === self) {
   program.parse();

@@ -10,7 +10,7 @@
  *               reported: median step times, the all-reduce time of the non-overlapped step, overlapped /
  *               non-overlapped, scaling efficiency (t1 / tW) / W for the same global minibatch.
  * Then a projection: T(W) = compute(B/W) + allreduce(gradient bytes, W), from the measured per-image compute and the
- * measured all-reduce cost (README "Several GPUs, several machines" carries the 8-GPU and 2×8-GPU version).
+ * measured all-reduce cost (README "Several processes, GPUs and machines" carries the 8-GPU and 2×8-GPU version).
  *
  * Run: `node dist/bench/distributed.js [--sizes 1,4,25] [--res 32] [--widths small] [--batch 16] [--threads 1]
  * [--iters 5] [--warmup 1] [--no-peer] [--json]`. Every worker uses --threads intra-op threads (default 1).

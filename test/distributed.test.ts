@@ -83,7 +83,7 @@ test('gradient buckets reduced during backward (c10d Reducer) equal those reduce
   const { exits, results } = await twoRanks('reducer');
   assert.deepEqual(exits.map((e) => e.code), [0, 0], exits.map((e) => e.stderr).join('\n'));
   type Grads = (number[] | null)[];
-  const [r0, r1] = results as { overlap: Grads[]; after: Grads[]; local: Grads }[];
+  const [r0, r1] = results as { overlap: Grads[]; after: Grads[]; local: Grads; badBuckets: string[] }[];
   const close = (x: Grads, y: Grads, what: string) => x.forEach((g, i) => {
     assert.equal(g === null, y[i] === null, `${what}: parameter ${i}`);
     g?.forEach((v, j) => assert.ok(Math.abs(v - y[i]![j]!) <= 1e-5 * Math.max(1, Math.abs(v)), `${what}: parameter ${i}[${j}]: ${v} vs ${y[i]![j]}`));
@@ -96,6 +96,9 @@ test('gradient buckets reduced during backward (c10d Reducer) equal those reduce
   }
   assert.equal(r0!.overlap[0]![2], null, 'a parameter no rank uses keeps a null gradient');
   assert.notDeepEqual(r0!.overlap[0], r0!.overlap[1], 'the second step reduces its own gradients');
+  assert.deepEqual(r0!.badBuckets, [
+    'reducer: bad or repeated parameter index 1 in the buckets', 'reducer: the buckets hold 3 of 4 parameters',
+  ]);
 });
 
 test('a peer that dies fails the next collective at once with a clear error', async () => {

@@ -51,6 +51,14 @@ if (scenario === 'collectives') {
   out.overlap = grads(true);
   out.after = grads(false);
   out.local = E.tidy(() => E.grad(loss(1), params, { allowUnused: true }).map((g) => (g ? Array.from(g.toFloat32Array()) : null)));
+  out.badBuckets = [[[0, 1], [1, 2, 3]], [[0, 1, 2]]].map((buckets) => {
+    try {
+      new E.Reducer(group, params, { buckets, bucketBytes: 8 }).destroy();
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  });
 } else if (scenario === 'metric-shards') {
   // FID, KID, IS and PPL of a tiny generator, its images generated in two shards (env DATA: the real images).
   out.results = await shardedMetricScenario(process.env.DATA!, group);

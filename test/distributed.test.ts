@@ -110,6 +110,13 @@ test('a peer that dies fails the next collective at once with a clear error', as
   assert.ok(Number(r.seconds) < 20, `reported after ${String(r.seconds)} s, within the 20 s timeout`);
 });
 
+test('a peer that dies fails the gradient all-reduce inside backward with the same clear error', async () => {
+  const { exits, results } = await twoRanks('reducer-peer-dies');
+  assert.equal(exits[1]!.signal, 'SIGKILL');
+  assert.equal(results[0]!.errorName, 'DistributedError');
+  assert.match(String(results[0]!.error), /^rank 0 of 2 \(gloo\): all-reduce \(gradients\) failed: .*(Connection reset by peer|Connection closed by peer).* \(a peer process died\)$/);
+});
+
 test('a peer that stays silent times the collective out with a clear error', async () => {
   const { exits, results } = await twoRanks('peer-silent', 2);
   assert.deepEqual(exits.map((e) => e.code), [0, 0]);

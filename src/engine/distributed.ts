@@ -62,12 +62,16 @@ export function defaultTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(s) && s > 0 ? Math.round(s * 1000) : 300_000;
 }
 
+/** The hint for libtorch's message of a failed collective: a timeout, a dead peer, or '' for anything else. */
+export function collectiveHint(msg: string, timeoutMs: number): string {
+  return /timed out/i.test(msg) ? ` (no answer from every rank within ${timeoutMs / 1000} s; STYLEGAN_DIST_TIMEOUT sets it)`
+    : /reset|closed|refused|broken pipe|EOF/i.test(msg) ? ' (a peer process died)' : '';
+}
+
 /** The error of a failed collective `what`, with libtorch's message and a hint for timeouts and dead peers. */
 export function collectiveFailure(what: string, e: unknown, timeoutMs: number): DistributedError {
   const msg = e instanceof Error ? e.message : String(e);
-  const hint = /timed out/i.test(msg) ? ` (no answer from every rank within ${timeoutMs / 1000} s; STYLEGAN_DIST_TIMEOUT sets it)`
-    : /reset|closed|refused|broken pipe|EOF/i.test(msg) ? ' (a peer process died)' : '';
-  return new DistributedError(`${what} failed: ${msg}${hint}`);
+  return new DistributedError(`${what} failed: ${msg}${collectiveHint(msg, timeoutMs)}`);
 }
 
 /** One collective in flight. */

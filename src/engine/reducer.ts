@@ -9,7 +9,7 @@
  */
 import { native, type ReducerHandle } from './native.js';
 import type { Tensor } from './tensor.js';
-import { collectiveFailure, DistributedError, type ProcessGroup } from './distributed.js';
+import { collectiveFailure, collectiveHint, DistributedError, type ProcessGroup } from './distributed.js';
 
 export interface ReducerOptions {
   /** Indices into `params` of each bucket, in launch order; every parameter in exactly one bucket. */
@@ -56,7 +56,9 @@ export class Reducer {
     try {
       native.backwardInputs(outs, this.params.map((p) => p.handle), false, false);
     } catch (e) {
-      throw collectiveFailure(this.group.describe('backward with gradient all-reduce'), e, this.group.timeoutMs);
+      // A bucket's all-reduce that failed (a dead peer, a timeout) surfaces here, when backward waits for it.
+      if (e instanceof Error && collectiveHint(e.message, this.group.timeoutMs)) throw collectiveFailure(this.group.describe('all-reduce (gradients)'), e, this.group.timeoutMs);
+      throw e;
     }
     if (native.reducerPending(h)) {
       throw new DistributedError(this.group.describe('backward ended with gradient buckets not reduced: a parameter the graph reaches got no gradient'));

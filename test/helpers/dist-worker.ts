@@ -59,6 +59,19 @@ if (scenario === 'collectives') {
       return (e as Error).message;
     }
   });
+} else if (scenario === 'reducer-peer-dies') {
+  // Rank 1 dies after the rendezvous; rank 0's backward must fail when it waits for its gradient buckets.
+  const w = E.keep(E.ones([64]).requiresGrad_(true));
+  const reducer = new E.Reducer(group, [w], { buckets: [[0]], bucketBytes: 256 });
+  group.barrier().wait();
+  if (r === 1) process.kill(process.pid, 'SIGKILL');
+  try {
+    E.tidy(() => reducer.backward([w.square().sum()]));
+    out.error = null;
+  } catch (e) {
+    out.error = (e as Error).message;
+    out.errorName = (e as Error).constructor.name;
+  }
 } else if (scenario === 'metric-shards') {
   // FID, KID, IS and PPL of a tiny generator, its images generated in two shards (env DATA: the real images).
   out.results = await shardedMetricScenario(process.env.DATA!, group);

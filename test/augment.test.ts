@@ -76,8 +76,8 @@ test('each ADA transform, alone, matches an independent PyTorch implementation (
 
 test('the whole bgc pipeline at p = 1 (RGB and greyscale) matches the PyTorch reference; integer shifts are exact', { skip }, () => {
   const r = generatorDraws(new E.Generator(11));
-  const rgb: Case = { shape: [6, 3, 16, 16], images: Array.from(images(6, 3, 16, 16, 1)), draws: drawAugment(augmentSpec('bgc'), 1, 6, 16, 16, r) };
-  const grey: Case = { shape: [6, 1, 8, 8], images: Array.from(images(6, 1, 8, 8, 2)), draws: drawAugment(augmentSpec('bgc'), 1, 6, 8, 8, r) };
+  const rgb: Case = { shape: [6, 3, 16, 16], images: Array.from(images(6, 3, 16, 16, 1)), draws: drawAugment(augmentSpec('bgc'), r, { p: 1, n: 6, width: 16, height: 16 }) };
+  const grey: Case = { shape: [6, 1, 8, 8], images: Array.from(images(6, 1, 8, 8, 2)), draws: drawAugment(augmentSpec('bgc'), r, { p: 1, n: 6, width: 8, height: 8 }) };
   const [a, b] = reference([rgb, grey]);
   assert.ok(maxDiff(ours(rgb), a!.images) < 5e-5);
   assert.ok(maxDiff(ours(grey), b!.images) < 5e-5);
@@ -90,8 +90,8 @@ test('the whole bgc pipeline at p = 1 (RGB and greyscale) matches the PyTorch re
 
 test('draws: p = 0 is the identity, bg leaves colours alone, p = 1 turns on each transform with its magnitude', () => {
   const r = generatorDraws(new E.Generator(3));
-  assert.deepEqual(drawAugment(augmentSpec('bgc'), 0, 5, 32, 32, r), identity(5));
-  const bg = drawAugment(augmentSpec('bg'), 1, 200, 32, 32, r);
+  assert.deepEqual(drawAugment(augmentSpec('bgc'), r, { p: 0, n: 5, width: 32, height: 32 }), identity(5));
+  const bg = drawAugment(augmentSpec('bg'), r, { p: 1, n: 200, width: 32, height: 32 });
   const id = identity(200);
   for (const k of ['brightness', 'contrast', 'lumaflip', 'hue', 'saturation'] as const) assert.deepEqual(bg[k], id[k]);
   assert.ok(bg.xintX.every((t) => Number.isInteger(t) && Math.abs(t) <= 4), 'integer translation within 0.125 of the width');
@@ -129,15 +129,15 @@ test('ADA controller: p moves by sign(r_t − target)·batch·4/500k every 4 min
   const c = new AdaController(0.6);
   let p = 0;
   // r_t = mean sign over the 4 minibatches of 8 images: (8 + 8 + 8 − 8) / 32 = 0.5 < 0.6 → p would go down, stays 0.
-  for (const s of [8, 8, 8]) assert.equal(p = c.update(p, s, 8, 8), 0);
-  assert.equal(p = c.update(p, -8, 8, 8), 0);
+  for (const s of [8, 8, 8]) assert.equal(p = c.update(p, { signSum: s, count: 8, batchSize: 8 }), 0);
+  assert.equal(p = c.update(p, { signSum: -8, count: 8, batchSize: 8 }), 0);
   // (8·4)/32 = 1 > 0.6 → up by 8·4/500000.
-  for (let i = 0; i < 3; i++) assert.equal(p = c.update(p, 8, 8, 8), 0);
-  assert.equal(p = c.update(p, 8, 8, 8), (8 * 4) / 500000);
-  for (let i = 0; i < 4; i++) p = c.update(p, 8, 8, 8);
+  for (let i = 0; i < 3; i++) assert.equal(p = c.update(p, { signSum: 8, count: 8, batchSize: 8 }), 0);
+  assert.equal(p = c.update(p, { signSum: 8, count: 8, batchSize: 8 }), (8 * 4) / 500000);
+  for (let i = 0; i < 4; i++) p = c.update(p, { signSum: 8, count: 8, batchSize: 8 });
   assert.equal(p, 2 * ((8 * 4) / 500000));
   // Down once: r_t = 0.
-  for (const s of [8, -8, 8, -8]) p = c.update(p, s, 8, 8);
+  for (const s of [8, -8, 8, -8]) p = c.update(p, { signSum: s, count: 8, batchSize: 8 });
   assert.equal(p, 2 * ((8 * 4) / 500000) - (8 * 4) / 500000);
   assert.deepEqual(c.state, { signSum: 0, count: 0, batches: 16 });
 });

@@ -38,3 +38,19 @@ test('lint: downward and same-folder imports pass', async () => {
   assert.deepEqual(await layerErrors('src/nets/probe.ts', code), []);
   assert.deepEqual(await layerErrors('src/cli/probe.ts', "export * from '../train/index.js';\nexport * from '../metrics/index.js';\n"), []);
 });
+
+/** The max-params rule's messages for `code` placed at `file` (relative to the repository). */
+async function paramErrors(file: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: join(ROOT, file) });
+  return result!.messages.filter((m) => m.ruleId === 'max-params').map((m) => m.message);
+}
+
+test('lint: a src/ function or constructor with more than three parameters fails; the libtorch mirror is exempt', async () => {
+  assert.deepEqual(await paramErrors('src/train/probe.ts', 'export function f(a: number, b: number, c: number, d: number): number {\n  return a + b + c + d;\n}\n'), [
+    "Function 'f' has too many parameters (4). Maximum allowed is 3.",
+  ]);
+  const ctor = 'export class P {\n  constructor(readonly a: number, readonly b: number, readonly c: number, readonly d: number) {}\n}\n';
+  assert.deepEqual(await paramErrors('src/data/probe.ts', ctor), ['Constructor has too many parameters (4). Maximum allowed is 3.']);
+  assert.deepEqual(await paramErrors('src/gen/probe.ts', 'export const f = (a: number, b: number, { c, d }: { c: number; d: number }): number => a + b + c + d;\n'), []);
+  assert.deepEqual(await paramErrors('src/engine/functional.ts', 'export function conv(x: number, w: number, b: number, o: number): number {\n  return x + w + b + o;\n}\n'), []);
+});

@@ -53,6 +53,15 @@ test('stylegan project --loss mse recovers a default-model image in W (PSNR ≥ 
   assert.deepEqual(cell, await gray(join(out, 'proj.png')));
 });
 
+test('stylegan project --loss lpips without vgg16.pt: one line naming the file it looked for, exit 1', async () => {
+  const target = join(dir, 'lpips-target.png');
+  await writeImage(target, noiseImage(32, 32, 1, 5));
+  const detectors = join(dir, 'no-detectors');
+  const r = await cli(['project', '--target', target, '--outdir', join(dir, 'lpips'), '--class', '7', '--loss', 'lpips', '--detector-dir', detectors]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, `stylegan: ${join(detectors, 'vgg16.pt')}: --loss lpips needs vgg16.pt; pass --vgg FILE or --detector-dir DIR, or use --loss mse\n`);
+});
+
 test('project() in W+ recovers a default-model image (PSNR ≥ 28 dB); onStep each step, yields between steps, aborts', async () => {
   const net = await openNetwork(undefined);
   try {

@@ -43,7 +43,7 @@ test('transfer from an official pickle: first grid is the imported network\'s ou
   const r = await train({ ...quick, data: await rgbData(), runDir: run, transfer: pkl, freezeD: 2, maxTicks: 1 });
   // The grid before training, from the network opened the way `generate` opens it.
   const { G, config } = await openGenerator(pkl);
-  const grid = new FixedGrid(config, 2, 2, 1, 0, 'cpu');
+  const grid = new FixedGrid(config, { cols: 2, rows: 2, seed: 1, numClasses: 0, device: 'cpu' });
   const want = path.join(dir, 'want.png');
   await writePng(want, makeGrid(grid.images(G, 0), 2));
   assert.ok(readFileSync(path.join(run, 'fakes_init.png')).equals(readFileSync(want)), 'fakes_init.png = imported Gs');

@@ -5,14 +5,14 @@
  * The loss is LPIPS through vgg16.pt when it is found (--vgg, --detector-dir or $STYLEGAN_DETECTORS), else MSE
  * (said in the output).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import * as E from '../engine/index.js';
 import { writeVideo, assembleGrid, writeLatents, type OpenedNetwork } from '../gen/index.js';
 import { requireStyleGAN, toLatentArray } from '../gen/render.js';
 import { toUint8, writePng, type ImageBatch } from '../io/images.js';
-import { DETECTOR_FILES, defaultDetectorDir } from '../metrics/detector.js';
+import { findDetector } from '../metrics/detector.js';
 import { projectWithNoise, loadTarget, type ProjectionLoss, type ProjectionNoise, type ProjectionSpace } from '../project/index.js';
 import { integerAtLeast, oneOf } from './options.js';
 import { openFromFlags } from './gen-options.js';
@@ -36,8 +36,8 @@ interface ProjectFlags {
 /** The VGG16 file to use, or null when none is found (and --loss lpips was not asked for). */
 function findVgg(flags: ProjectFlags): string | null {
   if (flags.vgg !== undefined) return flags.vgg;
-  const file = join(flags.detectorDir ?? defaultDetectorDir(), DETECTOR_FILES.vgg16);
-  if (existsSync(file)) return file;
+  const { file, found } = findDetector('vgg16', { dir: flags.detectorDir });
+  if (found) return file;
   if (flags.loss === 'lpips') throw new Error(`${file}: --loss lpips needs vgg16.pt; pass --vgg FILE or --detector-dir DIR, or use --loss mse`);
   return null;
 }

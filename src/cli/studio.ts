@@ -4,13 +4,11 @@
  * the browser-only studio instead (studio-static.ts).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { integerAtLeast, runtime } from './options.js';
 import { DEFAULT_NETWORK } from '../gen/index.js';
-import { DETECTOR_FILES, defaultDetectorDir } from '../metrics/detector.js';
+import { findDetector } from '../metrics/detector.js';
 import { openNetworks } from '../studio/networks.js';
 import { createStudioServer } from '../studio/server.js';
 import { writeStaticStudio } from './studio-static.js';
@@ -26,16 +24,12 @@ interface StudioFlags {
   detectorDir?: string;
 }
 
-/** vgg16.pt in --detector-dir / $STYLEGAN_DETECTORS when it is there (photo projections then use LPIPS), else null. */
-function findVgg(dir: string | undefined): string | null {
-  const file = join(dir ?? defaultDetectorDir(), DETECTOR_FILES.vgg16);
-  return existsSync(file) ? file : null;
-}
-
 /** Starts a studio; resolves with its URL once it listens. */
 export async function startStudio(f: StudioFlags, device: string): Promise<{ url: string; close: () => Promise<void> }> {
   const networks = await openNetworks(f.network, device);
-  const server = createStudioServer({ networks, vggPath: findVgg(f.detectorDir), loopbackOnly: /^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(f.host) });
+  // Photo projections use LPIPS when vgg16.pt is in --detector-dir / $STYLEGAN_DETECTORS, else MSE.
+  const vgg = findDetector('vgg16', { dir: f.detectorDir });
+  const server = createStudioServer({ networks, vggPath: vgg.found ? vgg.file : null, loopbackOnly: /^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(f.host) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`studio: cannot listen on ${f.host}:${f.port} (${e.code ?? e.message})`)));
     server.listen(f.port, f.host, resolve);

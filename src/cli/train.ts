@@ -2,7 +2,6 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { train, type Trainer } from '../train/trainer.js';
 import { PRESETS } from '../train/presets.js';
 import { AUGPIPES } from '../train/augment.js';
@@ -16,6 +15,7 @@ import { ProcessGroup, distributedConfigFromEnv } from '../engine/index.js';
 import { DataParallelGroup } from '../train/distributed.js';
 import { parseMetricList, checkMetrics, snapshotMetrics } from './train-metrics.js';
 import { DETECTOR_ENV } from '../metrics/detector.js';
+import { progressDisplay } from './progress.js';
 
 export { nextRunDir } from '../train/run-dir.js';
 
@@ -125,9 +125,8 @@ export function register(program: Command): void {
       const group = dist ? ProcessGroup.init(dist, device) : null;
       const parallel = group ? new DataParallelGroup(group, device) : undefined;
       const quiet = parallel !== undefined && !parallel.isWriter;
-      const bar = new cliProgress.SingleBar({ format: ' {bar} {percentage}% | {line}', hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 30000 },
-        cliProgress.Presets.shades_classic);
-      let started = false;
+      // Ranks other than the writer stay quiet. Without a terminal a progress line every 30 s, between the tick lines.
+      const bar = quiet ? null : progressDisplay({ label: 'train', unit: 'kimg', total: 0, status: true, lineEverySec: 30 });
       if (!quiet && !dist) process.stderr.write(`run directory: ${runDir}\n`);
       const signals = ['SIGINT', 'SIGTERM'] as const;
       let trainer: Trainer | null = null;
@@ -145,23 +144,14 @@ export function register(program: Command): void {
           transfer: o.resumeFrom, networkSnapshotTicks: o.snap, resume, maxSeconds: o.maxMinutes ? o.maxMinutes * 60 : undefined,
           device, parallel, gridSize: [Number(grid[1]), Number(grid[2])],
           onWarning: (w) => process.stderr.write(`warning: ${w}\n`),
-          onProgress: (p) => {
-            if (quiet) return;
-            if (!started) bar.start(p.totalKimg, 0, { line: '' });
-            started = true;
-            bar.update(Math.min(p.kimg, p.totalKimg), { line: progressLine(p) });
-          },
-          onTick: (t) => {
-            if (quiet) return;
-            if (process.stderr.isTTY) bar.stop();
-            process.stderr.write(`${tickLine(t)}\n`);
-            if (process.stderr.isTTY) bar.start(t.totalKimg, Math.min(t.kimg, t.totalKimg), { line: progressLine(t) });
-          },
+          onProgress: (p) => bar?.update(Math.min(p.kimg, p.totalKimg), p.totalKimg, progressLine(p)),
+          onTick: (t) => bar?.log(tickLine(t)),
         }, (t) => (trainer = t));
+        bar?.stop();
         if (!quiet) process.stdout.write(`${summaryText(result)}\n`);
       } finally {
         // The bar's timer would keep a failed run's process alive: stop it whatever happens.
-        if (started) bar.stop();
+        bar?.stop();
         for (const s of signals) process.removeListener(s, onSignal);
         group?.destroy();
       }

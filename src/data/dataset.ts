@@ -71,15 +71,22 @@ function headerProblem(h: ImageHeader): string | null {
 }
 
 export class Dataset {
+  /** Relative paths of the images, sorted. */
+  readonly names: readonly string[];
+  /** Class label per image, or null. */
+  readonly labels: Int32Array | null;
+  readonly resolution: number;
+  readonly channels: 1 | 3;
+
   private constructor(
     private readonly archive: ImageArchive,
-    /** Relative paths of the images, sorted. */
-    readonly names: readonly string[],
-    /** Class label per image, or null. */
-    readonly labels: Int32Array | null,
-    readonly resolution: number,
-    readonly channels: 1 | 3,
-  ) {}
+    contents: { names: readonly string[]; labels: Int32Array | null; resolution: number; channels: 1 | 3 },
+  ) {
+    this.names = contents.names;
+    this.labels = contents.labels;
+    this.resolution = contents.resolution;
+    this.channels = contents.channels;
+  }
 
   /** Opens and validates a dataset (see the module comment). */
   static async open(path: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
@@ -128,7 +135,7 @@ export class Dataset {
       }
       const { width, channels } = reference as ImageHeader;
       checkImageBytes(archive, datasetBytesBudget(width, channels, names.length), `${names.length} images of ${width}x${width} with ${channels} channel(s) may take`);
-      return new Dataset(archive, names, labels, width, channels as 1 | 3);
+      return new Dataset(archive, { names, labels, resolution: width, channels: channels as 1 | 3 });
     } catch (err) {
       await archive.close();
       throw err;

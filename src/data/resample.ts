@@ -64,14 +64,19 @@ export class AreaResampler {
   private readonly y: AxisWeights;
   private rows = new Float64Array(0);
 
-  constructor(
-    readonly inWidth: number,
-    readonly inHeight: number,
-    readonly outWidth: number,
-    readonly outHeight: number,
-  ) {
-    this.x = axisWeights(inWidth, outWidth);
-    this.y = axisWeights(inHeight, outHeight);
+  readonly inWidth: number;
+  readonly inHeight: number;
+  readonly outWidth: number;
+  readonly outHeight: number;
+
+  /** Resamples images of size `input` to size `output`. */
+  constructor(input: { width: number; height: number }, output: { width: number; height: number }) {
+    this.inWidth = input.width;
+    this.inHeight = input.height;
+    this.outWidth = output.width;
+    this.outHeight = output.height;
+    this.x = axisWeights(input.width, output.width);
+    this.y = axisWeights(input.height, output.height);
   }
 
   /** Resamples `src` (at `srcOffset`) into `dst` (at `dstOffset`). */
@@ -104,7 +109,7 @@ export class AreaResampler {
 /** Box (area-average) resize of an HWC image, rounded half up like PIL. */
 export function boxResize(image: Pixels, width: number, height: number): Pixels {
   const out = new Uint8Array(width * height * image.channels);
-  new AreaResampler(image.width, image.height, width, height).run(image.data, out, { srcOffset: 0, dstOffset: 0, channels: image.channels, rounding: 'half-up' });
+  new AreaResampler(image, { width, height }).run(image.data, out, { srcOffset: 0, dstOffset: 0, channels: image.channels, rounding: 'half-up' });
   return { width, height, channels: image.channels, data: out };
 }
 
@@ -211,7 +216,7 @@ export function downscaleLod(src: Uint8Array, { planes, size, target }: { planes
   if (target === size) return src;
   if (target > size || size % target !== 0) throw new Error(`downscaleLod: cannot downscale ${size} to ${target}`);
   const out = new Uint8Array(planes * target * target);
-  const resampler = new AreaResampler(size, size, target, target);
+  const resampler = new AreaResampler({ width: size, height: size }, { width: target, height: target });
   for (let p = 0; p < planes; p++) resampler.run(src, out, { srcOffset: p * size * size, dstOffset: p * target * target, channels: 1, rounding: 'half-even' });
   return out;
 }

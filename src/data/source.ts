@@ -56,12 +56,17 @@ async function exists(path: string): Promise<boolean> {
 }
 
 class ArchiveSource implements ImageSource {
+  readonly labelSource: 'none' | 'json' | 'folders';
+  readonly classNames: readonly string[] | null;
+
   constructor(
     private readonly archive: ImageArchive,
     readonly items: readonly SourceItem[],
-    readonly labelSource: 'none' | 'json' | 'folders',
-    readonly classNames: readonly string[] | null,
-  ) {}
+    labels: { labelSource: 'none' | 'json' | 'folders'; classNames: readonly string[] | null },
+  ) {
+    this.labelSource = labels.labelSource;
+    this.classNames = labels.classNames;
+  }
 
   get path(): string {
     return this.archive.path;
@@ -91,12 +96,12 @@ async function openArchiveSource(path: string, labels: LabelSource): Promise<Ima
       if (!(await archive.has(DATASET_JSON))) throw new Error(`${path}: has no ${DATASET_JSON} to take labels from`);
       const where = `${path}/${DATASET_JSON}`;
       const table = parseDatasetJson(new TextDecoder().decode(await archive.read(DATASET_JSON, MAX_JSON_BYTES)), where);
-      if (table === null) return new ArchiveSource(archive, names.map((name) => ({ name, label: null })), 'none', null);
+      if (table === null) return new ArchiveSource(archive, names.map((name) => ({ name, label: null })), { labelSource: 'none', classNames: null });
       const items = names.map((name): SourceItem => {
         const label = table.get(name);
         return label === undefined ? { name, label: null, problem: `no label in ${DATASET_JSON}` } : { name, label };
       });
-      return new ArchiveSource(archive, items, 'json', null);
+      return new ArchiveSource(archive, items, { labelSource: 'json', classNames: null });
     }
     if (mode === 'folders') {
       const classNames = folderClassNames(names);
@@ -106,9 +111,9 @@ async function openArchiveSource(path: string, labels: LabelSource): Promise<Ima
           ? { name, label: null, problem: 'is not inside a class sub-folder (labels from folder names)' }
           : { name, label: classNames.indexOf(folder) };
       });
-      return new ArchiveSource(archive, items, 'folders', classNames);
+      return new ArchiveSource(archive, items, { labelSource: 'folders', classNames });
     }
-    return new ArchiveSource(archive, names.map((name) => ({ name, label: null })), 'none', null);
+    return new ArchiveSource(archive, names.map((name) => ({ name, label: null })), { labelSource: 'none', classNames: null });
   } catch (err) {
     await archive.close();
     throw err;

@@ -76,12 +76,18 @@ export function collectiveFailure(what: string, e: unknown, timeoutMs: number): 
 
 /** One collective in flight. */
 export class Work<T = void> {
+  private readonly what: string;
+  private readonly timeoutMs: number;
+  private readonly finish: () => T;
+
   constructor(
     private readonly handle: WorkHandle,
-    private readonly what: string,
-    private readonly timeoutMs: number,
-    private readonly finish: () => T,
-  ) {}
+    o: { what: string; timeoutMs: number; finish: () => T },
+  ) {
+    this.what = o.what;
+    this.timeoutMs = o.timeoutMs;
+    this.finish = o.finish;
+  }
 
   private fail(e: unknown): never {
     throw collectiveFailure(this.what, e, this.timeoutMs);
@@ -162,7 +168,7 @@ export class ProcessGroup {
   }
 
   private work<T>(handle: WorkHandle, op: string, finish: () => T): Work<T> {
-    return new Work(handle, this.describe(op), this.timeoutMs, finish);
+    return new Work(handle, { what: this.describe(op), timeoutMs: this.timeoutMs, finish });
   }
 
   /** Reduces `tensors` over all ranks, in place. */

@@ -16,13 +16,17 @@ export const MAX_NESTING = 64;
  */
 export class ExpansionBudget {
   private visited = 0;
+  private readonly maxValues: number;
+  private readonly maxDepth: number;
 
   constructor(
     private readonly where: string,
     private readonly what: string,
-    private readonly maxValues = MAX_EXPANDED_VALUES,
-    private readonly maxDepth = MAX_NESTING,
-  ) {}
+    { maxValues = MAX_EXPANDED_VALUES, maxDepth = MAX_NESTING }: { maxValues?: number; maxDepth?: number } = {},
+  ) {
+    this.maxValues = maxValues;
+    this.maxDepth = maxDepth;
+  }
 
   /** Called once per value reached at `depth` (0 for the root). */
   visit(depth: number): void {

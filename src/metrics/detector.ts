@@ -30,19 +30,22 @@ export interface DetectorLocation {
 
 export const defaultDetectorDir = (): string => process.env[DETECTOR_ENV] || join(defaultCacheDir(), 'detectors');
 
+/**
+ * Where a detector is looked for, and whether it is there: `o.file`, else its official name in the detector folder.
+ * Never throws: commands that can do without the detector (a projection falls back to MSE) ask this.
+ */
+export function findDetector(kind: DetectorKind, o: DetectorLocation = {}): { file: string; found: boolean } {
+  const file = o.file ?? join(o.dir ?? defaultDetectorDir(), DETECTOR_FILES[kind]);
+  return { file, found: existsSync(file) };
+}
+
 /** The file of a detector; a missing file is an error saying which file and where NVIDIA publishes it. */
 export function detectorPath(kind: DetectorKind, o: DetectorLocation = {}): string {
-  if (o.file !== undefined) {
-    if (!existsSync(o.file)) throw new Error(`${o.file}: no such detector file`);
-    return o.file;
-  }
-  const dir = o.dir ?? defaultDetectorDir();
-  const file = join(dir, DETECTOR_FILES[kind]);
-  if (!existsSync(file)) {
-    throw new Error(`${file}: detector file missing; download ${DETECTOR_URL_BASE}${DETECTOR_FILES[kind]} into ${dir} ` +
-      `(or point --detector-dir / $${DETECTOR_ENV} at the folder holding it)`);
-  }
-  return file;
+  const { file, found } = findDetector(kind, o);
+  if (found) return file;
+  if (o.file !== undefined) throw new Error(`${file}: no such detector file`);
+  throw new Error(`${file}: detector file missing; download ${DETECTOR_URL_BASE}${DETECTOR_FILES[kind]} into ${o.dir ?? defaultDetectorDir()} ` +
+    `(or point --detector-dir / $${DETECTOR_ENV} at the folder holding it)`);
 }
 
 /** A loaded detector: the TorchScript network with the keyword arguments of one use. */

@@ -98,11 +98,12 @@ abstract class ConvLayer {
   readonly kernel: number;
   /** Name of the layer's own bias, or null. */
   readonly bias: string | null;
-  constructor(readonly vars: Variables, readonly scope: string, o: ConvOptions, shape: number[]) {
+  /** `shape` is the stored weight's shape. */
+  constructor(readonly vars: Variables, readonly scope: string, o: ConvOptions & { shape: number[] }) {
     this.cin = o.cin;
     this.cout = o.cout;
     this.kernel = o.kernel;
-    createWeight(vars, `${scope}/weight`, { ...o, shape });
+    createWeight(vars, `${scope}/weight`, o);
     this.bias = ownBias(vars, scope, { ...o, n: o.cout });
   }
   /** The runtime kernel in OIHW (cached in inference, see `Variables.prepared`), in the dtype and layout of `like`. */
@@ -136,7 +137,7 @@ abstract class ConvLayer {
 /** k×k convolution with "SAME" padding, weight [k, k, Cin, Cout]. */
 export class Conv2d extends ConvLayer {
   constructor(vars: Variables, scope: string, o: ConvOptions) {
-    super(vars, scope, o, [o.kernel, o.kernel, o.cin, o.cout]);
+    super(vars, scope, { ...o, shape: [o.kernel, o.kernel, o.cin, o.cout] });
   }
   protected apply(x: Tensor): Tensor {
     return E.conv2d(x, this.weightOIHW(x), null, { padding: this.padding });
@@ -160,7 +161,7 @@ export class UpConv2d extends ConvLayer {
   constructor(vars: Variables, scope: string, o: ResampleConvOptions & { layout?: UpLayout }) {
     const layout = o.layout ?? 'stylegan';
     const k = o.kernel;
-    super(vars, scope, { ...o, fanIn: k * k * o.cin }, layout === 'progan' && o.fused ? [k, k, o.cout, o.cin] : [k, k, o.cin, o.cout]);
+    super(vars, scope, { ...o, fanIn: k * k * o.cin, shape: layout === 'progan' && o.fused ? [k, k, o.cout, o.cin] : [k, k, o.cin, o.cout] });
     this.fused = o.fused;
     this.layout = layout;
   }
@@ -187,7 +188,7 @@ export class UpConv2d extends ConvLayer {
 export class DownConv2d extends ConvLayer {
   readonly fused: boolean;
   constructor(vars: Variables, scope: string, o: ResampleConvOptions) {
-    super(vars, scope, o, [o.kernel, o.kernel, o.cin, o.cout]);
+    super(vars, scope, { ...o, shape: [o.kernel, o.kernel, o.cin, o.cout] });
     this.fused = o.fused;
   }
   /** The runtime kernel as the convolution takes it: OIHW, or the fused 4×4 kernel × 0.25. */

@@ -41,7 +41,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-export function sendBytes(res: ServerResponse, type: string, bytes: Uint8Array, headers: Record<string, string> = {}): void {
+export function sendBytes(res: ServerResponse, bytes: Uint8Array, { type, headers = {} }: { type: string; headers?: Record<string, string> }): void {
   res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': bytes.byteLength, ...headers });
   res.end(bytes);
 }
@@ -84,7 +84,7 @@ export function loadStaticFiles(dir: string): Map<string, { type: string; bytes:
 export function serveStatic(files: Map<string, { type: string; bytes: Buffer }>, path: string, res: ServerResponse): void {
   const f = files.get(path);
   if (!f) throw new RequestError(`no such page: ${path.slice(0, 200)}`, 404);
-  sendBytes(res, f.type, f.bytes, { 'Cache-Control': 'no-cache' });
+  sendBytes(res, f.bytes, { type: f.type, headers: { 'Cache-Control': 'no-cache' } });
 }
 
 /**

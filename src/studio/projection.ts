@@ -52,7 +52,7 @@ export class Projections {
   }
 
   /** Streams the projection of `photo` onto `G` to `res`; stores the dlatents in the photo when it completes. */
-  async stream(res: ServerResponse, G: AnyGenerator, photo: Photo, r: ProjectionRequest): Promise<void> {
+  async stream(res: ServerResponse, G: AnyGenerator, { photo, request: r }: { photo: Photo; request: ProjectionRequest }): Promise<void> {
     if (!isStyleGAN(G)) throw new RequestError('a Progressive GAN has no latent space to project into');
     const S = requireStyleGAN(G, 'projection');
     const t = photo.target;

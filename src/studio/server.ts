@@ -98,20 +98,24 @@ export function createStudioServer(o: StudioOptions): Server {
    * A route answering a picture: parse against the network, drop the request if a newer one on its channel arrived
    * (`channel` null: the request names it, default 'main'), render, answer PNG with the render time.
    */
-  const pictureRoute = <R>(channel: string | null, parse: (j: Record<string, unknown>, net: StudioNetwork) => R,
-    draw: (net: StudioNetwork, r: R) => ImageBatch, previewOf: (r: R) => number | null = () => null): Handler =>
+  const pictureRoute = <R>({ channel, parse, draw, previewOf = () => null }: {
+    channel: string | null;
+    parse: (j: Record<string, unknown>, net: StudioNetwork) => R;
+    draw: (net: StudioNetwork, r: R) => ImageBatch;
+    previewOf?: (r: R) => number | null;
+  }): Handler =>
     async (req, res, body) => {
       const j = json(body);
       const net = netOf(j);
       const r = parse(j, net);
       await fresh(req, channel === null ? j : { ...j, channel });
       const [image, timing] = timed(() => draw(net, r));
-      sendBytes(res, 'image/png', await png(image, previewOf(r)), { 'Server-Timing': timing });
+      sendBytes(res, await png(image, previewOf(r)), { type: 'image/png', headers: { 'Server-Timing': timing } });
     };
 
   const routes: Record<string, Handler> = {
     'GET /api/networks': async (_req, res) => sendJson(res, 200, { networks: nets.map((n) => n.info), video: ffmpeg ? ['mp4', 'gif', 'webp'] : ['gif', 'webp'], projection: true, projectionLoss: projections.loss }),
-    'POST /api/render': pictureRoute(null, (j, net) => parseRender(j, net.info), (net, r) => renderWithPhotos(net, r).image, (r) => r.preview),
+    'POST /api/render': pictureRoute({ channel: null, parse: (j, net) => parseRender(j, net.info), draw: (net, r) => renderWithPhotos(net, r).image, previewOf: (r) => r.preview }),
     'POST /api/command': async (_req, res, body) => {
       const j = json(body);
       const net = netOf(j);
@@ -123,11 +127,11 @@ export function createStudioServer(o: StudioOptions): Server {
       const r = parseRender(j, net.info);
       const { dlatents } = renderWithPhotos(net, r);
       if (!dlatents) throw new RequestError('a Progressive GAN has no dlatents');
-      sendBytes(res, 'application/octet-stream', npyOf(dlatents), { 'Content-Disposition': `attachment; filename="dlatents-seed${r.seed}.npy"` });
+      sendBytes(res, npyOf(dlatents), { type: 'application/octet-stream', headers: { 'Content-Disposition': `attachment; filename="dlatents-seed${r.seed}.npy"` } });
     },
-    'POST /api/gallery': pictureRoute('gallery', (j, net) => parseSeedsRequest(j, net.info, 16), (net, r) => renderGallery(net.G, r), (r) => r.preview && r.preview * r.seeds.length),
-    'POST /api/grid': pictureRoute('grid', (j, net) => parseGrid(j, net.info), (net, r) => renderGrid(net.G, r)),
-    'POST /api/noise-detail': pictureRoute('noise-detail', (j, net) => parseNoiseDetail(j, net.info), (net, r) => renderNoiseDetail(net.G, r)),
+    'POST /api/gallery': pictureRoute({ channel: 'gallery', parse: (j, net) => parseSeedsRequest(j, net.info, 16), draw: (net, r) => renderGallery(net.G, r), previewOf: (r) => r.preview && r.preview * r.seeds.length }),
+    'POST /api/grid': pictureRoute({ channel: 'grid', parse: (j, net) => parseGrid(j, net.info), draw: (net, r) => renderGrid(net.G, r) }),
+    'POST /api/noise-detail': pictureRoute({ channel: 'noise-detail', parse: (j, net) => parseNoiseDetail(j, net.info), draw: (net, r) => renderNoiseDetail(net.G, r) }),
     'POST /api/interpolation': async (req, res, body) => {
       const j = json(body);
       const net = netOf(j);
@@ -139,7 +143,7 @@ export function createStudioServer(o: StudioOptions): Server {
         const [frames, timing] = timed(() => [...interpolationOf(net.G, r)]);
         const strip = await png(frameStrip(frames), null);
         const scaled = side < net.info.resolution ? await sharp(strip).resize(side, side * r.frames, { kernel: 'lanczos3' }).png().toBuffer() : strip;
-        sendBytes(res, 'image/png', scaled, { 'Server-Timing': timing, 'X-Frames': String(r.frames) });
+        sendBytes(res, scaled, { type: 'image/png', headers: { 'Server-Timing': timing, 'X-Frames': String(r.frames) } });
         return;
       }
       if (r.format === 'mp4' && !ffmpeg) throw new RequestError('MP4 export needs ffmpeg on the server; choose GIF or WebP');
@@ -148,7 +152,7 @@ export function createStudioServer(o: StudioOptions): Server {
         const file = join(dir, `interpolation.${r.format}`);
         await writeVideo(file, interpolationOf(net.G, r), { fps: r.fps });
         const type = r.format === 'mp4' ? 'video/mp4' : `image/${r.format}`;
-        sendBytes(res, type, readFileSync(file), { 'Content-Disposition': `attachment; filename="interpolation-${r.seeds.join('-')}.${r.format}"` });
+        sendBytes(res, readFileSync(file), { type, headers: { 'Content-Disposition': `attachment; filename="interpolation-${r.seeds.join('-')}.${r.format}"` } });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -171,9 +175,9 @@ export function createStudioServer(o: StudioOptions): Server {
     if (req.method === 'GET' && photo) {
       const p = photos.get(photo[1]!);
       const t = p.target;
-      if (photo[2] === 'png') sendBytes(res, 'image/png', await encodePng({ data: t.data, count: 1, width: t.width, height: t.height, channels: t.channels }));
+      if (photo[2] === 'png') sendBytes(res, await encodePng({ data: t.data, count: 1, width: t.width, height: t.height, channels: t.channels }), { type: 'image/png' });
       else if (!p.dlatents) throw new RequestError(`photo '${p.id}' has not been projected yet`, 409);
-      else sendBytes(res, 'application/octet-stream', npyOf(p.dlatents), { 'Content-Disposition': `attachment; filename="projected-${p.id}.npy"` });
+      else sendBytes(res, npyOf(p.dlatents), { type: 'application/octet-stream', headers: { 'Content-Disposition': `attachment; filename="projected-${p.id}.npy"` } });
       return;
     }
     const projectRoute = /^\/api\/photos\/(p-[0-9a-f]{12})\/project$/.exec(url.pathname);
@@ -182,7 +186,7 @@ export function createStudioServer(o: StudioOptions): Server {
       const j = json(await readBody(req, JSON_LIMIT));
       const net = netOf(j);
       const p = photos.get(projectRoute[1]!);
-      await projections.stream(res, net.G, p, parseProjection(j, net.info.labelSize));
+      await projections.stream(res, net.G, { photo: p, request: parseProjection(j, net.info.labelSize) });
       return;
     }
     const handler = routes[`${req.method} ${url.pathname}`];

@@ -61,11 +61,11 @@ export interface Draws {
 }
 
 /** Draws every transform's parameters for `n` images of `width`×`height` at strength `p`. */
-export function drawAugment(spec: AugmentSpec, p: number, n: number, width: number, height: number, r: Draws): AugmentDraw {
+export function drawAugment(spec: AugmentSpec, r: Draws, { p, n, width, height }: { p: number; n: number; width: number; height: number }): AugmentDraw {
   const M = MAGNITUDES;
   const per = <T>(f: () => T): T[] => Array.from({ length: n }, f);
   // Each transform: a value, kept with probability multiplier·p, else the identity value.
-  const gate = (mult: number, value: () => number, identity: number, prob = mult * p) =>
+  const gate = (mult: number, value: () => number, { identity, prob = mult * p }: { identity: number; prob?: number }) =>
     per(() => {
       const v = value();
       return mult > 0 && r.uniform() < prob ? v : identity;
@@ -85,19 +85,19 @@ export function drawAugment(spec: AugmentSpec, p: number, n: number, width: numb
   const [xfracX, xfracY] = pair(spec.xfrac, () => r.normal() * M.xfracStd);
   const angle = () => (r.uniform() * 2 - 1) * Math.PI * M.rotateMax;
   return {
-    xflip: gate(spec.xflip, () => Math.floor(r.uniform() * 2), 0),
-    rotate90: gate(spec.rotate90, () => Math.floor(r.uniform() * 4), 0),
+    xflip: gate(spec.xflip, () => Math.floor(r.uniform() * 2), { identity: 0 }),
+    rotate90: gate(spec.rotate90, () => Math.floor(r.uniform() * 4), { identity: 0 }),
     xintX: xintX.map((t) => Math.round(t * width)), xintY: xintY.map((t) => Math.round(t * height)),
-    scale: gate(spec.scale, () => 2 ** (r.normal() * M.scaleStd), 1),
-    rotatePre: gate(spec.rotate, angle, 0, spec.rotate > 0 ? pRot : 0),
-    aniso: gate(spec.aniso, () => 2 ** (r.normal() * M.anisoStd), 1),
-    rotatePost: gate(spec.rotate, angle, 0, spec.rotate > 0 ? pRot : 0),
+    scale: gate(spec.scale, () => 2 ** (r.normal() * M.scaleStd), { identity: 1 }),
+    rotatePre: gate(spec.rotate, angle, { identity: 0, prob: spec.rotate > 0 ? pRot : 0 }),
+    aniso: gate(spec.aniso, () => 2 ** (r.normal() * M.anisoStd), { identity: 1 }),
+    rotatePost: gate(spec.rotate, angle, { identity: 0, prob: spec.rotate > 0 ? pRot : 0 }),
     xfracX: xfracX.map((t) => t * width), xfracY: xfracY.map((t) => t * height),
-    brightness: gate(spec.brightness, () => r.normal() * M.brightnessStd, 0),
-    contrast: gate(spec.contrast, () => 2 ** (r.normal() * M.contrastStd), 1),
-    lumaflip: gate(spec.lumaflip, () => Math.floor(r.uniform() * 2), 0),
-    hue: gate(spec.hue, () => (r.uniform() * 2 - 1) * Math.PI * M.hueMax, 0),
-    saturation: gate(spec.saturation, () => 2 ** (r.normal() * M.saturationStd), 1),
+    brightness: gate(spec.brightness, () => r.normal() * M.brightnessStd, { identity: 0 }),
+    contrast: gate(spec.contrast, () => 2 ** (r.normal() * M.contrastStd), { identity: 1 }),
+    lumaflip: gate(spec.lumaflip, () => Math.floor(r.uniform() * 2), { identity: 0 }),
+    hue: gate(spec.hue, () => (r.uniform() * 2 - 1) * Math.PI * M.hueMax, { identity: 0 }),
+    saturation: gate(spec.saturation, () => 2 ** (r.normal() * M.saturationStd), { identity: 1 }),
   };
 }
 
@@ -296,7 +296,7 @@ export class AugmentPipe {
     if (this.p <= 0) return x;
     const [n, , h, w] = x.shape as [number, number, number, number];
     const r = generatorDraws(gen, 32 * n);
-    return augmentWith(x, drawAugment(this.spec, this.p, n, w, h, r));
+    return augmentWith(x, drawAugment(this.spec, r, { p: this.p, n, width: w, height: h }));
   }
 }
 
@@ -311,7 +311,7 @@ export class AdaController {
   constructor(readonly target: number, readonly interval = 4, readonly speedKimg = 500) {}
 
   /** Records one minibatch's real scores (sum of signs and count) and returns the new p. */
-  update(p: number, signSum: number, count: number, batchSize: number): number {
+  update(p: number, { signSum, count, batchSize }: { signSum: number; count: number; batchSize: number }): number {
     this.signSum += signSum;
     this.count += count;
     this.batches += 1;

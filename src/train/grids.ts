@@ -6,12 +6,24 @@ import { BatchLoader } from '../data/loader.js';
 import { RandomState } from '../engine/numpy-random.js';
 import { toUint8, makeGrid, writePng, type ImageBatch } from '../io/images.js';
 
+export interface FixedGridOptions {
+  cols: number;
+  rows: number;
+  seed: number;
+  numClasses: number;
+  device: string;
+}
+
 export class FixedGrid {
   readonly latents: Tensor;
   readonly labels: Tensor | null;
+  readonly cols: number;
+  readonly rows: number;
 
   /** `cols`×`rows` latents from numpy's RandomState(seed) and class labels cycling per row. */
-  constructor(config: NetworkConfig, readonly cols: number, readonly rows: number, seed: number, numClasses: number, device: string) {
+  constructor(config: NetworkConfig, { cols, rows, seed, numClasses, device }: FixedGridOptions) {
+    this.cols = cols;
+    this.rows = rows;
     const n = cols * rows;
     const rs = new RandomState(seed);
     this.latents = E.keep(E.fromTypedArray(Float32Array.from(rs.randn(n, config.latentSize)), [n, config.latentSize]).to(device));

@@ -44,6 +44,12 @@ export function gWgan(fake: DiscriminatorOut, classes: Tensor | null, condWeight
 }
 
 export interface WganGpOptions {
+  /** x̂, the per-sample mix of reals and fakes, and D(x̂). */
+  mixed: Tensor;
+  mixedOut: DiscriminatorOut;
+  /** Class indices of the reals and the fakes (conditional D), or null. */
+  realClasses: Tensor | null;
+  fakeClasses: Tensor | null;
   lambda: number;
   target: number;
   epsDrift: number;
@@ -53,17 +59,17 @@ export interface WganGpOptions {
 
 /**
  * D(G(z)) − D(x) + λ/target²·(‖∇D(x̂)‖ − target)² + ε_drift·D(x)², x̂ = lerp(x, G(z), u) per sample; the mixing
- * is done by the caller (`mixed`, `mixedOut`).
+ * is done by the caller (`o.mixed`, `o.mixedOut`).
  */
-export function dWganGp(real: DiscriminatorOut, fake: DiscriminatorOut, mixed: Tensor, mixedOut: DiscriminatorOut, realClasses: Tensor | null, fakeClasses: Tensor | null, o: WganGpOptions): { loss: Tensor; penalty: Tensor } {
+export function dWganGp(real: DiscriminatorOut, fake: DiscriminatorOut, o: WganGpOptions): { loss: Tensor; penalty: Tensor } {
   return E.tidy(() => {
     let loss = fake.scores.sub(real.scores).mean();
-    const [g] = E.grad(mixedOut.scores.sum(), mixed, { createGraph: true });
+    const [g] = E.grad(o.mixedOut.scores.sum(), o.mixed, { createGraph: true });
     const norms = g!.square().sum([1, 2, 3]).sqrt().mul(o.gradScale ?? 1);
     const penalty = norms.sub(o.target).square().mean().mul(o.lambda / (o.target * o.target));
     loss = loss.add(penalty).add(real.scores.square().mean().mul(o.epsDrift));
-    if (real.labelLogits && realClasses) loss = loss.add(labelCe(real.labelLogits, realClasses).mul(o.condWeight));
-    if (fake.labelLogits && fakeClasses) loss = loss.add(labelCe(fake.labelLogits, fakeClasses).mul(o.condWeight));
+    if (real.labelLogits && o.realClasses) loss = loss.add(labelCe(real.labelLogits, o.realClasses).mul(o.condWeight));
+    if (fake.labelLogits && o.fakeClasses) loss = loss.add(labelCe(fake.labelLogits, o.fakeClasses).mul(o.condWeight));
     return { loss, penalty };
   });
 }

@@ -141,11 +141,11 @@ export function discriminatorStep(ctx: StepContext, reals: Tensor, { realClasses
       const L = ctx.loss;
       const real = discriminate(ctx, reals, { labels: realLabels, lod: s.lod });
       realSigns = real.scores.detach().sign().sum().item();
-      ({ loss, penalty } = dWganGp(
-        real, discriminate(ctx, fakes, { labels: fakeLabels, lod: s.lod }), mixed, discriminate(ctx, mixed, { labels: fakeLabels, lod: s.lod }),
-        classesTensor(ctx, ctx.numClasses ? realClasses : null), classesTensor(ctx, fakeClasses),
-        { lambda: L.wganLambda, target: L.wganTarget, epsDrift: L.epsDrift, condWeight: L.condWeight, gradScale },
-      ));
+      ({ loss, penalty } = dWganGp(real, discriminate(ctx, fakes, { labels: fakeLabels, lod: s.lod }), {
+        mixed, mixedOut: discriminate(ctx, mixed, { labels: fakeLabels, lod: s.lod }),
+        realClasses: classesTensor(ctx, ctx.numClasses ? realClasses : null), fakeClasses: classesTensor(ctx, fakeClasses),
+        lambda: L.wganLambda, target: L.wganTarget, epsDrift: L.epsDrift, condWeight: L.condWeight, gradScale,
+      }));
     }
     optimizerStep(ctx, ctx.dOpt, { loss, lr: s.dLrate });
     return { loss: loss.item(), penalty: penalty.item(), realSigns, count: n };

@@ -201,7 +201,7 @@ export class Trainer {
     if (this.options.aug !== 'noaug') this.augment = new AugmentPipe(augmentSpec(this.options.augpipe), this.state.augmentP);
     if (this.options.aug === 'ada') (this.ada = new AdaController(this.options.target)).state = this.state.ada;
     const [cols, rows] = o.gridSize ?? [8, 4];
-    this.grid = new FixedGrid(this.nets.config, cols, rows, this.options.seed, this.numClasses, this.device);
+    this.grid = new FixedGrid(this.nets.config, { cols, rows, seed: this.options.seed, numClasses: this.numClasses, device: this.device });
     const sched = this.schedule();
     this.loader = await BatchLoader.open(o.data, {
       resolution: sched.resolution, batchSize: sched.minibatch, seed: this.options.seed, xflip: this.options.mirror,
@@ -248,7 +248,7 @@ export class Trainer {
     this.tickSigns.sum += r.realSigns;
     this.tickSigns.count += r.count;
     if (this.ada && this.augment) {
-      this.augment.p = this.state.augmentP = this.ada.update(this.state.augmentP, r.realSigns, r.count, s.minibatch);
+      this.augment.p = this.state.augmentP = this.ada.update(this.state.augmentP, { signSum: r.realSigns, count: r.count, batchSize: s.minibatch });
       this.state.ada = this.ada.state;
     }
     this.state.curNimg += s.minibatch;

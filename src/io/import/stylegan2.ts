@@ -66,7 +66,7 @@ export function readStyleGAN2(top: PickleDict, where: string): TorchNetwork[] {
       if (typeof k === 'string' && !k.startsWith('_') && k !== 'training' && !(v instanceof Map)) attrs[k] = pickleToJson(v, budget);
     }
     const net: TorchNetwork = { role, className: obj.className, tensors: new Map(), parameters: new Set(), attrs };
-    walk(obj, { prefix: `${role}.`, net, where, depth: 0, modules: new ExpansionBudget(where, 'torch modules', 10_000) });
+    walk(obj, { prefix: `${role}.`, net, where, depth: 0, modules: new ExpansionBudget(where, 'torch modules', { maxValues: 10_000 }) });
     nets.push(net);
   }
   return nets;

@@ -47,7 +47,7 @@ function text(state: PickleDict, key: string, where: string): string {
 
 /** Reads a TF network object (and its components, recursively); `where` names the file and the network. */
 export function readTfNetwork(
-  v: PickleValue, where: string, { depth = 0, nested = new ExpansionBudget(where, 'network components', 1000, 8) }: { depth?: number; nested?: ExpansionBudget } = {},
+  v: PickleValue, where: string, { depth = 0, nested = new ExpansionBudget(where, 'network components', { maxValues: 1000, maxDepth: 8 }) }: { depth?: number; nested?: ExpansionBudget } = {},
 ): TfNetwork {
   if (!isRecord(v) || v.kind !== 'object' || !isTfNetworkObject(v)) {
     throw new Error(`${where}: expected a TF network (${STYLEGAN_TF_CLASS} or ${PROGAN_TF_CLASS}), found ${describe(v)}`);

@@ -108,10 +108,12 @@ function discriminate(ctx: StepContext, images: Tensor, { labels, lod }: { label
   return { scores: float32Of(out.scores), labelLogits: out.labelLogits && float32Of(out.labelLogits) };
 }
 
-/** Sets every parameter's gradient of `loss` (unused ones, above the working resolution, get none) and steps. */
+/**
+ * Sets every parameter's gradient of `loss` (unused ones, above the working resolution, get none; under data
+ * parallelism the mean over ranks, reduced while backward runs) and steps.
+ */
 function optimizerStep(ctx: StepContext, opt: E.Adam, { loss, lr }: { loss: Tensor; lr: number }): void {
-  const grads = E.grad(loss, opt.params, { allowUnused: true });
-  ctx.parallel?.allReduceMean(grads);
+  const grads = ctx.parallel ? ctx.parallel.gradients(loss, opt.params) : E.grad(loss, opt.params, { allowUnused: true });
   opt.params.forEach((p, i) => (p.grad = grads[i] ?? null));
   opt.lr = lr;
   opt.step();

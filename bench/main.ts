@@ -12,6 +12,7 @@ import { reportError } from '../src/cli/main.js';
 import * as engine from './engine.js';
 import * as nets from './nets.js';
 import * as train from './train.js';
+import * as trainVariants from './train-variants.js';
 import * as generate from './generate.js';
 
 /** The flags every bench shares. */
@@ -81,6 +82,29 @@ function benchTrain(flags: TrainFlags, command: Command): void {
   });
 }
 
+interface TrainVariantsFlags {
+  res: number[];
+  widths: string;
+  batch?: number;
+  rounds: number;
+  steps: number;
+  warmup: number;
+  variants?: string[];
+  json: boolean;
+}
+
+function benchTrainVariants(flags: TrainVariantsFlags, command: Command): void {
+  const all = trainVariants.VARIANTS;
+  const unknown = (flags.variants ?? []).filter((n) => !all.some((v) => v.name.replace(' ', '-') === n));
+  if (unknown.length) throw new Error(`--variants: unknown ${unknown.join(', ')}; known: ${all.map((v) => v.name.replace(' ', '-')).join(', ')}`);
+  trainVariants.trainVariantsBench({
+    res: flags.res, widths: flags.widths as train.WidthsName, batch: flags.batch ?? null, rounds: flags.rounds, steps: flags.steps, warmup: flags.warmup,
+    threads: runtime(command).threads, json: flags.json,
+    variants: flags.variants ? all.filter((v) => flags.variants!.includes(v.name.replace(' ', '-'))) : all,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
+}
+
 interface GenerateFlags extends BenchFlags {
   res?: number[];
   batch?: number[];
@@ -128,6 +152,17 @@ export function benchProgram(): Command {
     .option('--batch <n>', 'minibatch of every case (default: 4 official / 16 small on CPU, the official 1-GPU minibatch on CUDA)', integerAtLeast(1))
     .option('--no-ema', 'skip the Gs moving-average update')
     .action((flags: TrainFlags, command: Command) => benchTrain(flags, command));
+  bench.command('train-variants')
+    .description('the training step of `train` in fp32/bf16 × unfused/fused epilogue, interleaved in one process (ratios to fp32 unfused)')
+    .option('--res <list>', 'resolutions', integerList(4), [32, 64, 128])
+    .option('--widths <name>', 'width preset: official or small', 'small')
+    .option('--batch <n>', 'minibatch (default: 16 small / 4 official)', integerAtLeast(1))
+    .option('--rounds <n>', 'rounds over the variants', integerAtLeast(1), 3)
+    .option('--steps <n>', 'timed steps per variant per round', integerAtLeast(1), 2)
+    .option('--warmup <n>', 'untimed steps per variant first', integerAtLeast(0), 1)
+    .option('--variants <list>', 'subset of: fp32-unfused,fp32-fused,bf16-unfused,bf16-fused (the first is the baseline)', nameList)
+    .option('--json', 'also print the results as one JSON line', false)
+    .action((flags: TrainVariantsFlags, command: Command) => benchTrainVariants(flags, command));
   sharedFlags(bench.command('generate'), 1, 1)
     .description('generateImages images/s and peak memory (official StyleGAN at 1024² and 256², random weights): stylegan-ts vs PyTorch Gs')
     .option('--res <list>', 'resolutions (default 1024,256)', integerList(4))

@@ -346,6 +346,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerDistributed(env, exports);
   sgt::registerJit(env, exports);
   sgt::registerPixelNorm(env, exports);
+  sgt::registerFusedGrad(env, exports);
+  sgt::registerReducer(env, exports);
   return exports;
 }
 

@@ -68,6 +68,8 @@ void registerLayout(Napi::Env env, Exports exports);
 void registerDistributed(Napi::Env env, Exports exports);
 void registerJit(Napi::Env env, Exports exports);
 void registerPixelNorm(Napi::Env env, Exports exports);
+void registerFusedGrad(Napi::Env env, Exports exports);
+void registerReducer(Napi::Env env, Exports exports);
 
 }  // namespace sgt
 

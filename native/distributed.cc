@@ -3,6 +3,7 @@
 // group's own threads and return at once; a Work handle is waited on either here (blocking) or on a libuv worker
 // thread that settles a Promise. Policy (environment variables, bucketing, data parallelism) lives in TypeScript.
 #include "common.h"
+#include "distributed.h"
 
 #include <torch/csrc/distributed/c10d/Backend.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -24,17 +25,6 @@ namespace sgt {
 
 namespace {
 
-// libtorch 1.x: ProcessGroupGloo / ProcessGroupNCCL derive from c10d::ProcessGroup; 2.x: from c10d::Backend.
-#if TORCH_VERSION_MAJOR >= 2
-using GroupBase = c10d::Backend;
-#else
-using GroupBase = c10d::ProcessGroup;
-#endif
-
-struct GroupBox {
-  c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<GroupBase> group;
-};
 struct WorkBox {
   c10::intrusive_ptr<c10d::Work> work;
   std::vector<at::Tensor> outputs;  // allGather's results, kept alive and returned by workResult
@@ -91,6 +81,8 @@ class WaitWorker : public Napi::AsyncWorker {
 };
 
 }  // namespace
+
+GroupBox& groupBox(const Napi::Value& v) { return group(v); }
 
 SGT_FN(distBackends) {
   auto out = Napi::Array::New(env);

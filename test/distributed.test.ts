@@ -79,6 +79,28 @@ test('Gloo over 127.0.0.1: all-reduce, broadcast, all-gather, barrier, store, se
   }
 });
 
+test('gradient buckets reduced during backward (c10d Reducer) equal those reduced after it: the mean over ranks, R1-like penalty, unused parameter', async () => {
+  const { exits, results } = await twoRanks('reducer');
+  assert.deepEqual(exits.map((e) => e.code), [0, 0], exits.map((e) => e.stderr).join('\n'));
+  type Grads = (number[] | null)[];
+  const [r0, r1] = results as { overlap: Grads[]; after: Grads[]; local: Grads; badBuckets: string[] }[];
+  const close = (x: Grads, y: Grads, what: string) => x.forEach((g, i) => {
+    assert.equal(g === null, y[i] === null, `${what}: parameter ${i}`);
+    g?.forEach((v, j) => assert.ok(Math.abs(v - y[i]![j]!) <= 1e-5 * Math.max(1, Math.abs(v)), `${what}: parameter ${i}[${j}]: ${v} vs ${y[i]![j]}`));
+  });
+  const mean = r0!.local.map((g, i) => g && g.map((v, j) => (v + r1!.local[i]![j]!) / 2));
+  close(r0!.overlap[0]!, mean, 'step 1 overlapped vs the mean of the ranks\' own gradients');
+  for (const step of [0, 1]) {
+    close(r0!.overlap[step]!, r0!.after[step]!, `step ${step + 1}: overlapped vs after backward`);
+    assert.deepEqual(r1!.overlap[step], r0!.overlap[step], 'both ranks hold the same gradients');
+  }
+  assert.equal(r0!.overlap[0]![2], null, 'a parameter no rank uses keeps a null gradient');
+  assert.notDeepEqual(r0!.overlap[0], r0!.overlap[1], 'the second step reduces its own gradients');
+  assert.deepEqual(r0!.badBuckets, [
+    'reducer: bad or repeated parameter index 1 in the buckets', 'reducer: the buckets hold 3 of 4 parameters',
+  ]);
+});
+
 test('a peer that dies fails the next collective at once with a clear error', async () => {
   const { exits, results } = await twoRanks('peer-dies');
   assert.equal(exits[1]!.signal, 'SIGKILL');
@@ -88,6 +110,13 @@ test('a peer that dies fails the next collective at once with a clear error', as
   assert.ok(Number(r.seconds) < 20, `reported after ${String(r.seconds)} s, within the 20 s timeout`);
 });
 
+test('a peer that dies fails the gradient all-reduce inside backward with the same clear error', async () => {
+  const { exits, results } = await twoRanks('reducer-peer-dies');
+  assert.equal(exits[1]!.signal, 'SIGKILL');
+  assert.equal(results[0]!.errorName, 'DistributedError');
+  assert.match(String(results[0]!.error), /^rank 0 of 2 \(gloo\): all-reduce \(gradients\) failed: .*(Connection reset by peer|Connection closed by peer).* \(a peer process died\)$/);
+});
+
 test('a peer that stays silent times the collective out with a clear error', async () => {
   const { exits, results } = await twoRanks('peer-silent', 2);
   assert.deepEqual(exits.map((e) => e.code), [0, 0]);
@@ -95,16 +124,18 @@ test('a peer that stays silent times the collective out with a clear error', asy
   assert.ok(Number(results[0]!.seconds) >= 1.9 && Number(results[0]!.seconds) < 10);
 });
 
-test('metric images generated in 2 shards give the 1-process FID, KID and IS (sums all-reduced, rows all-gathered in batch order)', async () => {
+test('metric images generated in 2 shards give the 1-process FID, KID, IS and PPL (sums all-reduced, rows all-gathered in batch order)', async () => {
   const data = await dataset();
   const { exits, results } = await twoRanks('metric-shards', 60, { DATA: data });
   assert.deepEqual(exits.map((e) => e.code), [0, 0], exits.map((e) => e.stderr).join('\n'));
   const one = await shardedMetricScenario(data);
-  const [fid, kid, is] = results[0]!.results as Record<string, number>[];
+  const [fid, kid, is, ppl] = results[0]!.results as Record<string, number>[];
   assert.ok(Math.abs(fid!.fid! - one[0]!.fid!) < 1e-9 * one[0]!.fid!, `FID ${fid!.fid} sharded, ${one[0]!.fid} whole`);
   assert.ok(one[0]!.fid! > 0);
   assert.deepEqual([kid, is], [one[1], one[2]], 'the gathered rows are the whole run\'s, in order');
-  assert.deepEqual(results[1]!.results, [{}, {}, one[2]], 'rank 1 returns no FID / KID (rank 0 reads the real images)');
+  assert.deepEqual(ppl, one[3], 'PPL: the pair distances of both shards are the whole run\'s, exactly');
+  assert.ok(one[3]!.ppl_wfull! > 0);
+  assert.deepEqual(results[1]!.results, [{}, {}, one[2], one[3]], 'rank 1 returns no FID / KID (rank 0 reads the real images), IS and PPL whole');
 });
 
 const trainArgs = async (runDir: string, kimg: number, ...extra: string[]) =>

@@ -7,7 +7,7 @@ import { PRESETS } from '../train/presets.js';
 import { AUGPIPES } from '../train/augment.js';
 import { nextRunDir } from '../train/run-dir.js';
 import { progressLine, tickLine, summaryText } from '../train/progress.js';
-import type { AugMode } from '../train/run-options.js';
+import { TRAIN_PRECISIONS, type AugMode, type TrainPrecision } from '../train/run-options.js';
 import { proganConfig, styleganConfig } from '../nets/index.js';
 import { integerAtLeast, runtime, asArgument } from './options.js';
 import { launchWorkers, isWorker, commandLine } from './launch.js';
@@ -46,7 +46,7 @@ interface TrainFlags {
   data: string; outdir: string; runDir?: string; preset?: string; kimg?: number; net?: Record<string, unknown>; cond?: boolean;
   mirror?: boolean; seed?: number; snap?: number; resume?: string; resumeFrom?: string; maxMinutes?: number; grid: string;
   gamma?: number; batch?: number; glr?: number; dlr?: number; aug?: AugMode; augpipe?: string; target?: number; p?: number; freezeD?: number;
-  metrics?: string[]; detectorDir?: string; nproc?: number; nnodes: number; nodeRank: number; masterAddr: string; masterPort?: number;
+  metrics?: string[]; detectorDir?: string; precision?: TrainPrecision; nproc?: number; nnodes: number; nodeRank: number; masterAddr: string; masterPort?: number;
 }
 
 /** Refuses --net keys the preset's architecture does not have, and values outside their ranges, before any work. */
@@ -89,6 +89,8 @@ export function register(program: Command): void {
       asArgument(parseMetricList))
     .option('--detector-dir <dir>', `folder of the metrics' detector files (default $${DETECTOR_ENV})`)
     .option('--seed <n>', 'random seed', integerAtLeast(0))
+    .addOption(new Option('--precision <p>', 'training arithmetic: fp32, or bf16 mixed precision (bfloat16 convolutions and matrix products; float32 norms, losses, weights and optimizer state)')
+      .choices([...TRAIN_PRECISIONS]))
     .option('--snap <ticks>', 'network snapshot every N ticks (default: the preset\'s)', integerAtLeast(1))
     .option('--resume <snapshot|true>', 'continue from a snapshot file, or the newest snapshot of --run-dir')
     .option('--max-minutes <n>', 'stop (with a snapshot) within one minibatch of this much wall time', positive)
@@ -139,7 +141,7 @@ export function register(program: Command): void {
       try {
         const result = await train({
           data: o.data, runDir, preset: o.preset, net: o.net, totalKimg: o.kimg, conditional: o.cond, mirror: o.mirror, seed: o.seed,
-          gamma: o.gamma, batch: o.batch, glr: o.glr, dlr: o.dlr, aug: o.aug, augpipe: o.augpipe, target: o.target, p: o.p, freezeD: o.freezeD, metrics: o.metrics,
+          gamma: o.gamma, batch: o.batch, glr: o.glr, dlr: o.dlr, aug: o.aug, augpipe: o.augpipe, target: o.target, p: o.p, freezeD: o.freezeD, metrics: o.metrics, precision: o.precision,
           snapshotMetrics: snapshotMetrics({ data: o.data, runDir, detectorDir: o.detectorDir, device, parallel }),
           transfer: o.resumeFrom, networkSnapshotTicks: o.snap, resume, maxSeconds: o.maxMinutes ? o.maxMinutes * 60 : undefined,
           device, parallel, gridSize: [Number(grid[1]), Number(grid[2])],

@@ -62,6 +62,18 @@ export function defaultTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(s) && s > 0 ? Math.round(s * 1000) : 300_000;
 }
 
+/** The hint for libtorch's message of a failed collective: a timeout, a dead peer, or '' for anything else. */
+export function collectiveHint(msg: string, timeoutMs: number): string {
+  return /timed out/i.test(msg) ? ` (no answer from every rank within ${timeoutMs / 1000} s; STYLEGAN_DIST_TIMEOUT sets it)`
+    : /reset|closed|refused|broken pipe|EOF/i.test(msg) ? ' (a peer process died)' : '';
+}
+
+/** The error of a failed collective `what`, with libtorch's message and a hint for timeouts and dead peers. */
+export function collectiveFailure(what: string, e: unknown, timeoutMs: number): DistributedError {
+  const msg = e instanceof Error ? e.message : String(e);
+  return new DistributedError(`${what} failed: ${msg}${collectiveHint(msg, timeoutMs)}`);
+}
+
 /** One collective in flight. */
 export class Work<T = void> {
   private readonly what: string;
@@ -78,10 +90,7 @@ export class Work<T = void> {
   }
 
   private fail(e: unknown): never {
-    const msg = e instanceof Error ? e.message : String(e);
-    const hint = /timed out/i.test(msg) ? ` (no answer from every rank within ${this.timeoutMs / 1000} s; STYLEGAN_DIST_TIMEOUT sets it)`
-      : /reset|closed|refused|broken pipe|EOF/i.test(msg) ? ' (a peer process died)' : '';
-    throw new DistributedError(`${this.what} failed: ${msg}${hint}`);
+    throw collectiveFailure(this.what, e, this.timeoutMs);
   }
 
   /** Blocks until the collective is done; returns its result (all-gather: one tensor per rank). */
@@ -147,13 +156,19 @@ export class ProcessGroup {
     return c ? ProcessGroup.init(c, device) : null;
   }
 
-  private get h(): GroupHandle {
+  /** The addon's handle (for the engine's Reducer). */
+  get h(): GroupHandle {
     if (!this.handle) throw new DistributedError('process group was destroyed');
     return this.handle;
   }
 
+  /** How failures of this rank's collectives are prefixed. */
+  describe(op: string): string {
+    return `rank ${this.rank} of ${this.size} (${this.backend}): ${op}`;
+  }
+
   private work<T>(handle: WorkHandle, op: string, finish: () => T): Work<T> {
-    return new Work(handle, { what: `rank ${this.rank} of ${this.size} (${this.backend}): ${op}`, timeoutMs: this.timeoutMs, finish });
+    return new Work(handle, { what: this.describe(op), timeoutMs: this.timeoutMs, finish });
   }
 
   /** Reduces `tensors` over all ranks, in place. */

@@ -202,6 +202,16 @@ export function biasLreluPixelNorm_(x: Tensor, o: { bias?: Tensor | null; pixelN
 }
 
 /**
+ * The same epilogue with autograd (training), as a new tensor in x's dtype and memory layout: two passes over x
+ * forward and two backward (a native autograd function), differentiable w.r.t. x, the strength, the bias and the
+ * style to first order (no double backward; the noise map gets no gradient). x float32, float64 or bfloat16 (computed
+ * in float32), on the CPU.
+ */
+export function fusedEpilogue(x: Tensor, o: FusedEpilogueOptions): Tensor {
+  return wrap(native.fusedEpilogue(x.handle, o.noise?.map.handle, o.noise?.strength.handle, o.bias?.handle, o.style?.handle, o.instanceNorm ?? false, o.slope ?? 0.2, o.eps ?? 1e-8));
+}
+
+/**
  * dst.copy_(src) for a dst created by the caller's own computation (an output being assembled, never a variable or
  * a tensor a cache derives from): unlike the `_` methods it does not advance the mutation epoch, so prepared
  * weights stay cached.

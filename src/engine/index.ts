@@ -14,6 +14,7 @@ export { mutationEpoch } from './mutation.js';
 export * from './device.js';
 export { setCpuAllocator, cpuAllocator, cpuCacheStats, emptyCpuCache, mallopt, DEFAULT_CACHE_LIMIT_BYTES, type CpuAllocator, type CpuCacheStats, type CachingOptions } from './allocator.js';
 export * from './distributed.js';
+export * from './reducer.js';
 export * as jit from './jit.js';
 export { JitModule, type JitValue, type JitResult, type JitKwargs } from './jit.js';
 

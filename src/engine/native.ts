@@ -15,6 +15,7 @@ export type Handle = { readonly __tensor: unique symbol };
 /** Opaque handles owning a c10d process group and one collective's Work. */
 export type GroupHandle = { readonly __group: unique symbol };
 export type WorkHandle = { readonly __work: unique symbol };
+export type ReducerHandle = { readonly __reducer: unique symbol };
 /** An opaque handle owning one at::Generator. */
 export type GeneratorHandle = { readonly __generator: unique symbol };
 export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
@@ -105,6 +106,7 @@ export interface Native {
   contiguousAs(t: H, format: MemoryFormat): H; isContiguousAs(t: H, format: MemoryFormat): boolean;
   fusedEpilogue_(x: H, noise: Opt<H>, strength: Opt<H>, bias: Opt<H>, style: Opt<H>, instanceNorm: boolean, slope: number, eps: number): H;
   biasLreluPixelNorm_(x: H, bias: Opt<H>, pixelNorm: boolean, slope: number, eps: number): H;
+  fusedEpilogue(x: H, noise: Opt<H>, strength: Opt<H>, bias: Opt<H>, style: Opt<H>, instanceNorm: boolean, slope: number, eps: number): H;
   distBackends(): string[];
   distInit(backend: string, host: string, port: number, rank: number, worldSize: number, timeoutMs: number, prefix: string): GroupHandle;
   distDestroy(g: GroupHandle): void; distRank(g: GroupHandle): number; distSize(g: GroupHandle): number;
@@ -115,6 +117,10 @@ export interface Native {
   workWait(w: WorkHandle, timeoutMs: number): void; workPromise(w: WorkHandle, timeoutMs: number): Promise<void>;
   workIsCompleted(w: WorkHandle): boolean; workResult(w: WorkHandle): H[];
   storeSet(g: GroupHandle, key: string, value: string): void; storeGet(g: GroupHandle, key: string): string;
+  reducerAvailable(): boolean;
+  reducerNew(g: GroupHandle, params: H[], buckets: number[][], bucketBytes: number, findUnused: boolean): ReducerHandle;
+  reducerPrepare(r: ReducerHandle, outputs: H[]): void; reducerPending(r: ReducerHandle): boolean; reducerDestroy(r: ReducerHandle): void;
+  backwardInputs(outputs: H[], inputs: H[], retainGraph: boolean, createGraph: boolean): void;
 
   jitLoad(path: string, device?: string): JitModuleHandle;
   jitCall(m: JitModuleHandle, method: string, args: JitRaw[], kwargs: Record<string, JitRaw>): JitRaw;

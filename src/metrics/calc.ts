@@ -22,7 +22,7 @@ import { Detector, detectorPath, type DetectorKind } from './detector.js';
 import { datasetFeatureStats, type Progress } from './dataset-stats.js';
 import { batchGenerator, drawClasses, generatorFeatureStats } from './generator-stats.js';
 import type { FeatureStats } from './feature-stats.js';
-import { combineShards } from './sharded-stats.js';
+import { combineDisjoint, combineShards } from './sharded-stats.js';
 import * as E from '../engine/index.js';
 import type { ProcessGroup } from '../engine/index.js';
 
@@ -84,7 +84,7 @@ export interface MetricContext {
   /**
    * Ranks sharing the image generation (data-parallel training): each generates its shard, the statistics are
    * combined on every rank, and only rank 0 reads the real images and returns results (the others return none).
-   * PPL is not sharded: every rank computes it whole.
+   * PPL: each rank measures its share of the pair batches, and every rank returns the result of all of them.
    */
   group?: ProcessGroup;
 }
@@ -195,7 +195,10 @@ function ppl(
   const batch = 2;
   const dist = new Float64Array(num);
   const L = G.cfg.labelSize;
-  for (let start = 0, b = 0; start < num; start += batch, b++) {
+  const W = ctx.group?.size ?? 1;
+  // Pair batch b draws from its own generator (seed, b); rank r measures batches b ≡ r (mod W).
+  for (let b = ctx.group?.rank ?? 0; b * batch < num; b += W) {
+    const start = b * batch;
     const n = Math.min(batch, num - start);
     const gen = batchGenerator(ctx.seed ?? 0, b);
     E.tidy(() => {
@@ -205,5 +208,5 @@ function ppl(
     });
     onProgress?.(start + n, num);
   }
-  return pplFromDistances(dist);
+  return pplFromDistances(ctx.group ? combineDisjoint(dist, ctx.group) : dist);
 }

@@ -2,7 +2,7 @@
  * Feature statistics of generated images computed in shards by the ranks of a process group (see
  * generator-stats.ts: rank r generates batches b ≡ r mod W) and combined on every rank: the float64 sums Σx and Σxxᵀ
  * by all-reduce, the feature rows by all-gather, put back in batch order, so the combined statistics equal one
- * unsharded run's (the rows exactly, the sums to float64 reduction order).
+ * unsharded run's (the rows exactly, the sums to float64 reduction order). PPL's distances are combined likewise.
  */
 import * as E from '../engine/index.js';
 import type { ProcessGroup } from '../engine/index.js';
@@ -15,6 +15,14 @@ function sumOverRanks(group: ProcessGroup, values: Float64Array, op: 'sum' | 'ma
     group.allReduce([t], op).wait();
     return t.toTypedArray() as Float64Array;
   });
+}
+
+/**
+ * Values of which each rank computed a disjoint subset, the rest left at 0 (PPL's per-pair distances): all of them on
+ * every rank, exactly (the sum adds only zeros to each value).
+ */
+export function combineDisjoint(values: Float64Array, group: ProcessGroup): Float64Array {
+  return group.size === 1 ? values : sumOverRanks(group, values);
 }
 
 /** This rank's statistics of its shard of `numGen` images in batches of `batch` → the statistics of all of them. */

@@ -9,6 +9,7 @@ import type { Tensor } from '../engine/index.js';
 import type { Variables } from '../nn/module.js';
 import { Dense, Conv2d, UpConv2d, createBias, applyBias } from '../nn/layers.js';
 import { pixelNorm, instanceNorm, applyNoise, styleMod, blur2d, lrelu } from '../nn/ops.js';
+import { autocastDtype } from '../nn/autocast.js';
 import type { StyleGANConfig } from './config.js';
 
 /** The dtype and memory layout an inference pass computes in (float32 / bfloat16, NCHW / channels-last). */
@@ -39,6 +40,14 @@ export interface LayerInput {
   noise: Tensor | null;
   compute?: Compute;
 }
+
+/**
+ * Whether passes with autograd on the CPU (training) run the epilogue as one native autograd function or as the
+ * separate differentiable ops: always (true), never (false), or under bf16 mixed precision only ('bf16', the default).
+ * On its own the function is 3–9× faster than the ops; a whole training step gains under bf16 and nothing measurable
+ * in float32 (`bench train-variants`, docs/training.md), where the ops stay the default.
+ */
+export const trainingEpilogue: { fused: boolean | 'bf16' } = { fused: 'bf16' };
 
 export class SynthesisLayer {
   readonly scope: string;
@@ -91,7 +100,12 @@ export class SynthesisLayer {
    */
   epilogue(x: Tensor, { w, noise, inPlace = false }: { w: Tensor; noise: Tensor | null; inPlace?: boolean }): Tensor {
     const cfg = this.cfg;
-    if (!E.isGradEnabled() && x.device === 'cpu' && !cfg.usePixelNorm) return this.fusedEpilogue(inPlace ? x : x.clone(), w, noise);
+    if (x.device === 'cpu' && !cfg.usePixelNorm) {
+      if (!E.isGradEnabled()) return E.tidy(() => E.fusedEpilogue_(inPlace ? x : x.clone(), this.fusedOptions(w, noise)));
+      // The fused function gives the noise map no gradient: projection, which optimizes the noise, uses the ops.
+      const fused = trainingEpilogue.fused === 'bf16' ? autocastDtype() !== null : trainingEpilogue.fused;
+      if (fused && !noise?.requiresGrad) return E.tidy(() => E.fusedEpilogue(x, this.fusedOptions(w, noise)));
+    }
     return E.tidy(() => {
       let y = x;
       if (cfg.useNoise && noise) y = applyNoise(y, noise, this.vars.get(`${this.scope}/Noise/weight`));
@@ -104,15 +118,16 @@ export class SynthesisLayer {
   }
 
   /**
-   * The inference epilogue (no autograd, CPU): one native kernel writing x in place (src/engine fusedEpilogue_, two
-   * passes over x instead of five ops with their temporaries).
+   * The inputs of the fused epilogue on the CPU (src/engine fusedEpilogue_ / fusedEpilogue: two passes over x instead
+   * of five ops with their temporaries): in place without autograd (inference), or a native autograd function
+   * (training, see `trainingEpilogue`).
    */
-  private fusedEpilogue(x: Tensor, w: Tensor, noise: Tensor | null): Tensor {
-    return E.tidy(() => E.fusedEpilogue_(x, {
+  private fusedOptions(w: Tensor, noise: Tensor | null): E.FusedEpilogueOptions {
+    return {
       noise: this.cfg.useNoise && noise ? { map: noise, strength: this.vars.get(`${this.scope}/Noise/weight`) } : null,
       bias: this.vars.runtime(`${this.scope}/bias`), instanceNorm: this.cfg.useInstanceNorm,
       style: this.styleAffine ? this.styleAffine.forward(w) : null,
-    }));
+    };
   }
 
   /**

@@ -2,4 +2,5 @@
 export * from './module.js';
 export * from './layers.js';
 export * from './ops.js';
+export * from './autocast.js';
 export * from './scripted.js';

@@ -7,6 +7,7 @@ import type { Tensor } from '../engine/index.js';
 import type { Variables } from './module.js';
 import { fusedKernel, upscale2d, downscale2d } from './ops.js';
 import { phaseKernels, upsampleConvByPhases } from './phase-conv.js';
+import { computeOperand, likeActivation } from './autocast.js';
 
 export interface WeightSpec {
   /** He gain; √2 for layers followed by leaky ReLU, 1 for linear outputs. */
@@ -57,7 +58,7 @@ export function createBias(vars: Variables, name: string, { n, lrmul = 1 }: { n:
 /** Adds the runtime bias `name` to dim 1 of x ([N, C] or [N, C, H, W]). */
 export function applyBias(vars: Variables, name: string, x: Tensor): Tensor {
   return E.tidy(() => {
-    const b = vars.runtime(name);
+    const b = likeActivation(vars.runtime(name), x);
     return x.add(x.ndim === 2 ? b : b.reshape(1, -1, 1, 1));
   });
 }
@@ -96,7 +97,7 @@ export class Dense {
   forward(x: Tensor): Tensor {
     return E.tidy(() => {
       const flat = x.ndim > 2 ? x.reshape(x.shape[0]!, -1) : x;
-      return withBias(this.vars, this.bias, flat.matmul(this.vars.runtime(`${this.scope}/weight`)));
+      return withBias(this.vars, this.bias, computeOperand(flat).matmul(computeOperand(this.vars.runtime(`${this.scope}/weight`))));
     });
   }
 }
@@ -155,7 +156,7 @@ abstract class ConvLayer {
     return E.tidy(() => this.apply(x));
   }
   forward(x: Tensor): Tensor {
-    return E.tidy(() => withBias(this.vars, this.bias, this.apply(x)));
+    return E.tidy(() => withBias(this.vars, this.bias, this.apply(computeOperand(x))));
   }
 }
 
@@ -207,7 +208,9 @@ export class UpConv2d extends ConvLayer {
       // Inference on the CPU: the same transposed convolution as four phase convolutions (src/nn/phase-conv.ts).
       return upsampleConvByPhases(x, this.prepare('phases', (w) => phaseKernels(this.fusedKernel(w)), x));
     }
-    return E.convTranspose2d(x, this.kernelForConv(x), null, { stride: 2, padding: 1 });
+    // libtorch 1.13 has no bfloat16 transposed convolution on the CPU: under bf16 mixed precision it runs in float32.
+    const xt = x.dtype === 'bfloat16' && x.device === 'cpu' ? x.to('float32') : x;
+    return E.convTranspose2d(xt, this.kernelForConv(xt), null, { stride: 2, padding: 1 });
   }
 }
 

@@ -4,19 +4,24 @@
  */
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
+import { float32Of } from './autocast.js';
 
 /** Leaky ReLU with slope 0.2 and no output gain (the √2 lives in the He constant of the next layer's weights). */
 export const lrelu = (x: Tensor): Tensor => x.leakyRelu(0.2);
 
 /** Pixelwise feature vector normalization: x / sqrt(mean_c(x²) + ε) (ProGAN §4.2). */
 export function pixelNorm(x: Tensor, eps = 1e-8): Tensor {
-  return E.tidy(() => x.mul(x.square().mean(1, true).add(eps).rsqrt()));
+  return E.tidy(() => {
+    const y = float32Of(x);
+    return y.mul(y.square().mean(1, true).add(eps).rsqrt());
+  });
 }
 
 /** Instance normalization over H, W per sample and channel, without affine parameters (AdaIN's normalization). */
 export function instanceNorm(x: Tensor, eps = 1e-8): Tensor {
   return E.tidy(() => {
-    const centered = x.sub(x.mean([2, 3], true));
+    const y = float32Of(x);
+    const centered = y.sub(y.mean([2, 3], true));
     return centered.mul(centered.square().mean([2, 3], true).add(eps).rsqrt());
   });
 }
@@ -61,12 +66,12 @@ export function minibatchStddev(x: Tensor, groupSize = 4, numFeatures = 1): Tens
     if (n % g !== 0) throw new Error(`minibatch stddev: batch ${n} is not divisible by the group size ${g}`);
     if (c % numFeatures !== 0) throw new Error(`minibatch stddev: ${c} channels are not divisible into ${numFeatures} features`);
     const m = n / g;
-    const y = x.reshape(g, m, numFeatures, c / numFeatures, h, w);
+    const y = float32Of(x).reshape(g, m, numFeatures, c / numFeatures, h, w);
     const centered = y.sub(y.mean(0, true));
     const std = centered.square().mean(0).add(1e-8).sqrt(); // [M, n, c, H, W]
     const feat = std.mean([2, 3, 4]); // [M, n]
     const tiled = feat.reshape(1, m, numFeatures, 1, 1).expand(g, m, numFeatures, h, w).reshape(n, numFeatures, h, w);
-    return E.cat([x, tiled], 1);
+    return E.cat([x, tiled.to(x.dtype)], 1);
   });
 }
 

@@ -5,10 +5,16 @@
  * All randomness (latents, noise maps, style mixing, fake classes) is drawn for the global minibatch from the shared
  * stream and then sharded, gradients are averaged over ranks in buckets, and the w-average is averaged too — so
  * W processes × B/W follow the same trajectory as one process × B, to float-reduction tolerance.
+ *
+ * Gradient buckets as torch.nn.parallel.DistributedDataParallel cuts them: 25 MiB, parameters in reverse order (the
+ * order backward produces their gradients). With `overlap` (the default where the addon has c10d's Reducer) each
+ * bucket is all-reduced as soon as backward has produced its gradients, while backward goes on; without, backward
+ * finishes first and then all buckets are reduced together. Only the final backward of a loss is reduced: the R1 and
+ * WGAN-GP penalties' inner gradients (create_graph, with respect to the images) stay local, as in one process.
  */
 import { performance } from 'node:perf_hooks';
 import * as E from '../engine/index.js';
-import type { Tensor, ProcessGroup, Work } from '../engine/index.js';
+import type { Tensor, ProcessGroup, Work, Reducer } from '../engine/index.js';
 import { noiseSize, type NoiseInput } from '../nets/index.js';
 
 /** What the step functions and the trainer ask of data parallelism. */
@@ -22,6 +28,15 @@ export interface DataParallel {
   noise(globalN: number, generator: E.Generator, device: string): NoiseInput[];
   /** Averages tensors over ranks in place (null entries are skipped; they must be null on every rank). */
   allReduceMean(ts: readonly (Tensor | null)[]): void;
+  /** d(loss)/d(params) averaged over ranks (null for parameters no rank's loss reaches). */
+  gradients(loss: Tensor, params: readonly Tensor[]): (Tensor | null)[];
+}
+
+export interface DataParallelOptions {
+  /** Gradient bucket size (default 25 MiB). */
+  bucketBytes?: number;
+  /** All-reduce each bucket while backward runs (default: where the addon has c10d's Reducer). */
+  overlap?: boolean;
 }
 
 /** Gradient buckets of 25 MiB, as torch.nn.parallel.DistributedDataParallel. */
@@ -30,13 +45,19 @@ const DEFAULT_BUCKET_BYTES = 25 << 20;
 export class DataParallelGroup implements DataParallel {
   readonly rank: number;
   readonly size: number;
-  /** Wall time spent in `allReduceMean` (gradients and w-average), for benchmarks. */
+  readonly overlap: boolean;
+  /** Wall time spent in `allReduceMean` (gradients without overlap, and the w-average), for benchmarks. */
   reduceMs = 0;
+  private readonly bucketBytes: number;
+  /** One Reducer per parameter list (an optimizer's `params`), made on first use. */
+  private readonly reducers = new Map<readonly Tensor[], Reducer>();
 
   /** `device`: where this rank's tensors live (NCCL groups reduce CUDA tensors only). */
-  constructor(readonly group: ProcessGroup, private readonly device = 'cpu', private readonly bucketBytes = DEFAULT_BUCKET_BYTES) {
+  constructor(readonly group: ProcessGroup, private readonly device = 'cpu', o: DataParallelOptions = {}) {
     this.rank = group.rank;
     this.size = group.size;
+    this.bucketBytes = o.bucketBytes ?? DEFAULT_BUCKET_BYTES;
+    this.overlap = o.overlap ?? E.reducerAvailable();
   }
 
   /** Whether this rank writes logs, grids and snapshots (rank 0). */
@@ -69,6 +90,31 @@ export class DataParallelGroup implements DataParallel {
         return this.shard(E.randn([globalN, 1, s, s], { generator, device }));
       },
     });
+  }
+
+  gradients(loss: Tensor, params: readonly Tensor[]): (Tensor | null)[] {
+    if (!this.overlap || this.size === 1) {
+      const grads = E.grad(loss, [...params], { allowUnused: true });
+      this.allReduceMean(grads);
+      return grads;
+    }
+    let reducer = this.reducers.get(params);
+    if (!reducer) {
+      const order = params.map((_, i) => params.length - 1 - i);
+      const sizes = order.map((i) => params[i]!.numel * E.itemSize[params[i]!.dtype]);
+      const cut = bucketIndices(sizes, this.bucketBytes).map((b) => b.map((j) => order[j]!));
+      reducer = new E.Reducer(this.group, params, { buckets: cut, bucketBytes: this.bucketBytes, findUnused: true });
+      this.reducers.set(params, reducer);
+    }
+    for (const p of params) p.grad = null;
+    reducer.backward([loss]);
+    return params.map((p) => p.grad);
+  }
+
+  /** Removes the Reducers' hooks from the parameters. */
+  dispose(): void {
+    for (const r of this.reducers.values()) r.destroy();
+    this.reducers.clear();
   }
 
   /** Bucketed all-reduce: each bucket is flattened into one tensor, all buckets are in flight together. */
@@ -127,21 +173,25 @@ export class DataParallelGroup implements DataParallel {
   }
 }
 
-/** Consecutive groups of tensors of at most `bytes` each (a larger tensor gets a bucket of its own). */
-export function buckets(ts: readonly Tensor[], bytes: number): Tensor[][] {
-  const out: Tensor[][] = [];
-  let cur: Tensor[] = [];
+/** Consecutive groups of items of `sizes` bytes, at most `bytes` each (a larger item gets a group of its own), as indices. */
+export function bucketIndices(sizes: readonly number[], bytes: number): number[][] {
+  const out: number[][] = [];
+  let cur: number[] = [];
   let size = 0;
-  for (const t of ts) {
-    const b = t.numel * E.itemSize[t.dtype];
+  sizes.forEach((b, i) => {
     if (cur.length && size + b > bytes) {
       out.push(cur);
       cur = [];
       size = 0;
     }
-    cur.push(t);
+    cur.push(i);
     size += b;
-  }
+  });
   if (cur.length) out.push(cur);
   return out;
+}
+
+/** Consecutive groups of tensors of at most `bytes` each (a larger tensor gets a bucket of its own). */
+export function buckets(ts: readonly Tensor[], bytes: number): Tensor[][] {
+  return bucketIndices(ts.map((t) => t.numel * E.itemSize[t.dtype]), bytes).map((b) => b.map((i) => ts[i]!));
 }

@@ -33,12 +33,17 @@ export interface RunFlags {
   seed?: number;
   /** Network the run was started from (transfer learning), or null. */
   transfer?: string | null;
+  /** Arithmetic of the training passes: 'fp32', or 'bf16' mixed precision (src/nn/autocast.ts). */
+  precision?: TrainPrecision;
 }
+
+export type TrainPrecision = 'fp32' | 'bf16';
+export const TRAIN_PRECISIONS: readonly TrainPrecision[] = ['fp32', 'bf16'];
 
 export type RunOptions = Required<Omit<RunFlags, 'gamma' | 'batch' | 'glr' | 'dlr' | 'conditional'>> &
   Pick<RunFlags, 'gamma' | 'batch' | 'glr' | 'dlr' | 'conditional'>;
 
-const DEFAULTS = { preset: 'stylegan-cpu', net: {}, mirror: false, aug: 'noaug', augpipe: 'bgc', target: 0.6, p: 0, freezeD: 0, metrics: [] as string[], seed: 0, transfer: null } as const;
+const DEFAULTS = { preset: 'stylegan-cpu', net: {}, mirror: false, aug: 'noaug', augpipe: 'bgc', target: 0.6, p: 0, freezeD: 0, metrics: [] as string[], seed: 0, transfer: null, precision: 'fp32' } as const;
 
 /** The flag spelling of an option, for messages. */
 const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -50,6 +55,7 @@ function check(o: RunOptions): RunOptions {
   if (!AUGPIPES.includes(o.augpipe)) throw new Error(`--augpipe: unknown pipeline '${o.augpipe}' (available: ${AUGPIPES.join(', ')})`);
   if (!(o.target > 0 && o.target < 1)) throw new Error(`--target: expected a number in (0, 1), got ${o.target}`);
   if (!(o.p >= 0 && o.p <= 1)) throw new Error(`--p: expected a probability in [0, 1], got ${o.p}`);
+  if (!TRAIN_PRECISIONS.includes(o.precision)) throw new Error(`--precision: expected ${TRAIN_PRECISIONS.join(' or ')}, got '${String(o.precision)}'`);
   if (o.aug === 'fixed' && o.p === 0) throw new Error('--aug fixed needs --p > 0 (the augmentation probability)');
   getPreset(o.preset);
   return o;

@@ -6,6 +6,7 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { mixStyles, ProGANGenerator, type Generator, type Networks } from '../nets/index.js';
+import { autocast, float32Of } from '../nn/index.js';
 import type { ScheduleState } from './schedule.js';
 import type { LossConfig } from './presets.js';
 import { gLogisticNonsaturating, dLogisticR1, gWgan, dWganGp, type DiscriminatorOut } from './losses.js';
@@ -33,7 +34,12 @@ export interface StepContext {
   parallel?: DataParallel;
   /** Augmentation of every image D sees (reals, fakes, mixtures), differentiable; none when absent. */
   augment?: (images: Tensor) => Tensor;
+  /** 'bf16': mixed precision (convolutions and matrix products in bfloat16, src/nn/autocast.ts); default 'fp32'. */
+  precision?: 'fp32' | 'bf16';
 }
+
+/** Runs a step's forward passes and losses under the context's precision policy. */
+const withPrecision = <T>(ctx: StepContext, fn: () => T): T => autocast(ctx.precision === 'bf16' ? 'bfloat16' : null, fn);
 
 /** A D step's losses and the sum of sign(D(real)) over its `count` reals (the ADA overfitting signal). */
 export interface DStepResult {
@@ -72,12 +78,12 @@ const labelsOf = (ctx: StepContext, c: Int32Array | null): Tensor | null => (c ?
 /** G in training mode: w-average tracking and style mixing (StyleGAN), random noise, working resolution. */
 export function trainingFakes(ctx: StepContext, z: Tensor, { labels, lod }: { labels: Tensor | null; lod: number }): Tensor {
   const G = ctx.nets.G;
-  if (G instanceof ProGANGenerator) return G.forward(z, { labels, lod, native: true });
+  if (G instanceof ProGANGenerator) return E.tidy(() => float32Of(G.forward(z, { labels, lod, native: true })));
   const cfg = G.cfg;
   return E.tidy(() => {
     const w = G.mapping.forward(z, labels);
     E.noGrad(() => {
-      const mean = w.detach().mean(0);
+      const mean = float32Of(w.detach()).mean(0);
       ctx.parallel?.allReduceMean([mean]);
       G.dlatentAvg.copy_(mean.lerp(G.dlatentAvg, cfg.dlatentAvgBeta));
     });
@@ -93,17 +99,21 @@ export function trainingFakes(ctx: StepContext, z: Tensor, { labels, lod }: { la
       }
     }
     const noise = ctx.parallel ? ctx.parallel.noise(globalCount(ctx, z.shape[0]!), ctx.gen, ctx.device) : 'random';
-    return G.synthesis.forward(d, { lod, native: true, noise, generator: ctx.gen });
+    return float32Of(G.synthesis.forward(d, { lod, native: true, noise, generator: ctx.gen }));
   });
 }
 
-const discriminate = (ctx: StepContext, images: Tensor, { labels, lod }: { labels: Tensor | null; lod: number }): DiscriminatorOut =>
-  ctx.nets.D.forwardFull(ctx.augment ? ctx.augment(images) : images, { labels, lod });
+function discriminate(ctx: StepContext, images: Tensor, { labels, lod }: { labels: Tensor | null; lod: number }): DiscriminatorOut {
+  const out = ctx.nets.D.forwardFull(ctx.augment ? ctx.augment(images) : images, { labels, lod });
+  return { scores: float32Of(out.scores), labelLogits: out.labelLogits && float32Of(out.labelLogits) };
+}
 
-/** Sets every parameter's gradient of `loss` (unused ones, above the working resolution, get none) and steps. */
+/**
+ * Sets every parameter's gradient of `loss` (unused ones, above the working resolution, get none; under data
+ * parallelism the mean over ranks, reduced while backward runs) and steps.
+ */
 function optimizerStep(ctx: StepContext, opt: E.Adam, { loss, lr }: { loss: Tensor; lr: number }): void {
-  const grads = E.grad(loss, opt.params, { allowUnused: true });
-  ctx.parallel?.allReduceMean(grads);
+  const grads = ctx.parallel ? ctx.parallel.gradients(loss, opt.params) : E.grad(loss, opt.params, { allowUnused: true });
   opt.params.forEach((p, i) => (p.grad = grads[i] ?? null));
   opt.lr = lr;
   opt.step();
@@ -119,7 +129,7 @@ export function discriminatorStep(ctx: StepContext, reals: Tensor, { realClasses
   const n = reals.shape[0]!;
   const globalN = globalCount(ctx, n);
   const gradScale = 2 ** -(Math.log2(config.resolution) - Math.log2(s.resolution));
-  const losses = E.tidy(() => {
+  const losses = E.tidy(() => withPrecision(ctx, () => {
     const realLabels = labelsOf(ctx, ctx.numClasses ? realClasses : null);
     const fakeClasses = classRows(ctx, randomClasses(ctx, globalN));
     const fakeLabels = labelsOf(ctx, fakeClasses);
@@ -147,7 +157,7 @@ export function discriminatorStep(ctx: StepContext, reals: Tensor, { realClasses
     }
     optimizerStep(ctx, ctx.dOpt, { loss, lr: s.dLrate });
     return { loss: loss.item(), penalty: penalty.item(), realSigns, count: n };
-  });
+  }));
   if (ctx.nets.Gs) updateEma(ctx.nets.Gs, ctx.nets.G, ctx.emaBeta(s.minibatch));
   return losses;
 }
@@ -159,7 +169,7 @@ export function discriminatorStep(ctx: StepContext, reals: Tensor, { realClasses
 export function generatorStep(ctx: StepContext, s: StepSchedule): number {
   const { config } = ctx.nets;
   const n = s.minibatch;
-  return E.tidy(() => {
+  return E.tidy(() => withPrecision(ctx, () => {
     const classes = classRows(ctx, randomClasses(ctx, n));
     const labels = labelsOf(ctx, classes);
     const z = rows(ctx, E.randn([n, config.latentSize], { generator: ctx.gen, device: ctx.device }));
@@ -167,5 +177,5 @@ export function generatorStep(ctx: StepContext, s: StepSchedule): number {
     const loss = config.arch === 'stylegan' ? gLogisticNonsaturating(out) : gWgan(out, classesTensor(ctx, classes), ctx.loss.condWeight);
     optimizerStep(ctx, ctx.gOpt, { loss, lr: s.gLrate });
     return loss.item();
-  });
+  }));
 }

@@ -127,7 +127,7 @@ export class Trainer {
 
   private flags(): RunFlags {
     const o = this.o;
-    return { preset: o.preset, net: o.net, gamma: o.gamma, batch: o.batch, glr: o.glr, dlr: o.dlr, mirror: o.mirror, aug: o.aug, augpipe: o.augpipe, target: o.target, p: o.p, freezeD: o.freezeD, metrics: o.metrics, conditional: o.conditional, seed: o.seed, transfer: o.transfer };
+    return { preset: o.preset, net: o.net, gamma: o.gamma, batch: o.batch, glr: o.glr, dlr: o.dlr, mirror: o.mirror, aug: o.aug, augpipe: o.augpipe, target: o.target, p: o.p, freezeD: o.freezeD, metrics: o.metrics, conditional: o.conditional, seed: o.seed, transfer: o.transfer, precision: o.precision };
   }
 
   private async open(resumeFrom: string | null): Promise<void> {
@@ -221,7 +221,7 @@ export class Trainer {
     return {
       parallel: this.o.parallel, nets: this.nets, gOpt: this.gOpt, dOpt: this.dOpt, gen: this.gen, device: this.device, loss: this.preset.loss,
       emaBeta: (minibatch) => presetEmaBeta(this.preset, minibatch), numClasses: this.numClasses, classCdf: this.classCdf,
-      augment: aug && aug.p > 0 ? (x) => aug.forward(x, this.gen) : undefined,
+      augment: aug && aug.p > 0 ? (x) => aug.forward(x, this.gen) : undefined, precision: this.options.precision,
     };
   }
 

@@ -11,6 +11,9 @@ import { type StyleGANConfig, nf, isFused, log2Resolution, numStyleLayers, noise
 import { resolveLod, growOutput, type GrowthState } from './progressive.js';
 import { SynthesisLayer, type Compute, type LayerInput } from './synthesis-layer.js';
 
+/** The default bound on one activation of a CPU inference pass (see SynthesisNetwork.inferenceChunk). */
+const INFERENCE_CHUNK_BYTES = 128 * 2 ** 20;
+
 /** How a synthesis layer gets its noise: a fresh sample, the stored map, none, or an explicit [N|1, 1, H, W] tensor. */
 export type NoiseMode = 'random' | 'const' | 'none';
 export type NoiseInput = NoiseMode | Tensor | null;
@@ -32,6 +35,11 @@ export interface SynthesisOptions {
   precision?: Precision;
   /** Activations in channels-last (NHWC) memory on the CPU in inference, where oneDNN's convolutions are faster (default true). */
   channelsLast?: boolean;
+  /**
+   * CPU inference runs a large batch a few images at a time, so that no activation exceeds this many bytes (default
+   * 128 MiB; the images equal those of one pass up to float rounding).
+   */
+  maxActivationBytes?: number;
 }
 
 export type Precision = 'fp32' | 'bf16';
@@ -123,11 +131,46 @@ export class SynthesisNetwork extends Network {
     const R = this.resolutionLog2;
     const { lod, workRes } = resolveLod(o.lod ?? this.vars.get('lod').item(), R);
     const compute = computeFor(this.device, o);
+    const chunk = compute ? this.inferenceChunk(workRes, { compute, maxBytes: o.maxActivationBytes ?? INFERENCE_CHUNK_BYTES }) : n;
+    if (chunk < n) return this.forwardInChunks(dlatents, o, { chunk, workRes });
     const inputs: LayerInputs = (i) => ({ w: dlatents.select(1, i), noise: this.noiseFor(i, { n, spec, generator: o.generator }), compute });
     return E.tidy(() => {
       const first = E.tidy(() => this.blocks[0]!.forward(null, inputs));
       const img = growOutput(first, (res, x) => this.blocks[res - 2]!.forward(x, inputs), { lod, R, workRes, native: o.native ?? false });
       return compute ? img.to('float32').contiguous() : img;
+    });
+  }
+
+  /**
+   * Images per pass in CPU inference: as many as keep the largest activation within `maxBytes`. At 1024² one
+   * fp32 activation is 64 MiB per image, so a batch of 8 would make 512 MiB ones, which overflow the CPU allocator's
+   * cache and pay fresh page faults on every layer; two at a time run as fast per image as one.
+   */
+  private inferenceChunk(workRes: number, { compute, maxBytes }: { compute: Compute; maxBytes: number }): number {
+    const bytes = compute.dtype === 'bfloat16' ? 2 : 4;
+    let perImage = 0;
+    for (let res = 2; res <= workRes; res++) perImage = Math.max(perImage, nf(this.cfg, res - 1) * 4 ** res * bytes);
+    return Math.max(1, Math.floor(maxBytes / perImage));
+  }
+
+  /**
+   * A large inference batch `chunk` images at a time. Each image goes through the network on its own, and the noise is
+   * drawn for the whole batch first, layer by layer as one pass draws it, so the images are those of a single pass (up
+   * to float rounding: a convolution may pick another kernel for another batch size).
+   */
+  private forwardInChunks(dlatents: Tensor, o: SynthesisOptions, { chunk, workRes }: { chunk: number; workRes: number }): Tensor {
+    const n = dlatents.shape[0]!;
+    const spec = o.noise ?? 'random';
+    return E.tidy(() => {
+      const layersRun = 2 * (workRes - 1);
+      const noise = Array.from({ length: this.numLayers }, (_, i) => (i < layersRun ? this.noiseFor(i, { n, spec, generator: o.generator }) : null));
+      const parts: Tensor[] = [];
+      for (let start = 0; start < n; start += chunk) {
+        const k = Math.min(chunk, n - start);
+        const rows = noise.map((t) => (t === null ? 'none' : t.shape[0] === 1 ? t : t.narrow(0, start, k)));
+        parts.push(this.forward(dlatents.narrow(0, start, k), { ...o, noise: rows }));
+      }
+      return E.cat(parts, 0);
     });
   }
 }

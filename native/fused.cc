@@ -180,12 +180,7 @@ at::Tensor floatVector(const c10::optional<at::Tensor>& t, int64_t numel, const 
 //                style [N, 2C] | null, instanceNorm, slope, eps) → x, modified in place. No autograd.
 SGT_FN(fusedEpilogue_) {
   at::Tensor x = T(0);
-  if (x.dim() != 4) throw Napi::Error::New(env, "fusedEpilogue_: x must be [N, C, H, W]");
-  if (x.requires_grad() && c10::GradMode::is_enabled()) throw Napi::Error::New(env, "fusedEpilogue_: no autograd (x requires grad)");
-  if (!x.device().is_cpu()) throw Napi::Error::New(env, "fusedEpilogue_: CPU tensors only");
-  bool nhwc = x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous();
-  if (!nhwc && !x.is_contiguous()) throw Napi::Error::New(env, "fusedEpilogue_: x must be contiguous (NCHW or channels-last)");
-  if (x.scalar_type() != at::kFloat && x.scalar_type() != at::kBFloat16) throw Napi::Error::New(env, "fusedEpilogue_: float32 or bfloat16 only");
+  bool nhwc = checkInPlaceActivation(env, x, "fusedEpilogue_");
   Epilogue e;
   e.n = x.size(0); e.c = x.size(1); e.hw = x.size(2) * x.size(3);
   auto noiseOpt = optTensor(info[1]);
@@ -207,18 +202,7 @@ SGT_FN(fusedEpilogue_) {
   e.norm = BOOL(5);
   e.slope = static_cast<float>(NUM(6));
   e.eps = static_cast<float>(NUM(7));
-  {
-    at::NoGradGuard guard;
-    if (x.scalar_type() == at::kFloat) {
-      nhwc ? runNHWC(x.data_ptr<float>(), e) : runNCHW(x.data_ptr<float>(), e);
-    } else {
-      // bfloat16 goes through a float32 copy: libtorch's vectorized conversions make that ~5× faster here than
-      // converting element by element inside the loops.
-      at::Tensor xf = x.to(at::kFloat);
-      nhwc ? runNHWC(xf.data_ptr<float>(), e) : runNCHW(xf.data_ptr<float>(), e);
-      x.copy_(xf);
-    }
-  }
+  inPlaceAsFloat32(x, [&](float* data) { nhwc ? runNHWC(data, e) : runNCHW(data, e); });
   return info[0];
 }
 

@@ -82,12 +82,7 @@ void runNCHW(float* data, const PixelEpilogue& e) {
 // biasLreluPixelNorm_(x [N, C, H, W], bias [C] | null, pixelNorm, slope, eps) → x, modified in place. No autograd.
 SGT_FN(biasLreluPixelNorm_) {
   at::Tensor x = T(0);
-  if (x.dim() != 4) throw Napi::Error::New(env, "biasLreluPixelNorm_: x must be [N, C, H, W]");
-  if (x.requires_grad() && c10::GradMode::is_enabled()) throw Napi::Error::New(env, "biasLreluPixelNorm_: no autograd (x requires grad)");
-  if (!x.device().is_cpu()) throw Napi::Error::New(env, "biasLreluPixelNorm_: CPU tensors only");
-  bool nhwc = x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous();
-  if (!nhwc && !x.is_contiguous()) throw Napi::Error::New(env, "biasLreluPixelNorm_: x must be contiguous (NCHW or channels-last)");
-  if (x.scalar_type() != at::kFloat && x.scalar_type() != at::kBFloat16) throw Napi::Error::New(env, "biasLreluPixelNorm_: float32 or bfloat16 only");
+  bool nhwc = checkInPlaceActivation(env, x, "biasLreluPixelNorm_");
   PixelEpilogue e;
   e.n = x.size(0); e.c = x.size(1); e.hw = x.size(2) * x.size(3);
   at::Tensor bias;
@@ -99,13 +94,7 @@ SGT_FN(biasLreluPixelNorm_) {
   e.norm = BOOL(2);
   e.slope = static_cast<float>(NUM(3));
   e.eps = static_cast<float>(NUM(4));
-  {
-    at::NoGradGuard guard;
-    // bfloat16 goes through a float32 copy (libtorch's vectorized conversions), as in fused.cc.
-    at::Tensor xf = x.scalar_type() == at::kFloat ? x : x.to(at::kFloat);
-    nhwc ? runNHWC(xf.data_ptr<float>(), e) : runNCHW(xf.data_ptr<float>(), e);
-    if (x.scalar_type() != at::kFloat) x.copy_(xf);
-  }
+  inPlaceAsFloat32(x, [&](float* data) { nhwc ? runNHWC(data, e) : runNCHW(data, e); });
   return info[0];
 }
 

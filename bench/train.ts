@@ -67,7 +67,7 @@ export function defaultBatch(widths: WidthsName, resolution: number, device: str
  * trainer's step functions. Builds G, Gs, D, both Adams and the reals; `dispose` frees them. With `parallel`, `batch`
  * is the global minibatch and this process steps on its share (bench/distributed.ts).
  */
-export function trainingStepCase(resolution: number, widths: WidthsName, batch: number, ema: boolean, device: string, seed = 0, parallel?: DataParallel): BenchCase & { nets: TrainingNets; ctx: StepContext; reals: E.Tensor; s: StepSchedule } {
+export function trainingStepCase(resolution: number, widths: WidthsName, batch: number, ema: boolean, device: string, seed = 0, parallel?: DataParallel, precision: 'fp32' | 'bf16' = 'fp32'): BenchCase & { nets: TrainingNets; ctx: StepContext; reals: E.Tensor; s: StepSchedule } {
   const preset = getPreset(PRESET);
   const w = WIDTHS[widths];
   const cfg = styleganConfig({
@@ -89,6 +89,7 @@ export function trainingStepCase(resolution: number, widths: WidthsName, batch: 
     numClasses: 0,
     classCdf: [],
     parallel,
+    precision,
   };
   const reals = E.keep(E.randn([parallel ? batch / parallel.size : batch, cfg.numChannels, resolution, resolution], { device }));
   const s: StepSchedule = { lod: 0, resolution, minibatch: batch, gLrate, dLrate };
@@ -166,7 +167,13 @@ export function runTrainBench(o: TrainBenchOptions): TrainBenchReport {
 export function trainVariantSection(o: TrainBenchOptions, report: TrainBenchReport): { variants: VariantResults; text: string } | null {
   if (!o.peer) return null;
   const cases = trainCases(o.config, o.device);
-  const variants = runPeerVariants(o, peerArgs(o), cases.map((c) => c.name), VARIANTS.filter((v) => v.name !== 'bf16'));
+  const variants = runPeerVariants(o, peerArgs(o), cases.map((c) => c.name), VARIANTS);
+  // Our side in bf16 mixed precision (`stylegan train --precision bf16`), against the peer's autocast variant.
+  const c = o.config;
+  const bf16 = runOurSide(o, () => timeCases(cases.map((x) => x.name), (name) => {
+    const [, res, widths, b] = name.split('_');
+    return trainingStepCase(Number(res), widths as WidthsName, Number(b!.slice(1)), c.ema, o.device, o.seed, undefined, 'bf16');
+  }, o));
   const rows: VariantRow[] = cases.map(({ name }) => {
     const [, res, widths, b] = name.split('_');
     const w = WIDTHS[widths as WidthsName];
@@ -177,10 +184,10 @@ export function trainVariantSection(o: TrainBenchOptions, report: TrainBenchRepo
     const r = report.results[name];
     return {
       case: name, images: Number(b!.slice(1)), gflopPerImage: trainingGFlopPerImage(cfg), oursMs: r?.stylegan_ts.ms_per_iter ?? null,
-      oursBf16Ms: null, asRunMs: r?.pytorch?.ms_per_iter ?? null,
+      oursBf16Ms: bf16.results[name]?.ms_per_iter ?? null, asRunMs: r?.pytorch?.ms_per_iter ?? null,
     };
   });
-  const text = formatVariants(rows, variants, measuredPeak(o.device), { bf16: false });
+  const text = formatVariants(rows, variants, measuredPeak(o.device));
   return { variants, text: `${text}\nGFLOP/s: nominal work of a step (bench/flops.ts: 4 G forwards + 15 D forwards per image) / median step time` };
 }
 

@@ -347,6 +347,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerJit(env, exports);
   sgt::registerPixelNorm(env, exports);
   sgt::registerFusedGrad(env, exports);
+  sgt::registerAdam(env, exports);
   sgt::registerReducer(env, exports);
   return exports;
 }

@@ -97,6 +97,7 @@ void registerJit(Napi::Env env, Exports exports);
 void registerPixelNorm(Napi::Env env, Exports exports);
 void registerFusedGrad(Napi::Env env, Exports exports);
 void registerReducer(Napi::Env env, Exports exports);
+void registerAdam(Napi::Env env, Exports exports);
 
 }  // namespace sgt
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as E from '../src/engine/index.js';
 import { tidy, type Tensor } from '../src/engine/index.js';
 import { gradcheck } from './helpers/gradcheck.js';
+import * as F from '../src/engine/foreach.js';
 
 const gen = new E.Generator(1234);
 const r = (...shape: number[]) => E.randn(shape, { dtype: 'float64', generator: gen });
@@ -143,5 +144,43 @@ test('Adam matches the reference update rule', () => tidy(() => {
   opt.loadState(saved);
   assert.equal(opt.stepCount, 3);
   assert.ok(opt.state().expAvg[0]!.equal(saved.expAvg[0]!));
+  opt.dispose();
+}));
+
+test("Adam's one-pass float32 update equals the foreach sequence to float rounding, in any layout, gradient layouts included", () => tidy(() => {
+  const g32 = new E.Generator(99);
+  const rnd = (...shape: number[]) => E.randn(shape, { generator: g32 });
+  // Sizes off the 16-lane vector width, a permuted (non-contiguous, dense) parameter, a gradient laid out otherwise.
+  const params = [rnd(37), rnd(3, 3, 5, 7).permute(3, 2, 0, 1), rnd(1000, 3)].map((t) => t.requiresGrad_(true));
+  const twins = params.map((p) => E.noGrad(() => p.detach().clone()));
+  const opt = new E.Adam(params, { lr: 0.003, beta1: 0.1, beta2: 0.99, eps: 1e-8 });
+  const m = twins.map((t) => E.noGrad(() => t.clone().zero_()));
+  const v = twins.map((t) => E.noGrad(() => t.clone().zero_()));
+  for (let t = 1; t <= 4; t++) {
+    const grads = params.map((p, i) => (i === 1 ? rnd(...p.shape).contiguous() : rnd(...p.shape).mul(t)));
+    params.forEach((p, i) => { p.grad = grads[i]!; });
+    opt.step();
+    E.noGrad(() => {
+      const stepSize = 0.003 / (1 - 0.1 ** t);
+      F.foreachMul_(m, 0.1);
+      F.foreachAdd_(m, grads, 0.9);
+      F.foreachMul_(v, 0.99);
+      F.foreachAddcmul_(v, grads, grads, 1 - 0.99);
+      const denom = F.foreachSqrt(v);
+      F.foreachDiv_(denom, Math.sqrt(1 - 0.99 ** t));
+      F.foreachAdd_(denom, 1e-8);
+      F.foreachAddcdiv_(twins, m, denom, -stepSize);
+    });
+  }
+  const close = (a: Tensor, b: Tensor, what: string) => {
+    const err = a.sub(b).abs().amax().item() as number;
+    assert.ok(err <= 1e-6 * ((b.abs().amax().item() as number) + 1e-3), `${what}: max difference ${err}`);
+  };
+  params.forEach((p, i) => {
+    close(p.detach(), twins[i]!, `parameter ${i}`);
+    close(opt.state().expAvg[i]!, m[i]!, `first moment ${i}`);
+    close(opt.state().expAvgSq[i]!, v[i]!, `second moment ${i}`);
+    assert.ok(!p.detach().equal(E.noGrad(() => twins[i]!.add(1))), 'the comparison can fail');
+  });
   opt.dispose();
 }));

@@ -23,6 +23,8 @@ official 1-GPU minibatch (32: 64, 64: 32, res >= 128: 16 or less) on CUDA. Minib
 images_per_s = B / (median step time). --quick: 1 warmup + 2 timed steps. Timing protocol: bench_common.py.
 Case keys: 'train_<res>_<widths>_b<batch>'.
 --memory-format channels_last puts G, D and the reals in channels-last (PyTorch's best layout on some CPUs).
+--autocast bf16 runs each whole step (forward, losses, backward, Adam) under torch.autocast(bfloat16): PyTorch's
+mixed precision, the peer of stylegan-ts's `--precision bf16` training.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from bench_common import (base_parser, emit, environment, fail, images_per_s, memory_format, parse_int_list,
-                          parse_name_list, setup, time_case)
+                          parse_name_list, setup, time_case, with_autocast)
 from stylegan_nets import Discriminator, GStyle, trainable_count
 
 WIDTHS = {
@@ -136,7 +138,7 @@ def main() -> None:
             try:
                 g, d = build_networks(resolution, widths, device, memory_format(args))
                 step = TrainingStep(g, d, batch, device, ema=not args.no_ema, fmt=memory_format(args))
-                timing = time_case(step, device, args.warmup, args.iters)
+                timing = time_case(with_autocast(args, device, step), device, args.warmup, args.iters)
             except ValueError as err:
                 fail(f'train {resolution} {widths}: {err}')
             config = dict(WIDTHS[widths], resolution=resolution, widths=widths, batch=batch,

@@ -40,3 +40,30 @@ export function foreachAddcdiv_(self: readonly Tensor[], a: readonly Tensor[], b
 export function foreachSqrt(ts: readonly Tensor[]): Tensor[] {
   return native.foreachSqrt(handles(ts)).map(wrap);
 }
+
+/** The tensors of one Adam update (`adamStep_`): parameters, their gradients and both moments, index by index. */
+export interface AdamTensors {
+  params: readonly Tensor[];
+  grads: readonly Tensor[];
+  m: readonly Tensor[];
+  v: readonly Tensor[];
+}
+/** Adam's scalars for `adamStep_`: β1, β2, lr / (1 − β1^t), √(1 − β2^t) and ε. */
+export interface AdamScalars {
+  beta1: number;
+  beta2: number;
+  stepSize: number;
+  bc2Sqrt: number;
+  eps: number;
+}
+
+/**
+ * Adam's update of float32 CPU parameters in ONE native pass each (native/adam.cc): the foreach sequence
+ * m·β1 + (1−β1)·g, v·β2 + (1−β2)·g², p − stepSize · m / (√v / bc2Sqrt + ε) that it replaces, op for op, equal to
+ * float rounding (libtorch's vector kernels fuse some multiply-adds, so the last bit can differ). Parameters and
+ * moments must be dense with the same strides; gradients may be in any layout.
+ */
+export function adamStep_(t: AdamTensors, k: AdamScalars): void {
+  native.adamStep_(handles(t.params), handles(t.grads), handles(t.m), handles(t.v), k.beta1, k.beta2, k.stepSize, k.bc2Sqrt, k.eps);
+  noteMutation();
+}

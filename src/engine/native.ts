@@ -100,6 +100,7 @@ export interface Native {
   foreachAdd_(self: H[], other: H[] | number, alpha?: number): void;
   foreachAddcmul_(self: H[], a: H[], b: H[], value: number): void; foreachAddcdiv_(self: H[], a: H[], b: H[], value: number): void;
   foreachSqrt(ts: H[]): H[];
+  adamStep_(params: H[], grads: H[], m: H[], v: H[], beta1: number, beta2: number, stepSize: number, bc2Sqrt: number, eps: number): void;
 
   setCpuAllocator(kind: 'caching' | 'system', slack?: number, limitBytes?: number): void; mallopt(param: string, value: number): boolean;
   cpuAllocatorStats(): { cachedBytes: number; mappedBytes: number; hits: number; misses: number }; emptyCpuCache(): void;

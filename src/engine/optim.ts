@@ -1,12 +1,13 @@
 /**
  * Adam (Kingma & Ba) over a fixed list of parameters, written with libtorch's foreach ops the way PyTorch's
- * `torch.optim.Adam(foreach=True)` is. Its moments live in tensors that can be read and restored, so a training run
+ * `torch.optim.Adam(foreach=True)` is; float32 CPU parameters take one native pass each with the same update
+ * (`adamStep_`). Its moments live in tensors that can be read and restored, so a training run
  * resumes exactly; `reset()` clears them, as the official progressive training does at each new resolution.
  */
 import type { Tensor } from './tensor.js';
 import { keep, tidy } from './scope.js';
 import { noGrad } from './autograd.js';
-import { foreachAdd_, foreachAddcdiv_, foreachAddcmul_, foreachDiv_, foreachMul_, foreachSqrt } from './foreach.js';
+import { adamStep_, foreachAdd_, foreachAddcdiv_, foreachAddcmul_, foreachDiv_, foreachMul_, foreachSqrt } from './foreach.js';
 
 export interface AdamOptions {
   lr: number;
@@ -64,6 +65,11 @@ export class Adam {
       if (live.length === 0) return;
       const [params, grads] = [live.map((e) => e.p), live.map((e) => e.g)];
       const [m, v] = [live.map((e) => this.#m[e.i]!), live.map((e) => this.#v[e.i]!)];
+      if (params.every((p) => p.device === 'cpu' && p.dtype === 'float32')) {
+        // One native pass per parameter: the foreach sequence below, op for op (~3× faster on 2 cores).
+        adamStep_({ params, grads, m, v }, { beta1: this.beta1, beta2: this.beta2, stepSize, bc2Sqrt, eps: this.eps });
+        return;
+      }
       foreachMul_(m, this.beta1);
       foreachAdd_(m, grads, 1 - this.beta1);
       foreachMul_(v, this.beta2);

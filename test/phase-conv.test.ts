@@ -29,3 +29,22 @@ test('writing the phases does not invalidate prepared weights (mutation epoch un
   upsampleConvByPhases(x, kernels);
   assert.equal(E.mutationEpoch(), epoch);
 }));
+
+test('with autograd the phase decomposition has the transposed convolution\'s gradients (input and kernel)', () => tidy(() => {
+  const x0 = rnd(2, 3, 5, 6);
+  const k0 = rnd(3, 4, 4, 4); // IOHW
+  const probe = rnd(2, 4, 10, 12);
+  const grads = (conv: (x: E.Tensor, k: E.Tensor) => E.Tensor) => {
+    const x = x0.detach().requiresGrad_(true);
+    const k = k0.detach().requiresGrad_(true);
+    const y = conv(x, k);
+    y.mul(probe).sum().backward();
+    return { y: y.detach(), gx: x.grad!, gk: k.grad! };
+  };
+  const want = grads((x, k) => E.convTranspose2d(x, k, null, { stride: 2, padding: 1 }));
+  const got = grads((x, k) => upsampleConvByPhases(x, phaseKernels(k)));
+  assert.ok(maxAbs(got.y, want.y) < 1e-12, 'forward');
+  assert.ok(maxAbs(got.gx, want.gx) < 1e-12, 'input gradient');
+  assert.ok(maxAbs(got.gk, want.gk) < 1e-12, 'kernel gradient');
+  assert.ok(maxAbs(got.gk, want.gk.mul(2)) > 1e-3, 'the comparison can fail');
+}));

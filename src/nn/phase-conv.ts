@@ -26,12 +26,20 @@ export function phaseKernels(k: Tensor): Tensor {
   });
 }
 
-/** conv_transpose2d(x, k, stride 2, padding 1) from the phase kernels of k; the output takes x's memory format. */
+/**
+ * conv_transpose2d(x, k, stride 2, padding 1) from the phase kernels of k; the output takes x's memory format. With
+ * autograd (training) the phases are interleaved by differentiable stacks instead of copies into the output.
+ */
 export function upsampleConvByPhases(x: Tensor, kernels: Tensor): Tensor {
   return E.tidy(() => {
     const [n, , h, w] = x.shape as [number, number, number, number];
     const cout = kernels.shape[0]! / 4;
     const all = E.conv2d(E.pad(x, [1, 1, 1, 1]), kernels); // [N, 4·Cout, H + 1, W + 1]
+    if (all.requiresGrad) {
+      const phase = (i: number, a: number, b: number) => all.narrow(1, cout * i, cout).narrow(2, a, h).narrow(3, b, w);
+      const rows = [E.stack([phase(0, 0, 0), phase(1, 0, 1)], -1), E.stack([phase(2, 1, 0), phase(3, 1, 1)], -1)];
+      return E.stack(rows, 3).reshape(n, cout, 2 * h, 2 * w); // [N, Cout, H, a, W, b] → [N, Cout, 2H, 2W]
+    }
     const o = { dtype: x.dtype, device: x.device };
     const out = x.isContiguous() ? E.empty([n, cout, 2 * h, 2 * w], o) : E.empty([n, 2 * h, 2 * w, cout], o).permute(0, 3, 1, 2);
     let i = 0;

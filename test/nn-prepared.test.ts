@@ -9,8 +9,8 @@ import { updateEma } from '../src/train/ema.js';
 const values = (t: E.Tensor) => Array.from(t.to('float64').toTypedArray() as Float64Array);
 const live = () => E.memoryStats().liveTensors;
 /**
- * Equal outputs: exactly, except for the fused upsampling layers, whose CPU inference runs the transposed convolution
- * as four phase convolutions (src/nn/phase-conv.ts): the same sums in another order.
+ * Equal outputs: exactly, except for the fused upsampling layers, which run the transposed convolution on the CPU as
+ * four phase convolutions (src/nn/phase-conv.ts), in inference and training alike: the same sums in another order.
  */
 function same(name: string, actual: number[], expected: number[], message: string): void {
   if (!name.startsWith('UpFused') && !name.startsWith('UpProgan')) return assert.deepEqual(actual, expected, message);
@@ -48,16 +48,17 @@ function layers(vars: Variables, input: { x: E.Tensor }) {
   ];
 }
 
-test('inference reuses the prepared kernels and gives exactly the outputs of the uncached (grad-mode) path', () => {
+test('inference reuses the prepared kernels and gives the outputs of the uncached (grad-mode) path', () => {
   const before = live();
   const vars = new Variables(7);
   const input = { x: E.keep(E.randn([2, 3, 8, 8], { generator: vars.generator })) };
   for (const c of layers(vars, input)) {
     E.tidy(() => {
       const reference = values(E.noGrad(c.ref));
-      assert.deepEqual(values(c.run()), reference, `${c.name}: grad-mode output`);
+      same(c.name, values(c.run()), reference, `${c.name}: grad-mode output`);
       same(c.name, values(E.noGrad(c.run)), reference, `${c.name}: first inference call`);
       same(c.name, values(E.noGrad(c.run)), reference, `${c.name}: cached inference call`);
+      assert.deepEqual(values(E.noGrad(c.run)), values(c.run()), `${c.name}: inference equals the grad-mode path exactly`);
     });
   }
   const prepare = (w: E.Tensor) => w.permute(3, 2, 0, 1).contiguous();

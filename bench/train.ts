@@ -13,7 +13,7 @@
  * Run: `node dist/bench/main.js train [--quick] [--res 32] [--widths small] [--json]`, or `npm run bench:train`.
  */
 import * as E from '../src/engine/index.js';
-import { Discriminator, StyleGANGenerator, styleganConfig } from '../src/nets/index.js';
+import { Discriminator, StyleGANGenerator, styleganConfig, type StyleGANConfig } from '../src/nets/index.js';
 import { getPreset } from '../src/train/presets.js';
 import { presetEmaBeta } from '../src/train/ema.js';
 import { discriminatorStep, generatorStep, type StepContext, type StepSchedule, type TrainingNets } from '../src/train/step.js';
@@ -62,6 +62,15 @@ export function defaultBatch(widths: WidthsName, resolution: number, device: str
   return getPreset(PRESET).schedule.minibatchDict[resolution] ?? 4;
 }
 
+/** The StyleGAN configuration of a case: `resolution` with the width preset `widths`. */
+export function widthsConfig(resolution: number, widths: WidthsName): StyleGANConfig {
+  const w = WIDTHS[widths];
+  return styleganConfig({
+    resolution, fmapBase: w.fmapBase, fmapMax: w.fmapMax, latentSize: w.latentSize, dlatentSize: w.latentSize,
+    mappingLayers: w.mappingLayers, mappingFmaps: w.latentSize,
+  });
+}
+
 /**
  * One training step (D step + Gs update, then G step) of StyleGAN at `resolution` with `widths`, through the
  * trainer's step functions. Builds G, Gs, D, both Adams and the reals; `dispose` frees them. With `parallel`, `batch`
@@ -70,10 +79,7 @@ export function defaultBatch(widths: WidthsName, resolution: number, device: str
 export function trainingStepCase(resolution: number, widths: WidthsName, batch: number, ema: boolean, device: string, seed = 0, parallel?: DataParallel, precision: 'fp32' | 'bf16' = 'fp32'): BenchCase & { nets: TrainingNets; ctx: StepContext; reals: E.Tensor; s: StepSchedule } {
   const preset = getPreset(PRESET);
   const w = WIDTHS[widths];
-  const cfg = styleganConfig({
-    resolution, fmapBase: w.fmapBase, fmapMax: w.fmapMax, latentSize: w.latentSize, dlatentSize: w.latentSize,
-    mappingLayers: w.mappingLayers, mappingFmaps: w.latentSize,
-  });
+  const cfg = widthsConfig(resolution, widths);
   const G = new StyleGANGenerator(cfg, seed * 3 + 1, device);
   const Gs = ema ? new StyleGANGenerator(cfg, seed * 3 + 1, device) : null;
   const D = new Discriminator(cfg, seed * 3 + 2, device);
@@ -116,7 +122,10 @@ export function trainingStepCase(resolution: number, widths: WidthsName, batch: 
 
 interface NamedCase {
   name: string;
-  build: (device: string, seed: number) => BenchCase;
+  res: number;
+  widths: WidthsName;
+  batch: number;
+  build: (device: string, seed: number, precision: 'fp32' | 'bf16') => BenchCase;
 }
 
 /** The selected cases in the peer's order: per resolution, per width preset. */
@@ -130,17 +139,20 @@ export function trainCases(c: TrainBenchConfig, device: string): NamedCase[] {
   for (const r of c.res) {
     for (const widths of c.widths as WidthsName[]) {
       const batch = c.batch ?? defaultBatch(widths, r, device);
-      cases.push({ name: `train_${r}_${widths}_b${batch}`, build: (d, s) => trainingStepCase(r, widths, batch, c.ema, d, s) });
+      cases.push({
+        name: `train_${r}_${widths}_b${batch}`, res: r, widths, batch,
+        build: (d, s, precision) => trainingStepCase(r, widths, batch, c.ema, d, s, undefined, precision),
+      });
     }
   }
   return cases;
 }
 
-/** Times the stylegan-ts side; every network and tensor it creates is freed again. */
-export function runOurs(o: TrainBenchOptions): { results: Record<string, CaseTiming>; leaked: number } {
+/** Times the stylegan-ts side in `precision` (default fp32); every network and tensor it creates is freed again. */
+export function runOurs(o: TrainBenchOptions, precision: 'fp32' | 'bf16' = 'fp32'): { results: Record<string, CaseTiming>; leaked: number } {
   const cases = trainCases(o.config, o.device);
   const builders = new Map(cases.map((c) => [c.name, c.build]));
-  return runOurSide(o, () => timeCases(cases.map((c) => c.name), (name) => builders.get(name)!(o.device, o.seed), o));
+  return runOurSide(o, () => timeCases(cases.map((c) => c.name), (name) => builders.get(name)!(o.device, o.seed, precision), o));
 }
 
 /** The peer's arguments (after the interpreter) for the same work as `o`. */
@@ -169,21 +181,11 @@ export function trainVariantSection(o: TrainBenchOptions, report: TrainBenchRepo
   const cases = trainCases(o.config, o.device);
   const variants = runPeerVariants(o, peerArgs(o), cases.map((c) => c.name), VARIANTS);
   // Our side in bf16 mixed precision (`stylegan train --precision bf16`), against the peer's autocast variant.
-  const c = o.config;
-  const bf16 = runOurSide(o, () => timeCases(cases.map((x) => x.name), (name) => {
-    const [, res, widths, b] = name.split('_');
-    return trainingStepCase(Number(res), widths as WidthsName, Number(b!.slice(1)), c.ema, o.device, o.seed, undefined, 'bf16');
-  }, o));
-  const rows: VariantRow[] = cases.map(({ name }) => {
-    const [, res, widths, b] = name.split('_');
-    const w = WIDTHS[widths as WidthsName];
-    const cfg = styleganConfig({
-      resolution: Number(res), fmapBase: w.fmapBase, fmapMax: w.fmapMax, latentSize: w.latentSize, dlatentSize: w.latentSize,
-      mappingLayers: w.mappingLayers, mappingFmaps: w.latentSize,
-    });
+  const bf16 = runOurs(o, 'bf16');
+  const rows: VariantRow[] = cases.map(({ name, res, widths, batch }) => {
     const r = report.results[name];
     return {
-      case: name, images: Number(b!.slice(1)), gflopPerImage: trainingGFlopPerImage(cfg), oursMs: r?.stylegan_ts.ms_per_iter ?? null,
+      case: name, images: batch, gflopPerImage: trainingGFlopPerImage(widthsConfig(res, widths)), oursMs: r?.stylegan_ts.ms_per_iter ?? null,
       oursBf16Ms: bf16.results[name]?.ms_per_iter ?? null, asRunMs: r?.pytorch?.ms_per_iter ?? null,
     };
   });

@@ -55,6 +55,14 @@ inline bool checkInPlaceActivation(Napi::Env env, const at::Tensor& x, const std
   return nhwc;
 }
 
+// An optional per-channel (or per-sample) argument of a fused kernel: undefined when absent, else `t` as a 1-D
+// tensor of `numel` elements; throws "<what> must have <numel> elements" otherwise.
+inline at::Tensor vectorArg(const c10::optional<at::Tensor>& t, int64_t numel, const std::string& what) {
+  if (!t) return at::Tensor();
+  if (t->numel() != numel) throw std::runtime_error(what + " must have " + std::to_string(numel) + " elements");
+  return t->reshape({numel});
+}
+
 // Runs `kernel(float* data)` on x in place without autograd. bfloat16 goes through a float32 copy: libtorch's
 // vectorized conversions make that ~5x faster than converting element by element inside the kernels' loops.
 template <typename Kernel>

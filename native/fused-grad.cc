@@ -250,9 +250,7 @@ class FusedEpilogueFn : public torch::autograd::Function<FusedEpilogueFn> {
 };
 
 at::Tensor vectorOf(const c10::optional<at::Tensor>& t, int64_t numel, const char* what) {
-  if (!t) return at::Tensor();
-  if (t->numel() != numel) throw std::runtime_error(std::string("fusedEpilogue: ") + what + " must have " + std::to_string(numel) + " elements");
-  return t->dim() == 1 ? *t : t->reshape({numel});
+  return vectorArg(t, numel, std::string("fusedEpilogue: ") + what);
 }
 
 }  // namespace

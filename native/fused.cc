@@ -169,9 +169,8 @@ void runNHWC(S* data, const Epilogue& e) {
 }
 
 at::Tensor floatVector(const c10::optional<at::Tensor>& t, int64_t numel, const char* what) {
-  if (!t) return at::Tensor();
-  if (t->numel() != numel) throw std::runtime_error(std::string("fusedEpilogue_: ") + what + " must have " + std::to_string(numel) + " elements");
-  return t->to(at::kFloat).contiguous();
+  at::Tensor v = vectorArg(t, numel, std::string("fusedEpilogue_: ") + what);
+  return v.defined() ? v.to(at::kFloat).contiguous() : v;
 }
 
 }  // namespace

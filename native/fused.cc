@@ -4,6 +4,7 @@
 // Instance norm and the style are optional (without both, pass 2 is skipped). Works on contiguous NCHW and
 // channels-last NHWC tensors of float32 or bfloat16 (computed in float32, statistics accumulated in double).
 #include "common.h"
+#include "vec512.h"
 
 #include <ATen/Parallel.h>
 
@@ -168,6 +169,98 @@ void runNHWC(S* data, const Epilogue& e) {
   }
 }
 
+// The channels-last path in AVX-512 when C is a multiple of 16, straight on float32 or bfloat16 storage. Pass 1 only
+// reads (the sums); pass 2 recomputes lrelu(x + noise·s + bias) from x and writes the result once, so a bfloat16
+// activation is read twice and written once instead of converted to a float32 copy and back. Per element and per
+// channel the operations and their order are those of rowsNHWC / scaleRows, so the results are the same bits.
+struct Row512 {
+  const float* noise;
+  const float* s;
+  const float* bias;
+  float slope;
+  int64_t c;
+};
+
+// lrelu(x + bias + z·s) for the 16 channels at g of one row; absent bias / strength add +0 as the scalar code does.
+__attribute__((target("avx512f"), always_inline)) inline __m512 rowValue(__m512 x, const Row512& o, float z, int64_t g) {
+  __m512 b = o.bias ? _mm512_loadu_ps(o.bias + g) : _mm512_setzero_ps();
+  __m512 s = o.s ? _mm512_loadu_ps(o.s + g) : _mm512_setzero_ps();
+  __m512 v = _mm512_add_ps(_mm512_add_ps(x, b), _mm512_mul_ps(_mm512_set1_ps(z), s));
+  return lrelu16(v, _mm512_set1_ps(o.slope));
+}
+
+template <typename S>
+__attribute__((target("avx512f"))) void statsRows512(const S* x, const Row512& o, int64_t rows, const float* k, float* sum, float* sq) {
+  for (int64_t g = 0; g < o.c; g += 16) {
+    const __m512 kk = _mm512_loadu_ps(k + g);
+    __m512 acc = _mm512_setzero_ps(), acc2 = _mm512_setzero_ps();
+    for (int64_t r = 0; r < rows; r++) {
+      __m512 d = _mm512_sub_ps(rowValue(load16(x + r * o.c + g), o, o.noise ? o.noise[r] : 0.f, g), kk);
+      acc = _mm512_add_ps(acc, d);
+      acc2 = _mm512_add_ps(acc2, _mm512_mul_ps(d, d));
+    }
+    _mm512_storeu_ps(sum + g, acc);
+    _mm512_storeu_ps(sq + g, acc2);
+  }
+}
+
+// Pass 2: (v − m)·a + b per element, or v itself when m, a, b are null (no norm, no style).
+template <typename S>
+__attribute__((target("avx512f"))) void writeRows512(S* x, const Row512& o, int64_t rows, const float* m, const float* a, const float* b) {
+  for (int64_t r = 0; r < rows; r++) {
+    float z = o.noise ? o.noise[r] : 0.f;
+    for (int64_t g = 0; g < o.c; g += 16) {
+      __m512 v = rowValue(load16(x + r * o.c + g), o, z, g);
+      if (m) v = _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(v, _mm512_loadu_ps(m + g)), _mm512_loadu_ps(a + g)), _mm512_loadu_ps(b + g));
+      store16(x + r * o.c + g, v);
+    }
+  }
+}
+
+template <typename S>
+void runNHWC512(S* data, const Epilogue& e) {
+  constexpr int64_t kRows = 256;  // as runNHWC: float partial sums per chunk of rows, then double across chunks
+  int64_t chunks = (e.hw + kRows - 1) / kRows;
+  bool second = e.norm || e.style;
+  for (int64_t n = 0; n < e.n; n++) {
+    S* base = data + n * e.hw * e.c;
+    Row512 o{e.noise ? e.noise + (e.noiseBatched ? n * e.hw : 0) : nullptr, e.strength, e.bias, e.slope, e.c};
+    std::vector<float> m, a, b;
+    if (second) {
+      std::vector<float> partial(chunks * e.c * 2, 0.f), shift(e.c);
+      for (int64_t ch = 0; ch < e.c; ch++) {
+        float v = static_cast<float>(base[ch]) + (e.bias ? e.bias[ch] : 0.f) + (o.noise && e.strength ? o.noise[0] * e.strength[ch] : 0.f);
+        shift[ch] = v < 0 ? v * e.slope : v;
+      }
+      at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t k = begin; k < end; k++) {
+          int64_t r0 = k * kRows;
+          Row512 ok = o;
+          if (ok.noise) ok.noise += r0;
+          statsRows512(base + r0 * e.c, ok, std::min(kRows, e.hw - r0), shift.data(), &partial[k * e.c * 2], &partial[k * e.c * 2 + e.c]);
+        }
+      });
+      m.resize(e.c); a.resize(e.c); b.resize(e.c);
+      for (int64_t ch = 0; ch < e.c; ch++) {
+        double sum = 0, sq = 0;
+        for (int64_t k = 0; k < chunks; k++) {
+          sum += partial[k * e.c * 2 + ch];
+          sq += partial[k * e.c * 2 + e.c + ch];
+        }
+        affine(e, n, ch, sum + static_cast<double>(shift[ch]) * e.hw, sq, shift[ch], &m[ch], &a[ch], &b[ch]);
+      }
+    }
+    at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; k++) {
+        int64_t r0 = k * kRows;
+        Row512 ok = o;
+        if (ok.noise) ok.noise += r0;
+        writeRows512(base + r0 * e.c, ok, std::min(kRows, e.hw - r0), second ? m.data() : nullptr, a.data(), b.data());
+      }
+    });
+  }
+}
+
 at::Tensor floatVector(const c10::optional<at::Tensor>& t, int64_t numel, const char* what) {
   at::Tensor v = vectorArg(t, numel, std::string("fusedEpilogue_: ") + what);
   return v.defined() ? v.to(at::kFloat).contiguous() : v;
@@ -201,7 +294,13 @@ SGT_FN(fusedEpilogue_) {
   e.norm = BOOL(5);
   e.slope = static_cast<float>(NUM(6));
   e.eps = static_cast<float>(NUM(7));
-  inPlaceAsFloat32(x, [&](float* data) { nhwc ? runNHWC(data, e) : runNCHW(data, e); });
+  if (nhwc && e.c % 16 == 0 && hasAvx512()) {
+    at::NoGradGuard guard;
+    if (x.scalar_type() == at::kFloat) runNHWC512(x.data_ptr<float>(), e);
+    else runNHWC512(x.data_ptr<c10::BFloat16>(), e);
+  } else {
+    inPlaceAsFloat32(x, [&](float* data) { nhwc ? runNHWC(data, e) : runNCHW(data, e); });
+  }
   return info[0];
 }
 

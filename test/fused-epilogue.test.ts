@@ -19,7 +19,7 @@ function reference(x: E.Tensor, noise: E.Tensor | null, strength: E.Tensor, bias
   return style ? styleMod(y, style) : y;
 }
 
-const cases = [
+const cases: { name: string; layout: (t: E.Tensor) => E.Tensor; noiseN: number; norm: boolean; style: boolean; ch?: number }[] = [
   { name: 'NCHW, batched noise, norm, style', layout: (t: E.Tensor) => t.contiguous(), noiseN: 2, norm: true, style: true },
   { name: 'NCHW, shared noise, no norm', layout: (t: E.Tensor) => t.contiguous(), noiseN: 1, norm: false, style: true },
   { name: 'NCHW, no noise, no style', layout: (t: E.Tensor) => t.contiguous(), noiseN: 0, norm: true, style: false },
@@ -27,9 +27,11 @@ const cases = [
   { name: 'channels-last, shared noise, no norm', layout: channelsLast, noiseN: 1, norm: false, style: true },
 ];
 
-for (const c of cases) {
+// 5 channels run the scalar kernels; 32 channels in channels-last the AVX-512 ones (C a multiple of 16), over more
+// than one 256-row chunk (20 × 15 pixels).
+for (const c of [...cases, ...cases.filter((k) => k.layout === channelsLast).map((k) => ({ ...k, ch: 32, name: `${k.name}, 32 channels` }))]) {
   test(`fused epilogue equals the unfused ops (float32, ${c.name})`, () => tidy(() => {
-    const [n, ch, h, w] = [2, 5, 9, 7];
+    const [n, ch, h, w] = c.ch ? [2, c.ch, 20, 15] : [2, 5, 9, 7];
     const x = rnd(n, ch, h, w).mul(3).add(0.5);
     const noise = c.noiseN ? rnd(c.noiseN, 1, h, w) : null;
     const [strength, bias] = [rnd(ch), rnd(ch)];
@@ -55,6 +57,46 @@ test('fused epilogue in bfloat16 is within bfloat16 rounding of the float32 refe
     near(arr(y), want, 2e-2, 'bf16');
   }
 }));
+
+// Channels-last with C a multiple of 16 has a vector path straight on the storage; each channel's statistics are
+// summed in the same order either way, so the first 16 channels of a 17-channel activation (scalar path) are the
+// same bits as a 16-channel one (vector path), and bfloat16 is the float32 kernel's result rounded to bfloat16.
+const epilogueCases = [
+  { name: 'batched noise, norm, style', noiseN: 2, norm: true, style: true },
+  { name: 'shared noise, norm, no style', noiseN: 1, norm: true, style: false },
+  { name: 'no noise, style only', noiseN: 0, norm: false, style: true },
+  { name: 'noise and bias only', noiseN: 1, norm: false, style: false },
+];
+const bits = (t: E.Tensor) => Array.from(t.contiguous().toTypedArray() as Float32Array | Uint16Array);
+
+for (const c of epilogueCases) {
+  test(`fused epilogue: the channels-last vector path equals the scalar one bit for bit (${c.name})`, () => tidy(() => {
+    const [n, h, w] = [2, 17, 19];
+    const x = rnd(n, 17, h, w).mul(2);
+    const noise = c.noiseN ? rnd(c.noiseN, 1, h, w) : null;
+    const [strength, bias] = [rnd(17), rnd(17)];
+    const style = c.style ? rnd(n, 2, 17) : null;
+    const run = (k: number) => {
+      const y = channelsLast(x.narrow(1, 0, k));
+      return E.fusedEpilogue_(y, {
+        noise: noise ? { map: noise, strength: strength.narrow(0, 0, k) } : null, bias: bias.narrow(0, 0, k),
+        instanceNorm: c.norm, style: style ? style.narrow(2, 0, k).reshape(n, 2 * k) : null,
+      });
+    };
+    assert.deepEqual(bits(run(16)), bits(run(17).narrow(1, 0, 16)));
+  }));
+
+  test(`fused epilogue in bfloat16 (channels-last vector path) is the float32 result rounded (${c.name})`, () => tidy(() => {
+    const [n, ch, h, w] = [2, 32, 23, 13];
+    const x = channelsLast(rnd(n, ch, h, w).mul(3).to('bfloat16'));
+    const o = {
+      noise: c.noiseN ? { map: rnd(c.noiseN, 1, h, w), strength: rnd(ch) } : null, bias: rnd(ch), instanceNorm: c.norm,
+      style: c.style ? rnd(n, 2 * ch) : null,
+    };
+    const want = E.fusedEpilogue_(x.to('float32'), o).to('bfloat16');
+    assert.deepEqual(bits(E.fusedEpilogue_(x, o)), bits(want));
+  }));
+}
 
 test('fused epilogue refuses what it cannot do', () => tidy(() => {
   const x = rnd(1, 3, 4, 4);

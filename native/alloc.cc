@@ -4,13 +4,15 @@
 // The caching allocator keeps freed blocks of >= 1 MiB (rounded up to 2 MiB, mapped 2 MiB-aligned and advised for
 // transparent huge pages) and hands them out again for requests that fit within a slack factor, so that a network
 // that allocates the same activation sizes every call stops paying first-touch page faults. A miss that would take
-// the mapped total over a limit first releases cached blocks, smallest first.
+// the mapped total over a limit first releases cached blocks, smallest first. The limit is the larger of the one set
+// and 1.5× the peak of the bytes in use, so a loop whose live set alone exceeds the set limit still reuses its blocks.
 #include "common.h"
 
 #include <c10/core/CPUAllocator.h>
 #include <malloc.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -62,7 +64,8 @@ class CachingCPUAllocator final : public c10::Allocator {
       } else {
         misses_++;
         // Over the limit: release cached blocks, smallest first, until the new block fits under it.
-        for (auto s = free_.begin(); s != free_.end() && mapped_ + size > limit_;) {
+        size_t limit = std::max(limit_, static_cast<size_t>(peakLive_ * liveFactor_));
+        for (auto s = free_.begin(); s != free_.end() && mapped_ + size > limit;) {
           unmap(s->second, s->first);
           cached_ -= s->first;
           s = free_.erase(s);
@@ -73,6 +76,8 @@ class CachingCPUAllocator final : public c10::Allocator {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       live_.emplace(ptr, size);
+      liveBytes_ += size;
+      peakLive_ = std::max(peakLive_, liveBytes_);
     }
     return {ptr, ptr, &CachingCPUAllocator::giveBack, c10::Device(c10::DeviceType::CPU)};
   }
@@ -108,6 +113,7 @@ class CachingCPUAllocator final : public c10::Allocator {
     if (it == live_.end()) return false;
     free_.emplace(it->second, ptr);
     cached_ += it->second;
+    liveBytes_ -= it->second;
     live_.erase(it);
     return true;
   }
@@ -116,11 +122,14 @@ class CachingCPUAllocator final : public c10::Allocator {
   std::mutex mutex_;
   std::multimap<size_t, void*> free_;
   std::unordered_map<void*, size_t> live_;
-  size_t cached_ = 0, mapped_ = 0, hits_ = 0, misses_ = 0;
+  size_t cached_ = 0, mapped_ = 0, hits_ = 0, misses_ = 0, liveBytes_ = 0, peakLive_ = 0;
 
  public:
   double slack_ = 1.125;      // a cached block serves requests down to 1/slack of its size
   size_t limit_ = SIZE_MAX;   // mapped bytes above which cached blocks are released before mapping more
+  // The limit grows to this multiple of the most bytes ever in use at once: a working set larger than the limit
+  // (training keeps every activation for backward) would otherwise release and map blocks on every step.
+  double liveFactor_ = 1.5;
 };
 
 CachingCPUAllocator* caching = nullptr;

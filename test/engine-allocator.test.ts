@@ -49,3 +49,28 @@ test('STYLEGAN_CPU_ALLOCATOR picks the allocator; a bad value is refused', () =>
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /STYLEGAN_CPU_ALLOCATOR: expected 'caching' or 'system', got 'tcmalloc'/);
 });
+
+test('the caching allocator keeps a working set larger than its limit, and holds a smaller one to the limit', () => {
+  const MiB = 2 ** 20;
+  // Each round: two 4 MiB tensors alive at once, then one of 2 MiB. Under a 4 MiB limit that would release the
+  // 4 MiB blocks to map the 2 MiB one and the other way round on every round; only the first round may map.
+  const loop = inFreshProcess({ STYLEGAN_CPU_CACHE_MB: '4' }, `(() => {
+    const round = () => {
+      E.tidy(() => { E.zeros([${MiB}]).add_(1); E.zeros([${MiB}]).add_(1); });
+      E.tidy(() => void E.zeros([${MiB / 2}]).add_(1));
+      return E.cpuCacheStats().misses;
+    };
+    return JSON.stringify([round(), round(), round()]);
+  })()`);
+  assert.equal(loop.code, 0, loop.err);
+  const [first, second, third] = JSON.parse(loop.out) as number[];
+  assert.equal(first, 3, 'the first round maps its three blocks');
+  assert.deepEqual([second, third], [first, first], 'later rounds reuse the cached blocks');
+  // One tensor at a time of 4, 6, 8 and 10 MiB: 10 MiB in use at most, so at most max(8, 1.5 × 10) MiB stay mapped.
+  const sizes = inFreshProcess({ STYLEGAN_CPU_CACHE_MB: '8' }, `(() => {
+    for (const mb of [4, 6, 8, 10]) E.tidy(() => void E.zeros([mb * ${MiB / 4}]).add_(1));
+    return E.cpuCacheStats().mappedBytes;
+  })()`);
+  assert.equal(sizes.code, 0, sizes.err);
+  assert.ok(Number(sizes.out) <= 15 * MiB, `mapped ${Number(sizes.out) / MiB} MiB`);
+});

@@ -11,7 +11,11 @@ export type CpuAllocator = 'caching' | 'system';
 let current: CpuAllocator = 'system';
 
 export interface CachingOptions {
-  /** Bytes the caching allocator may keep mapped (in use + cached) before it releases cached blocks on a miss. */
+  /**
+   * Bytes the caching allocator may keep mapped (in use + cached) before it releases cached blocks on a miss. The
+   * limit in force is the larger of this and 1.5× the most bytes ever in use at once, so a training step whose
+   * saved activations alone exceed it keeps reusing its blocks instead of mapping fresh ones every step.
+   */
   limitBytes?: number;
   /** A cached block serves requests down to 1/slack of its size. */
   slack?: number;

@@ -348,6 +348,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerPixelNorm(env, exports);
   sgt::registerFusedGrad(env, exports);
   sgt::registerAdam(env, exports);
+  sgt::registerTapMap(env, exports);
   sgt::registerReducer(env, exports);
   return exports;
 }

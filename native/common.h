@@ -106,6 +106,7 @@ void registerPixelNorm(Napi::Env env, Exports exports);
 void registerFusedGrad(Napi::Env env, Exports exports);
 void registerReducer(Napi::Env env, Exports exports);
 void registerAdam(Napi::Env env, Exports exports);
+void registerTapMap(Napi::Env env, Exports exports);
 
 }  // namespace sgt
 

@@ -9,11 +9,12 @@ import { updateEma } from '../src/train/ema.js';
 const values = (t: E.Tensor) => Array.from(t.to('float64').toTypedArray() as Float64Array);
 const live = () => E.memoryStats().liveTensors;
 /**
- * Equal outputs: exactly, except for the fused upsampling layers, which run the transposed convolution on the CPU as
- * four phase convolutions (src/nn/phase-conv.ts), in inference and training alike: the same sums in another order.
+ * Equal outputs: exactly for the plain convolution; to float rounding for the resampling layers, which on the CPU
+ * run upsampling as four phase convolutions and the unfused downsampling as the strided convolution with the derived
+ * kernel (src/nn/phase-conv.ts), in inference and training alike: the same sums in another order.
  */
 function same(name: string, actual: number[], expected: number[], message: string): void {
-  if (!name.startsWith('UpFused') && !name.startsWith('UpProgan')) return assert.deepEqual(actual, expected, message);
+  if (name === 'Conv') return assert.deepEqual(actual, expected, message);
   assert.equal(actual.length, expected.length, message);
   actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) <= 1e-5 * (1 + Math.abs(expected[i]!)), `${message}[${i}]: ${v} vs ${expected[i]}`));
 }

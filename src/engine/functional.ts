@@ -5,7 +5,7 @@
  * Functions here keep libtorch's positional signatures (e.g. `conv2d(input, weight, bias, stride, padding, …)`), also
  * beyond three parameters: a mechanical mirror is exempt from the project's named-options rule.
  */
-import { native, type DType } from './native.js';
+import { native, type DType, type MemoryFormat } from './native.js';
 import { Tensor, wrap, itemSize } from './tensor.js';
 import type { Generator } from './random.js';
 import { noteMutation } from './mutation.js';
@@ -209,6 +209,16 @@ export function biasLreluPixelNorm_(x: Tensor, o: { bias?: Tensor | null; pixelN
  */
 export function fusedEpilogue(x: Tensor, o: FusedEpilogueOptions): Tensor {
   return wrap(native.fusedEpilogue(x.handle, o.noise?.map.handle, o.noise?.strength.handle, o.bias?.handle, o.style?.handle, o.instanceNorm ?? false, o.slope ?? 0.2, o.eps ?? 1e-8));
+}
+
+/**
+ * A linear map of every kernel's spatial taps: w [O, C, kh, kw] and a constant m [kh·kw, groups·qh·qw] →
+ * out [groups·O, C, qh, qw] with out[g·O + o, c, r, s] = Σ_t m[t, (g·qh + r)·qw + s] · w[o, c, t] (t = i·kw + j), in
+ * `memoryFormat`. One native pass over w, differentiable w.r.t. w to any order (m gets no gradient); float32 or
+ * float64 on the CPU. The derived kernels of the resampling convolutions are such maps (src/nn/phase-conv.ts).
+ */
+export function tapMap(w: Tensor, m: Tensor, o: { groups: number; outTaps: [number, number]; memoryFormat?: MemoryFormat }): Tensor {
+  return wrap(native.tapMap(w.handle, m.handle, o.groups, o.outTaps[0], o.outTaps[1], o.memoryFormat === 'channels_last'));
 }
 
 /**

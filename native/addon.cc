@@ -349,6 +349,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerFusedGrad(env, exports);
   sgt::registerAdam(env, exports);
   sgt::registerTapMap(env, exports);
+  sgt::registerBlur(env, exports);
   sgt::registerReducer(env, exports);
   return exports;
 }

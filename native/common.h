@@ -107,6 +107,7 @@ void registerFusedGrad(Napi::Env env, Exports exports);
 void registerReducer(Napi::Env env, Exports exports);
 void registerAdam(Napi::Env env, Exports exports);
 void registerTapMap(Napi::Env env, Exports exports);
+void registerBlur(Napi::Env env, Exports exports);
 
 }  // namespace sgt
 

@@ -54,6 +54,24 @@ test('fused conv-downscale equals 3×3 conv then 2×2 box downscale everywhere',
   near(arr(unfused.forward(x)), arr(down.forward(x)), 1e-9, 'unfused down');
 }));
 
+test('blur has the depthwise convolution\'s gradients to second order (its own adjoint); asymmetric kernels are refused', () => tidy(() => {
+  const x0 = rnd(2, 3, 6, 5);
+  const k = E.tensor([1, 2, 1, 2, 4, 2, 1, 2, 1].map((v) => v / 16)).to('float64').reshape(1, 1, 3, 3).expand(3, 1, 3, 3).contiguous();
+  const probe = rnd(2, 3, 6, 5);
+  const run = (blur: (x: E.Tensor) => E.Tensor) => {
+    const x = x0.detach().requiresGrad_(true);
+    const [gx] = E.grad(blur(x).mul(probe).square().sum(), [x], { createGraph: true });
+    const [ggx] = E.grad(gx!.square().sum(), [x]);
+    return { gx: arr(gx!), ggx: arr(ggx!) };
+  };
+  const want = run((x) => E.conv2d(x, k, null, { padding: 1, groups: 3 }));
+  const got = run(blur2d);
+  near(got.gx, want.gx, 1e-12, 'gradient');
+  near(got.ggx, want.ggx, 1e-12, 'second-order gradient');
+  assert.throws(() => E.symmetricBlur(x0, k.narrow(3, 0, 2).contiguous()), /symmetricBlur: k must be \[C, 1, k, k\] with odd k/);
+  assert.throws(() => E.symmetricBlur(x0, rnd(3, 1, 3, 3)), /symmetricBlur: k must be symmetric under a 180° turn/);
+}));
+
 test('blur, box downscale, nearest upscale against direct formulas', () => tidy(() => {
   const x = rnd(1, 2, 4, 5);
   const xs = arr(x);

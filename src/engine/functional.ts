@@ -222,6 +222,16 @@ export function tapMap(w: Tensor, m: Tensor, o: { groups: number; outTaps: [numb
 }
 
 /**
+ * The depthwise convolution of x [N, C, H, W] with k [C, 1, k, k] (odd k, symmetric under a 180° turn), "SAME" zero
+ * padding, whose gradient w.r.t. x is the same convolution of the incoming gradient, to any order (it is its own
+ * adjoint): R1's double backward through a blur costs a blur instead of libtorch's generic depthwise double backward.
+ * k gets no gradient.
+ */
+export function symmetricBlur(x: Tensor, k: Tensor): Tensor {
+  return wrap(native.symmetricBlur(x.handle, k.handle));
+}
+
+/**
  * dst.copy_(src) for a dst created by the caller's own computation (an output being assembled, never a variable or
  * a tensor a cache derives from): unlike the `_` methods it does not advance the mutation epoch, so prepared
  * weights stay cached.

@@ -49,10 +49,12 @@ function blurKernel(channels: number, dtype: E.DType, device: string): Tensor {
   return k;
 }
 
-/** Blur with the [1, 2, 1]² filter, zero ("SAME") padding, per channel (StyleGAN §2, after upsampling). */
+/**
+ * Blur with the [1, 2, 1]² filter, zero ("SAME") padding, per channel (StyleGAN §2, after upsampling). Its gradient
+ * is the same blur (the official code's custom gradient), to any order.
+ */
 export function blur2d(x: Tensor): Tensor {
-  const c = x.shape[1]!;
-  return E.conv2d(x, blurKernel(c, x.dtype, x.device), null, { padding: 1, groups: c });
+  return E.symmetricBlur(x, blurKernel(x.shape[1]!, x.dtype, x.device));
 }
 
 /**

@@ -56,7 +56,7 @@ export function upsampleConvByPhases(x: Tensor, kernels: Tensor): Tensor {
   return E.tidy(() => {
     const [n, , h, w] = x.shape as [number, number, number, number];
     const cout = kernels.shape[0]! / 4;
-    const all = E.conv2d(E.pad(x, [1, 1, 1, 1]), kernels); // [N, 4·Cout, H + 1, W + 1]
+    const all = E.conv2d(x, kernels, null, { padding: 1 }); // [N, 4·Cout, H + 1, W + 1]
     if (all.requiresGrad) {
       const phase = (i: number, a: number, b: number) => all.narrow(1, cout * i, cout).narrow(2, a, h).narrow(3, b, w);
       const rows = [E.stack([phase(0, 0, 0), phase(1, 0, 1)], -1), E.stack([phase(2, 1, 0), phase(3, 1, 1)], -1)];

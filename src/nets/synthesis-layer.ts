@@ -43,11 +43,11 @@ export interface LayerInput {
 
 /**
  * Whether passes with autograd on the CPU (training) run the epilogue as one native autograd function or as the
- * separate differentiable ops: always (true), never (false), or under bf16 mixed precision only ('bf16', the default).
- * On its own the function is 3–9× faster than the ops; a whole training step gains under bf16 and nothing measurable
- * in float32 (`bench train-variants`, docs/training.md), where the ops stay the default.
+ * separate differentiable ops: always (true, the default), never (false), or under bf16 mixed precision only ('bf16').
+ * On its own the function is 3–9× faster than the ops; a whole training step gains 5–20 % under bf16 and 1–6 % in
+ * float32 (`bench train-variants`, docs/training.md).
  */
-export const trainingEpilogue: { fused: boolean | 'bf16' } = { fused: 'bf16' };
+export const trainingEpilogue: { fused: boolean | 'bf16' } = { fused: true };
 
 export class SynthesisLayer {
   readonly scope: string;

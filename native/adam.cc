@@ -5,14 +5,13 @@
 // equal to them to float rounding (their vector kernels fuse some multiply-adds); one read of p, g, m, v and one
 // write of p, m, v instead of eight passes over the parameters.
 #include "common.h"
+#include "vec512.h"
 
 #include <ATen/Parallel.h>
-#include <immintrin.h>
 
 #include <cmath>
 
 #pragma GCC optimize("O3")
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // inside avx512fintrin.h
 
 namespace sgt {
 namespace {
@@ -52,8 +51,7 @@ __attribute__((target("avx512f"))) void adamRangeAvx512(float* p, const float* g
 }
 
 void adamRange(float* p, const float* g, float* m, float* v, const AdamScalars& k, int64_t i0, int64_t i1) {
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512) return adamRangeAvx512(p, g, m, v, k, i0, i1);
+  if (hasAvx512()) return adamRangeAvx512(p, g, m, v, k, i0, i1);
   for (int64_t i = i0; i < i1; i++) adamOne(p, g, m, v, k, i);
 }
 

@@ -129,20 +129,43 @@ void scaleRows(S* x, const float* m, const float* a, const float* b, int64_t row
   }
 }
 
+constexpr int64_t kRows = 256;  // channels-last: float partial sums per chunk of rows, then double across chunks
+
+// Per channel, sample n's first output lrelu(x + bias + noise·s): the shift of the sums (see planeNCHW).
+template <typename S>
+std::vector<float> firstOutputs(const S* base, const float* noise, const Epilogue& e) {
+  std::vector<float> shift(e.c);
+  for (int64_t ch = 0; ch < e.c; ch++) {
+    float v = static_cast<float>(base[ch]) + (e.bias ? e.bias[ch] : 0.f) + (noise && e.strength ? noise[0] * e.strength[ch] : 0.f);
+    shift[ch] = v < 0 ? v * e.slope : v;
+  }
+  return shift;
+}
+
+// Pass 2's per-channel centre, scale and shift of sample n from the chunks' partial sums ([chunk][Σ | Σ²][C]).
+void chunkAffine(const Epilogue& e, int64_t n, const std::vector<float>& partial, const std::vector<float>& shift,
+                 std::vector<float>& m, std::vector<float>& a, std::vector<float>& b) {
+  int64_t chunks = static_cast<int64_t>(partial.size()) / (2 * e.c);
+  m.resize(e.c); a.resize(e.c); b.resize(e.c);
+  for (int64_t ch = 0; ch < e.c; ch++) {
+    double sum = 0, sq = 0;
+    for (int64_t k = 0; k < chunks; k++) {
+      sum += partial[k * e.c * 2 + ch];
+      sq += partial[k * e.c * 2 + e.c + ch];
+    }
+    affine(e, n, ch, sum + static_cast<double>(shift[ch]) * e.hw, sq, shift[ch], &m[ch], &a[ch], &b[ch]);
+  }
+}
+
 template <typename S>
 void runNHWC(S* data, const Epilogue& e) {
-  constexpr int64_t kRows = 256;  // float partial sums per chunk of rows, then double across chunks
   int64_t chunks = (e.hw + kRows - 1) / kRows;
   std::vector<double> sums(e.n * e.c * 2, 0.0);
   for (int64_t n = 0; n < e.n; n++) {
     S* base = data + n * e.hw * e.c;
     const float* noise = e.noise ? e.noise + (e.noiseBatched ? n * e.hw : 0) : nullptr;
     std::vector<float> partial(chunks * e.c * 2, 0.f);
-    std::vector<float> shift(e.c);  // per channel: the sample's first output (see planeNCHW)
-    for (int64_t ch = 0; ch < e.c; ch++) {
-      float v = load(base + ch) + (e.bias ? e.bias[ch] : 0.f) + (noise && e.strength ? noise[0] * e.strength[ch] : 0.f);
-      shift[ch] = v < 0 ? v * e.slope : v;
-    }
+    std::vector<float> shift = firstOutputs(base, noise, e);
     at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
       for (int64_t k = begin; k < end; k++) {
         int64_t r0 = k * kRows, rows = std::min(kRows, e.hw - r0);
@@ -151,15 +174,8 @@ void runNHWC(S* data, const Epilogue& e) {
       }
     });
     if (!(e.norm || e.style)) continue;
-    std::vector<float> m(e.c), a(e.c), b(e.c);
-    for (int64_t ch = 0; ch < e.c; ch++) {
-      double sum = 0, sq = 0;
-      for (int64_t k = 0; k < chunks; k++) {
-        sum += partial[k * e.c * 2 + ch];
-        sq += partial[k * e.c * 2 + e.c + ch];
-      }
-      affine(e, n, ch, sum + static_cast<double>(shift[ch]) * e.hw, sq, shift[ch], &m[ch], &a[ch], &b[ch]);
-    }
+    std::vector<float> m, a, b;
+    chunkAffine(e, n, partial, shift, m, a, b);
     at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
       for (int64_t k = begin; k < end; k++) {
         int64_t r0 = k * kRows;
@@ -219,7 +235,6 @@ __attribute__((target("avx512f"))) void writeRows512(S* x, const Row512& o, int6
 
 template <typename S>
 void runNHWC512(S* data, const Epilogue& e) {
-  constexpr int64_t kRows = 256;  // as runNHWC: float partial sums per chunk of rows, then double across chunks
   int64_t chunks = (e.hw + kRows - 1) / kRows;
   bool second = e.norm || e.style;
   for (int64_t n = 0; n < e.n; n++) {
@@ -227,11 +242,7 @@ void runNHWC512(S* data, const Epilogue& e) {
     Row512 o{e.noise ? e.noise + (e.noiseBatched ? n * e.hw : 0) : nullptr, e.strength, e.bias, e.slope, e.c};
     std::vector<float> m, a, b;
     if (second) {
-      std::vector<float> partial(chunks * e.c * 2, 0.f), shift(e.c);
-      for (int64_t ch = 0; ch < e.c; ch++) {
-        float v = static_cast<float>(base[ch]) + (e.bias ? e.bias[ch] : 0.f) + (o.noise && e.strength ? o.noise[0] * e.strength[ch] : 0.f);
-        shift[ch] = v < 0 ? v * e.slope : v;
-      }
+      std::vector<float> partial(chunks * e.c * 2, 0.f), shift = firstOutputs(base, o.noise, e);
       at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
         for (int64_t k = begin; k < end; k++) {
           int64_t r0 = k * kRows;
@@ -240,15 +251,7 @@ void runNHWC512(S* data, const Epilogue& e) {
           statsRows512(base + r0 * e.c, ok, std::min(kRows, e.hw - r0), shift.data(), &partial[k * e.c * 2], &partial[k * e.c * 2 + e.c]);
         }
       });
-      m.resize(e.c); a.resize(e.c); b.resize(e.c);
-      for (int64_t ch = 0; ch < e.c; ch++) {
-        double sum = 0, sq = 0;
-        for (int64_t k = 0; k < chunks; k++) {
-          sum += partial[k * e.c * 2 + ch];
-          sq += partial[k * e.c * 2 + e.c + ch];
-        }
-        affine(e, n, ch, sum + static_cast<double>(shift[ch]) * e.hw, sq, shift[ch], &m[ch], &a[ch], &b[ch]);
-      }
+      chunkAffine(e, n, partial, shift, m, a, b);
     }
     at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
       for (int64_t k = begin; k < end; k++) {

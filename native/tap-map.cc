@@ -26,8 +26,9 @@ struct Map {
   int64_t outs() const { return groups * qh * qw; }
 };
 
-Map mapOf(const at::Tensor& w, const at::Tensor& m, int64_t groups, int64_t qh, int64_t qw) {
-  Map map{w.size(0), w.size(1), w.size(2) * w.size(3), groups, qh, qw, w.size(2), w.size(3), {}};
+// The map of O × C kernels of kh × kw taps onto groups × qh × qw taps by m.
+Map mapOf(int64_t o, int64_t c, int64_t kh, int64_t kw, const at::Tensor& m, int64_t groups, int64_t qh, int64_t qw) {
+  Map map{o, c, kh * kw, groups, qh, qw, kh, kw, {}};
   at::Tensor md = m.to(at::kDouble).contiguous();
   map.m.assign(md.data_ptr<double>(), md.data_ptr<double>() + md.numel());
   return map;
@@ -141,7 +142,8 @@ class TapMapFn : public torch::autograd::Function<TapMapFn> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& w, const at::Tensor& m, int64_t groups, int64_t qh, int64_t qw, bool channelsLast) {
     saveMap(ctx, m, groups, qh, qw, w.size(2), w.size(3));
-    return forwardMap(w, mapOf(w, m, groups, qh, qw), channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
+    Map map = mapOf(w.size(0), w.size(1), w.size(2), w.size(3), m, groups, qh, qw);
+    return forwardMap(w, map, channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads);
 };
@@ -152,10 +154,7 @@ class TapMapBackwardFn : public torch::autograd::Function<TapMapBackwardFn> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& g, const at::Tensor& m, int64_t groups, int64_t qh, int64_t qw, int64_t kh, int64_t kw) {
     saveMap(ctx, m, groups, qh, qw, kh, kw);
     ctx->saved_data["cl"] = g.is_contiguous(at::MemoryFormat::ChannelsLast) && !g.is_contiguous();
-    Map map{g.size(0) / groups, g.size(1), kh * kw, groups, qh, qw, kh, kw, {}};
-    at::Tensor md = m.to(at::kDouble).contiguous();
-    map.m.assign(md.data_ptr<double>(), md.data_ptr<double>() + md.numel());
-    return backwardMap(g, map);
+    return backwardMap(g, mapOf(g.size(0) / groups, g.size(1), kh, kw, m, groups, qh, qw));
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto& d = ctx->saved_data;

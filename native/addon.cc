@@ -350,6 +350,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerAdam(env, exports);
   sgt::registerTapMap(env, exports);
   sgt::registerBlur(env, exports);
+  sgt::registerConvGrad(env, exports);
   sgt::registerReducer(env, exports);
   return exports;
 }

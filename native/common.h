@@ -108,6 +108,7 @@ void registerReducer(Napi::Env env, Exports exports);
 void registerAdam(Napi::Env env, Exports exports);
 void registerTapMap(Napi::Env env, Exports exports);
 void registerBlur(Napi::Env env, Exports exports);
+void registerConvGrad(Napi::Env env, Exports exports);
 
 }  // namespace sgt
 

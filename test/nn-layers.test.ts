@@ -72,6 +72,51 @@ test('blur has the depthwise convolution\'s gradients to second order (its own a
   assert.throws(() => E.symmetricBlur(x0, rnd(3, 1, 3, 3)), /symmetricBlur: k must be symmetric under a 180° turn/);
 }));
 
+test('conv2dGradConv has conv2d\'s values and gradients to third order (R1 through D), stride 1 and 2', () => tidy(() => {
+  for (const [k, stride, padding] of [[3, 1, 1], [4, 2, 1], [1, 1, 0]] as const) {
+    const x0 = rnd(2, 3, 8, 7);
+    const w0 = rnd(4, 3, k, k);
+    const probe = rnd(...(E.conv2d(x0, w0, null, { stride, padding }).shape as number[]));
+    const run = (conv: (x: E.Tensor, w: E.Tensor) => E.Tensor) => {
+      const x = x0.detach().requiresGrad_(true);
+      const w = w0.detach().requiresGrad_(true);
+      const y = conv(x, w);
+      // R1-like: the penalty on the input gradient, differentiated w.r.t. both operands, then once more.
+      const [gx] = E.grad(y.mul(probe).square().sum(), [x], { createGraph: true });
+      const [px, pw] = E.grad(gx!.square().sum(), [x, w], { createGraph: true });
+      const [third] = E.grad(px!.square().sum().add(pw!.square().sum()), [w]);
+      return [y, gx!, px!, pw!, third!].map(arr);
+    };
+    const want = run((x, w) => E.conv2d(x, w, null, { stride, padding }));
+    const got = run((x, w) => E.conv2dGradConv(x, w, { stride, padding }));
+    ['value', 'input gradient', 'second order (x)', 'second order (w)', 'third order'].forEach((what, i) =>
+      near(got[i]!, want[i]!, 1e-10, `${k}×${k} stride ${stride}: ${what}`));
+  }
+  assert.throws(() => E.conv2dGradConv(rnd(1, 3, 4, 4), rnd(2, 5, 3, 3)), /conv2dGradConv: w has 5 input channels, x has 3/);
+  assert.throws(() => E.conv2dGradConv(rnd(3, 4, 4), rnd(2, 3, 3, 3)), /conv2dGradConv: x and w must be 4-D/);
+}));
+
+test('D\'s convolution layers keep conv2d\'s gradients to second order (R1) on the CPU', () => tidy(() => {
+  const vars = new Variables(5);
+  const conv = new Conv2d(vars, 'C', { cin: 3, cout: 2, kernel: 3 });
+  const down = new DownConv2d(vars, 'D', { cin: 2, cout: 2, kernel: 3, fused: false });
+  vars.castTo('float64');
+  const x0 = rnd(2, 3, 8, 8);
+  const params = [vars.get('C/weight'), vars.get('D/weight')];
+  const r1 = (d: (x: E.Tensor) => E.Tensor) => {
+    const x = x0.detach().requiresGrad_(true);
+    const [gx] = E.grad(d(x).square().sum(), [x], { createGraph: true });
+    return E.grad(gx!.square().sum(), params).map((t) => arr(t!));
+  };
+  const got = r1((x) => down.forward(conv.forward(x)));
+  // The same network from libtorch's conv2d: runtime weights, the 3×3 conv then the 2×2 box downscale.
+  const oihw = (n: string) => vars.runtime(n).permute(3, 2, 0, 1);
+  const want = r1((x) => downscale2d(E.conv2d(E.conv2d(x, oihw('C/weight'), null, { padding: 1 }), oihw('D/weight'), null, { padding: 1 })));
+  assert.equal(conv.bias, null);
+  near(got[0]!, want[0]!, 1e-9, 'conv weight');
+  near(got[1]!, want[1]!, 1e-9, 'downscale-conv weight');
+}));
+
 test('blur, box downscale, nearest upscale against direct formulas', () => tidy(() => {
   const x = rnd(1, 2, 4, 5);
   const xs = arr(x);

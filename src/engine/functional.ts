@@ -232,6 +232,16 @@ export function symmetricBlur(x: Tensor, k: Tensor): Tensor {
 }
 
 /**
+ * conv2d(x, w) (no bias, groups or dilation) whose gradients are the backward-data and backward-weights convolutions,
+ * and theirs again the three of them, to any order. The values equal conv2d's; only the second order differs in how
+ * it is computed: libtorch differentiates its convolution backward by a convolution with batch and channels swapped,
+ * which oneDNN runs 2–3× slower than the backward-weights kernel for the same product (R1's double backward).
+ */
+export function conv2dGradConv(x: Tensor, w: Tensor, o: Pick<Conv2dOptions, 'stride' | 'padding'> = {}): Tensor {
+  return wrap(native.conv2dGradConv(x.handle, w.handle, pair(o.stride, 1), pair(o.padding, 0)));
+}
+
+/**
  * dst.copy_(src) for a dst created by the caller's own computation (an output being assembled, never a variable or
  * a tensor a cache derives from): unlike the `_` methods it does not advance the mutation epoch, so prepared
  * weights stay cached.

@@ -160,13 +160,23 @@ abstract class ConvLayer {
   }
 }
 
+/**
+ * conv2d without bias. Under autograd on the CPU its gradients are oneDNN's backward-data and backward-weights
+ * kernels at every order (E.conv2dGradConv): R1's double backward through D then takes the backward-weights kernel
+ * where libtorch would run a batch-swapped convolution 2–3× slower.
+ */
+function convolve(x: Tensor, w: Tensor, o: { stride?: number; padding: number }): Tensor {
+  if (E.isGradEnabled() && x.device === 'cpu') return E.conv2dGradConv(x, w, o);
+  return E.conv2d(x, w, null, o);
+}
+
 /** k×k convolution with "SAME" padding, weight [k, k, Cin, Cout]. */
 export class Conv2d extends ConvLayer {
   constructor(vars: Variables, scope: string, o: ConvOptions) {
     super(vars, scope, { ...o, shape: [o.kernel, o.kernel, o.cin, o.cout] });
   }
   protected apply(x: Tensor): Tensor {
-    return E.conv2d(x, this.weightOIHW(x), null, { padding: this.padding });
+    return convolve(x, this.weightOIHW(x), { padding: this.padding });
   }
 }
 
@@ -243,8 +253,8 @@ export class DownConv2d extends ConvLayer {
     // the stride-2 convolution with the derived 4×4 kernel × 0.25, which takes 16 instead of 36 multiply-adds per
     // output pixel and channel pair.
     const strided = this.fused || (x.device === 'cpu' && this.kernel === 3);
-    if (!strided) return downscale2d(E.conv2d(x, this.kernelForConv(x), null, { padding: this.padding }));
-    return E.conv2d(x, this.stridedKernel(x), null, { stride: 2, padding: 1 });
+    if (!strided) return downscale2d(convolve(x, this.kernelForConv(x), { padding: this.padding }));
+    return convolve(x, this.stridedKernel(x), { stride: 2, padding: 1 });
   }
 }
 

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "stylegan_torch",
-      "sources": ["native/addon.cc", "native/ops.cc", "native/autograd.cc", "native/grid.cc", "native/foreach.cc", "native/alloc.cc", "native/fused.cc", "native/layout.cc", "native/distributed.cc", "native/jit.cc", "native/fused-grad.cc", "native/reducer.cc", "native/pixel-norm.cc", "native/adam.cc", "native/tap-map.cc", "native/blur.cc", "native/conv-grad.cc"],
+      "sources": ["native/addon.cc", "native/ops.cc", "native/autograd.cc", "native/grid.cc", "native/foreach.cc", "native/alloc.cc", "native/fused.cc", "native/layout.cc", "native/distributed.cc", "native/jit.cc", "native/fused-grad.cc", "native/reducer.cc", "native/pixel-norm.cc", "native/adam.cc", "native/tap-map.cc", "native/blur.cc", "native/conv-grad.cc", "native/to-uint8.cc"],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include_dir\")", "<!@(node native/find-libtorch.cjs include)", "native/compat"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "<!@(node native/find-libtorch.cjs defines)"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],

@@ -351,6 +351,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sgt::registerTapMap(env, exports);
   sgt::registerBlur(env, exports);
   sgt::registerConvGrad(env, exports);
+  sgt::registerToUint8(env, exports);
   sgt::registerReducer(env, exports);
   return exports;
 }

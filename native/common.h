@@ -109,6 +109,7 @@ void registerAdam(Napi::Env env, Exports exports);
 void registerTapMap(Napi::Env env, Exports exports);
 void registerBlur(Napi::Env env, Exports exports);
 void registerConvGrad(Napi::Env env, Exports exports);
+void registerToUint8(Napi::Env env, Exports exports);
 
 }  // namespace sgt
 

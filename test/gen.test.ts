@@ -37,6 +37,27 @@ const wOf = (G: StyleGANGenerator, seed: number) =>
   E.tidy(() => E.noGrad(() => G.mapping.forward(E.fromTypedArray(latentFromSeed(seed, G.cfg.latentSize), [1, G.cfg.latentSize])).toFloat32Array()));
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5) => Array.from(a).every((v, i) => Math.abs(v - b[i]!) <= tol);
 
+test('toUint8: the bytes of floor((x − lo)·255/(hi − lo) + 0.5) clamped, from NCHW and channels-last, in one native pass', () => E.tidy(() => {
+  // The reference is the float32 op chain; edge values: ±∞, the range ends, values a rounding step either side of .5.
+  const ops = (x: Tensor, lo: number, scale: number) =>
+    x.sub(lo).mul(scale).add(0.5).floor().clamp(0, 255).to('uint8').permute(0, 2, 3, 1).contiguous().toTypedArray() as Uint8Array;
+  const gen = new E.Generator(3);
+  const edge = E.tensor([-Infinity, -2, -1, -0.99999, 0, 0.5, 1, 1.0000001, 2, Infinity, 0.00392156, -0.0039215, 0.003921569, 1 / 255, 0.9]).reshape(1, 3, 1, 5);
+  for (const x of [E.randn([2, 3, 37, 29], { generator: gen }).mul(1.3), E.randn([1, 4, 8, 8], { generator: gen }), edge]) {
+    for (const layout of [x, x.contiguous('channels_last')]) {
+      for (const [lo, hi] of [[-1, 1], [0, 1], [-0.7, 2.3]] as const) {
+        const got = toUint8(layout, [lo, hi]);
+        assert.deepEqual([got.count, got.height, got.width, got.channels], [x.shape[0], x.shape[2], x.shape[3], x.shape[1]]);
+        assert.deepEqual(got.data, ops(layout, lo, 255 / (hi - lo)), `[${x.shape.join(', ')}] ${layout === x ? 'NCHW' : 'channels-last'} range [${lo}, ${hi}]`);
+      }
+    }
+  }
+  assert.deepEqual(Array.from(toUint8(E.tensor([NaN, NaN, NaN]).reshape(1, 3, 1, 1)).data), [0, 0, 0]);
+  assert.deepEqual(Array.from(toUint8(E.tensor([-1, 0, 1]).to('bfloat16').reshape(1, 3, 1, 1)).data), [0, 128, 255]);
+  assert.throws(() => E.toUint8Images(E.zeros([3, 4, 4]), -1, 127.5), /toUint8Images: expected images \[N, C, H, W\]/);
+  assert.throws(() => E.toUint8Images(E.zeros([1, 3, 4, 4]).to('float64'), -1, 127.5), /toUint8Images: expected float32 on the CPU/);
+}));
+
 test('seed lists: ranges and single seeds in order; clear errors for bad ones', () => {
   assert.deepEqual(g.parseSeeds('0-3,42'), [0, 1, 2, 3, 42]);
   assert.deepEqual(g.parseSeeds(' 5 , 1-2 '), [5, 1, 2]);

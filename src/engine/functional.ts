@@ -242,6 +242,14 @@ export function conv2dGradConv(x: Tensor, w: Tensor, o: Pick<Conv2dOptions, 'str
 }
 
 /**
+ * Images [N, C, H, W] (float32 on the CPU, NCHW or channels-last) as bytes [N, H, W, C]: floor((x − offset)·scale + 0.5)
+ * clamped to [0, 255] (NaN → 0), in one pass; the same bytes as those float32 ops one after another.
+ */
+export function toUint8Images(x: Tensor, offset: number, scale: number): Tensor {
+  return wrap(native.toUint8Images(x.handle, offset, scale));
+}
+
+/**
  * dst.copy_(src) for a dst created by the caller's own computation (an output being assembled, never a variable or
  * a tensor a cache derives from): unlike the `_` methods it does not advance the mutation epoch, so prepared
  * weights stay cached.

@@ -111,6 +111,7 @@ export interface Native {
   tapMap(w: H, m: H, groups: number, qh: number, qw: number, channelsLast: boolean): H;
   symmetricBlur(x: H, k: H): H;
   conv2dGradConv(x: H, w: H, stride: number[], padding: number[]): H;
+  toUint8Images(x: H, offset: number, scale: number): H;
   distBackends(): string[];
   distInit(backend: string, host: string, port: number, rank: number, worldSize: number, timeoutMs: number, prefix: string): GroupHandle;
   distDestroy(g: GroupHandle): void; distRank(g: GroupHandle): number; distSize(g: GroupHandle): number;

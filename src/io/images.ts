@@ -22,9 +22,10 @@ export function toUint8(images: Tensor, drange: [number, number] = [-1, 1]): Ima
   const [n, c, h, w] = images.shape as [number, number, number, number];
   if (images.ndim !== 4) throw new Error(`expected images [N, C, H, W], got [${images.shape.join(', ')}]`);
   const scale = 255 / (drange[1] - drange[0]);
-  const data = E.tidy(() =>
-    images.detach().to('float32').sub(drange[0]).mul(scale).add(0.5).floor().clamp(0, 255).to('uint8').permute(0, 2, 3, 1).contiguous().toTypedArray() as Uint8Array,
-  );
+  const data = E.tidy(() => {
+    const x = images.detach();
+    return E.toUint8Images(x.device === 'cpu' && x.dtype === 'float32' ? x : x.to('float32').to('cpu'), drange[0], scale).toTypedArray() as Uint8Array;
+  });
   return { data, count: n, height: h, width: w, channels: c };
 }
 

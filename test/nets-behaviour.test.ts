@@ -7,6 +7,8 @@ import {
 } from '../src/nets/index.js';
 import { upscale2d, downscale2d, lerpClip, minibatchStddev, lrelu } from '../src/nn/ops.js';
 import { gradcheck } from './helpers/gradcheck.js';
+import { blockLayout, THIN_CHANNELS } from '../src/nets/discriminator.js';
+import { autocast } from '../src/nn/autocast.js';
 
 const tiny = (o = {}) => styleganConfig({ resolution: 16, fmapBase: 32, fmapMax: 8, latentSize: 8, dlatentSize: 8, mappingFmaps: 8, mappingLayers: 2, ...o });
 const gen = new E.Generator(7);
@@ -113,6 +115,23 @@ test('discriminator matches the official linear structure at integer and fractio
     assert.throws(() => D.forward(E.zeros([2, 1, 16, 16])), /images must be \[N, 3, r, r\]/);
     D.dispose();
   }
+}));
+
+test('D blocks take thin activations channels-last in float32 training on the CPU, wide ones NCHW; the scores agree', () => tidy(() => {
+  const x = E.randn([2, 16, 8, 8], { generator: gen });
+  const layoutOf = (t: Tensor) => (t.isContiguous() ? 'nchw' : t.isContiguous('channels_last') ? 'cl' : 'other');
+  assert.equal(layoutOf(blockLayout(x, THIN_CHANNELS)), 'cl');
+  assert.equal(layoutOf(blockLayout(x.contiguous('channels_last'), THIN_CHANNELS + 1)), 'nchw');
+  const cl = x.contiguous('channels_last');
+  assert.equal(blockLayout(cl, 16), cl, 'no copy when the layout is already right');
+  autocast('bfloat16', () => assert.equal(blockLayout(x, 16), x, 'bf16 autocast lays out its own operands'));
+  E.noGrad(() => assert.equal(blockLayout(x, 16), x, 'inference keeps the layout it is given'));
+  // A D whose blocks are all thin: scores with autograd (channels-last blocks) equal those without (NCHW).
+  const D = new Discriminator(tiny({ fmapMax: 16 }), 4);
+  const imgs = E.randn([4, 3, 16, 16], { generator: gen });
+  const trained = D.forward(imgs.detach().requiresGrad_(true)).detach();
+  assert.ok(same(trained, E.noGrad(() => D.forward(imgs)), 1e-5));
+  D.dispose();
 }));
 
 test('R1 penalty through D: gradients w.r.t. D weights match finite differences (double backward)', () => tidy(() => {

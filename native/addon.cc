@@ -2,6 +2,8 @@
 // devices.
 #include "common.h"
 
+#include <dlfcn.h>
+
 #include <torch/cuda.h>
 
 #include <cstring>
@@ -276,6 +278,24 @@ SGT_FN(setNumThreads) {
   return env.Undefined();
 }
 SGT_FN(getNumThreads) { return Napi::Number::New(env, at::get_num_threads()); }
+// OpenBLAS's own thread count (libtorch's CPU matrix products go to the system BLAS, which keeps its own pool):
+// looked up at run time, so another BLAS (or none) leaves these as no-ops. setBlasThreads → whether OpenBLAS was
+// found; getBlasThreads → its count, or null.
+namespace {
+using SetThreadsFn = void (*)(int);
+using GetThreadsFn = int (*)();
+SetThreadsFn openblasSet() { return reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")); }
+GetThreadsFn openblasGet() { return reinterpret_cast<GetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")); }
+}  // namespace
+SGT_FN(setBlasThreads) {
+  SetThreadsFn set = openblasSet();
+  if (set) set(static_cast<int>(INT(0)));
+  return Napi::Boolean::New(env, set != nullptr);
+}
+SGT_FN(getBlasThreads) {
+  GetThreadsFn get = openblasGet();
+  return get ? Napi::Number::New(env, get()) : env.Null();
+}
 SGT_FN(manualSeed) {
   at::manual_seed(static_cast<uint64_t>(INT(0)));
   return env.Undefined();
@@ -327,7 +347,7 @@ void registerCore(Napi::Env env, Exports exports) {
   SGT_EXPORT(fromBuffer); SGT_EXPORT(toBuffer); SGT_EXPORT(copyIntoBuffer);
   SGT_EXPORT(shape); SGT_EXPORT(strides); SGT_EXPORT(dtype); SGT_EXPORT(device); SGT_EXPORT(numel); SGT_EXPORT(dim);
   SGT_EXPORT(isContiguous); SGT_EXPORT(requiresGrad); SGT_EXPORT(isLeaf); SGT_EXPORT(item); SGT_EXPORT(toString);
-  SGT_EXPORT(setNumThreads); SGT_EXPORT(getNumThreads); SGT_EXPORT(manualSeed); SGT_EXPORT(generator);
+  SGT_EXPORT(setNumThreads); SGT_EXPORT(getNumThreads); SGT_EXPORT(setBlasThreads); SGT_EXPORT(getBlasThreads); SGT_EXPORT(manualSeed); SGT_EXPORT(generator);
   SGT_EXPORT(generatorSeed); SGT_EXPORT(generatorGetState); SGT_EXPORT(generatorSetState);
   SGT_EXPORT(cudaAvailable); SGT_EXPORT(cudaDeviceCount); SGT_EXPORT(cudaSynchronize); SGT_EXPORT(version);
 }

@@ -32,7 +32,7 @@ test('switching allocators keeps live tensors valid; unknown kinds are refused',
 /** Loads the engine in a fresh Node process with `env` and prints what `expr` evaluates to afterwards. */
 function inFreshProcess(env: Record<string, string>, expr: string): { out: string; err: string; code: number | null } {
   const engine = new URL('../src/engine/index.js', import.meta.url).href;
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OMP_') && !k.startsWith('STYLEGAN_'))) as Record<string, string>;
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OMP_') && !k.startsWith('STYLEGAN_') && !k.startsWith('OPENBLAS_'))) as Record<string, string>;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const E = await import(${JSON.stringify(engine)}); console.log(${expr});`], { env: { ...base, ...env }, encoding: 'utf8' });
   return { out: r.stdout.trim(), err: r.stderr, code: r.status };
 }
@@ -41,6 +41,20 @@ test('the engine sets a passive OpenMP wait before libtorch loads, unless told o
   assert.equal(inFreshProcess({}, 'process.env.OMP_WAIT_POLICY').out, 'PASSIVE');
   assert.equal(inFreshProcess({ OMP_WAIT_POLICY: 'ACTIVE' }, 'process.env.OMP_WAIT_POLICY').out, 'ACTIVE');
   assert.equal(inFreshProcess({ STYLEGAN_OMP_WAIT: 'ACTIVE' }, 'process.env.OMP_WAIT_POLICY').out, 'ACTIVE');
+});
+
+test('OpenBLAS runs on one thread, raised to the intra-op count inside withBlasThreads; OPENBLAS_NUM_THREADS wins', (t) => {
+  if (E.getBlasThreads() === null) return t.skip('the BLAS libtorch links is not OpenBLAS (nothing to set)');
+  assert.equal(E.getBlasThreads(), 1);
+  const threads = E.getNumThreads();
+  const inside = E.withBlasThreads(() => [E.getBlasThreads(), E.withBlasThreads(() => E.getBlasThreads()), E.getBlasThreads()]);
+  assert.deepEqual(inside, [threads, threads, threads], 'nested calls keep the count until the outermost returns');
+  assert.equal(E.getBlasThreads(), 1);
+  assert.throws(() => E.withBlasThreads(() => { throw new Error('boom'); }), /boom/);
+  assert.equal(E.getBlasThreads(), 1, 'restored after a throw');
+  // OPENBLAS_NUM_THREADS is the user's: the engine neither sets nor raises it.
+  assert.equal(inFreshProcess({ OPENBLAS_NUM_THREADS: '2' }, 'E.zeros([1]).dispose() ?? E.withBlasThreads(() => E.getBlasThreads())').out, '2');
+  assert.equal(inFreshProcess({}, 'E.zeros([1]).dispose() ?? E.getBlasThreads()').out, '1');
 });
 
 test('STYLEGAN_CPU_ALLOCATOR picks the allocator; a bad value is refused', () => {

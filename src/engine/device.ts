@@ -9,6 +9,34 @@ export function setNumThreads(n: number): void {
   native.setNumThreads(n);
 }
 export const getNumThreads = (): number => native.getNumThreads();
+
+/**
+ * OpenBLAS's threads. libtorch's CPU matrix products go to the system BLAS, whose worker threads wait between
+ * products by spinning in sched_yield. The products of the networks are small (a batch × 512 × 512 dense layer), so a
+ * worker woke for each and spun through the convolutions in between, taking a core from libtorch's threads: a 32²
+ * small-widths training step, batch 16, ran in 253–452 ms (up to 0.4 s of system time per step) against a steady
+ * 267–276 ms with one BLAS thread. So OpenBLAS runs on the calling thread (1) unless OPENBLAS_NUM_THREADS says
+ * otherwise, and the metrics' large products (covariances, distance matrices) raise it with `withBlasThreads`.
+ * Returns false when the BLAS is not OpenBLAS (then nothing changes).
+ */
+export const setBlasThreads = (n: number): boolean => native.setBlasThreads(n);
+/** OpenBLAS's thread count, or null when the BLAS is not OpenBLAS. */
+export const getBlasThreads = (): number | null => native.getBlasThreads();
+
+let blasDepth = 0;
+/**
+ * Runs `fn` (synchronous) with OpenBLAS on libtorch's intra-op thread count, for large matrix products, then returns
+ * it to one thread. Nested calls keep the count until the outermost returns. A no-op when OPENBLAS_NUM_THREADS is set.
+ */
+export function withBlasThreads<T>(fn: () => T): T {
+  if (process.env.OPENBLAS_NUM_THREADS !== undefined || (blasDepth === 0 && !setBlasThreads(getNumThreads()))) return fn();
+  blasDepth++;
+  try {
+    return fn();
+  } finally {
+    if (--blasDepth === 0) setBlasThreads(1);
+  }
+}
 /** Cores available to this process. */
 export const availableCores = (): number => (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
 
@@ -50,7 +78,7 @@ export function checkThreadCount(value: string, what: string): number {
 
 /**
  * Default set-up when libtorch loads: the CPU allocator (see allocator.ts), then intra-op threads = cores (override
- * with STYLEGAN_THREADS, checked).
+ * with STYLEGAN_THREADS, checked), and OpenBLAS on one thread (see setBlasThreads).
  */
 export function initRuntime(): void {
   onNativeLoad(() => {
@@ -58,5 +86,6 @@ export function initRuntime(): void {
     setCpuAllocator(allocator.kind, allocator.options);
     const env = process.env.STYLEGAN_THREADS;
     setNumThreads(env === undefined || env === '' ? availableCores() : checkThreadCount(env, 'STYLEGAN_THREADS'));
+    if (process.env.OPENBLAS_NUM_THREADS === undefined) setBlasThreads(1);
   });
 }

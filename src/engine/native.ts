@@ -48,7 +48,7 @@ export interface Native {
   shape(t: H): number[]; strides(t: H): number[]; dtype(t: H): DType; device(t: H): string; numel(t: H): number;
   dim(t: H): number; isContiguous(t: H): boolean; requiresGrad(t: H): boolean; isLeaf(t: H): boolean;
   item(t: H): number; toString(t: H): string;
-  setNumThreads(n: number): void; getNumThreads(): number; manualSeed(seed: number): void;
+  setNumThreads(n: number): void; getNumThreads(): number; setBlasThreads(n: number): boolean; getBlasThreads(): number | null; manualSeed(seed: number): void;
   generator(seed: number, device?: string): GeneratorHandle; generatorSeed(g: GeneratorHandle, seed: number): void;
   generatorGetState(g: GeneratorHandle): H; generatorSetState(g: GeneratorHandle, state: H): void;
   cudaAvailable(): boolean; cudaDeviceCount(): number; cudaSynchronize(): void;

@@ -54,7 +54,7 @@ export class FeatureStats {
       if (this.captureMeanCov) {
         const x64 = x32.to('float64');
         addInto(this.rawMean!, x64.sum(0).toTypedArray() as Float64Array);
-        addInto(this.rawCov!, x64.transpose(0, 1).matmul(x64).contiguous().toTypedArray() as Float64Array);
+        addInto(this.rawCov!, E.withBlasThreads(() => x64.transpose(0, 1).matmul(x64).contiguous().toTypedArray() as Float64Array));
       }
     });
     this.numItems += n;

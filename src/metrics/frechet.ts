@@ -22,6 +22,10 @@ export interface FeatureStatistics {
 
 /** Mean and unbiased covariance (divided by N − 1) of features [N, D], N ≥ 2, computed in float64. */
 export function fitGaussian(features: Tensor): FeatureStatistics {
+  return E.withBlasThreads(() => fitGaussianImpl(features));
+}
+
+function fitGaussianImpl(features: Tensor): FeatureStatistics {
   if (features.ndim !== 2) throw new Error(`fitGaussian: features must be [N, D], got [${features.shape.join(', ')}]`);
   const [count, dim] = features.shape as [number, number];
   if (count < 2) throw new Error(`fitGaussian: a covariance needs at least 2 feature vectors, got ${count}`);
@@ -50,6 +54,10 @@ function sqrtPsd(a: Tensor): Tensor {
 
 /** ‖μ1 − μ2‖² + tr Σ1 + tr Σ2 − 2 · tr (Σ1 Σ2)^½ (see the module comment). */
 export function frechetDistance(a: FeatureStatistics, b: FeatureStatistics): number {
+  return E.withBlasThreads(() => frechetDistanceImpl(a, b));
+}
+
+function frechetDistanceImpl(a: FeatureStatistics, b: FeatureStatistics): number {
   checkStatistics(a, 'first');
   checkStatistics(b, 'second');
   if (a.dim !== b.dim) throw new Error(`frechetDistance: feature dimensions differ (${a.dim} and ${b.dim})`);

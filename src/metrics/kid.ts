@@ -24,6 +24,10 @@ export function sampleWithoutReplacement(n: number, m: number, gen: E.Generator)
 
 /** KID of generated features x [Nx, d] against real features y [Ny, d]. */
 export function kernelInceptionDistance(x: Tensor, y: Tensor, o: KidOptions = {}): number {
+  return E.withBlasThreads(() => kernelInceptionDistanceImpl(x, y, o));
+}
+
+function kernelInceptionDistanceImpl(x: Tensor, y: Tensor, o: KidOptions = {}): number {
   const d = x.shape[1]!;
   if (y.shape[1] !== d) throw new Error(`KID: feature widths differ (${d} and ${y.shape[1]})`);
   const m = o.subsets?.[0]?.x.length ?? Math.min(x.shape[0]!, y.shape[0]!, o.maxSubsetSize ?? 1000);

@@ -55,6 +55,10 @@ function coverage({ manifold, radii, probes }: { manifold: Tensor; radii: Tensor
 
 /** Precision and recall of generated features [Ng, d] against real features [Nr, d]. */
 export function precisionRecall(real: Tensor, gen: Tensor, o: PrecisionRecallOptions = {}): { precision: number; recall: number } {
+  return E.withBlasThreads(() => precisionRecallImpl(real, gen, o));
+}
+
+function precisionRecallImpl(real: Tensor, gen: Tensor, o: PrecisionRecallOptions = {}): { precision: number; recall: number } {
   const k = o.nhoodSize ?? 3;
   return E.tidy(() => {
     const rowBatch = o.rowBatch ?? Math.max(1, Math.floor(1e7 / Math.max(real.shape[0]!, gen.shape[0]!)));

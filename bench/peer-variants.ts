@@ -2,9 +2,12 @@
  * The PyTorch peer run several ways on the same cases, so that a comparison is honest both ways:
  *
  *   as run        python3 as a user runs it: glibc malloc, NCHW, float32 (the peer of the main table);
- *   best nchw     jemalloc preloaded (LD_PRELOAD=libjemalloc.so.2, MALLOC_CONF retain:true, decay off), NCHW;
+ *   best nchw     jemalloc preloaded (LD_PRELOAD=libjemalloc.so.2, MALLOC_CONF retain:true, decay off) and OpenBLAS on
+ *                 one thread (OPENBLAS_NUM_THREADS=1: its worker thread otherwise spins between the small matrix
+ *                 products and takes a core from the convolutions, which stylegan-ts's runtime avoids the same way),
+ *                 NCHW;
  *   best cl       the same with the networks and inputs in channels-last;
- *   bf16          jemalloc, channels-last, torch.autocast(bfloat16).
+ *   bf16          the same environment, channels-last, torch.autocast(bfloat16).
  *
  * "PyTorch at its best" is the faster of best nchw and best cl per case. Each variant is one peer process.
  */
@@ -14,6 +17,8 @@ import { runPeerScript, type CompareOptions, type PeerOutcome } from './compare.
 
 export const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2', '/usr/lib64/libjemalloc.so.2'];
 export const JEMALLOC_CONF = 'retain:true,dirty_decay_ms:-1,muzzy_decay_ms:-1';
+/** The rest of the "at its best" environment: OpenBLAS on the calling thread (see above). */
+export const BEST_ENV = { OPENBLAS_NUM_THREADS: '1' };
 
 export interface PeerVariant {
   name: 'best nchw' | 'best cl' | 'bf16';
@@ -38,7 +43,7 @@ export function runPeerVariants(o: CompareOptions, args: readonly string[], case
       out[v.name] = { status: 'unavailable', reason: 'libjemalloc.so.2 not found (apt install libjemalloc2)', ms: {}, peakRss: {} };
       continue;
     }
-    const env = v.jemalloc ? { LD_PRELOAD: jemalloc!, MALLOC_CONF: JEMALLOC_CONF } : undefined;
+    const env = v.jemalloc ? { LD_PRELOAD: jemalloc!, MALLOC_CONF: JEMALLOC_CONF, ...BEST_ENV } : undefined;
     const r = runPeerScript(o, [...args, ...v.flags], cases, env);
     const ms: Record<string, number> = {};
     const peakRss: Record<string, number> = {};
@@ -141,7 +146,7 @@ export function formatVariants(rows: VariantRow[], v: VariantResults, peak: { fp
   const lines = table.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('   '));
   const notes = Object.entries(v).filter(([, r]) => r.status !== 'ok').map(([name, r]) => `PyTorch ${name}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`);
   return [
-    `PyTorch as run and at its best (jemalloc ${JEMALLOC_CONF} preloaded; best of NCHW / channels-last${bf16 ? '; bf16 = channels-last + autocast' : ''}):`,
+    `PyTorch as run and at its best (jemalloc ${JEMALLOC_CONF} preloaded, OPENBLAS_NUM_THREADS=1; best of NCHW / channels-last${bf16 ? '; bf16 = channels-last + autocast' : ''}):`,
     ...lines,
     `machine peak (oneDNN 1×1 conv 512→512 at 64²): ${peak.fp32.toFixed(0)} GFLOP/s float32, ${peak.bf16.toFixed(0)} GFLOP/s bfloat16`,
     ...notes,
